@@ -1,0 +1,82 @@
+//! # Parley's web UI
+//!
+//! Leptos components rendered on the server (`ssr`) and hydrated in the
+//! browser (`hydrate`). The UI is an ordinary client of the public API
+//! (API.md): it joins a room over HTTP, reads its language's topic over a
+//! WebSocket and publishes to the room's publish topic with its join token.
+//!
+//! # Layout
+//! - [`pages`]: the landing page and the room view.
+//! - [`client`]: HTTP and WebSocket calls; real in the browser, inert on the server.
+//! - [`wire`]: the API's JSON shapes, as this client reads them.
+
+pub mod client;
+pub mod pages;
+pub mod wire;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The app's routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="parley" href="/pkg/parley.css"/>
+        <Title text="Parley"/>
+        <Router>
+            <main>
+                <Routes fallback=|| view! { <p class="notice">"Page not found."</p> }>
+                    <Route path=path!("/") view=pages::landing::Landing/>
+                    <Route path=path!("/rooms/:room/:lang") view=pages::room::RoomView/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// The browser's entry point: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}
+
+/// A language's name in that language, for menus.
+pub fn language_name(code: &str) -> String {
+    match code {
+        "en" => "English",
+        "pt" => "Português",
+        "es" => "Español",
+        "fr" => "Français",
+        "de" => "Deutsch",
+        "it" => "Italiano",
+        "ja" => "日本語",
+        "zh" => "中文",
+        "ko" => "한국어",
+        "ru" => "Русский",
+        other => return other.to_owned(),
+    }
+    .to_owned()
+}

@@ -1,0 +1,4 @@
+//! The app's pages.
+
+pub mod landing;
+pub mod room;

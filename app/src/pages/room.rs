@@ -1,0 +1,233 @@
+//! The room view: live messages in the reader's language, and a send box.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_params_map;
+
+use crate::client;
+use crate::language_name;
+use crate::wire::{Envelope, Frame, JoinAnswer, User, clock_time};
+
+/// The reconnect delay doubles from this, up to [`MAX_BACKOFF_MS`].
+const FIRST_BACKOFF_MS: u32 = 500;
+const MAX_BACKOFF_MS: u32 = 10_000;
+
+/// A message of ours that the pipeline has not returned yet.
+#[derive(Clone, PartialEq)]
+struct Pending {
+    seq: i64,
+    text: String,
+}
+
+/// Where the subscription stands, shown to the reader.
+#[derive(Clone, Copy, PartialEq)]
+enum Connection {
+    Connecting,
+    Live,
+    Reconnecting,
+    Failed,
+}
+
+impl Connection {
+    fn label(self) -> &'static str {
+        match self {
+            Connection::Connecting => "connecting",
+            Connection::Live => "live",
+            Connection::Reconnecting => "reconnecting",
+            Connection::Failed => "failed",
+        }
+    }
+}
+
+/// Inserts or replaces a message, keeping `source_seq` order.
+fn upsert(messages: &mut Vec<Envelope>, envelope: Envelope) {
+    if let Some(existing) = messages.iter_mut().find(|m| m.id == envelope.id) {
+        *existing = envelope;
+        return;
+    }
+    let at = messages.partition_point(|m| m.source_seq <= envelope.source_seq);
+    messages.insert(at, envelope);
+}
+
+#[component]
+pub fn RoomView() -> impl IntoView {
+    let params = use_params_map();
+    let room = move || params.read().get("room").unwrap_or_default();
+    let lang = move || params.read().get("lang").unwrap_or_default();
+
+    let messages = RwSignal::new(Vec::<Envelope>::new());
+    let pending = RwSignal::new(Vec::<Pending>::new());
+    let connection = RwSignal::new(Connection::Connecting);
+    let problem = RwSignal::new(None::<String>);
+    let me = RwSignal::new(None::<User>);
+    let joined = RwSignal::new(None::<JoinAnswer>);
+    let draft = RwSignal::new(String::new());
+    let hydrated = RwSignal::new(false);
+
+    Effect::new(move |_| {
+        hydrated.set(true);
+        let (room, lang) = (room(), lang());
+        spawn_local(async move {
+            let user = match client::me().await {
+                Ok(user) => user,
+                Err(e) if e.status == 401 => return client::navigate("/"),
+                Err(e) => {
+                    problem.set(Some(e.message));
+                    return connection.set(Connection::Failed);
+                }
+            };
+            me.set(Some(user));
+            let last_seq = Rc::new(Cell::new(0_i64));
+            let mut backoff = FIRST_BACKOFF_MS;
+            loop {
+                // Join again on every (re)connect: it renews the token.
+                match client::join(&room, &lang).await {
+                    Ok(answer) => joined.set(Some(answer)),
+                    Err(e) if e.status == 401 => return client::navigate("/"),
+                    Err(e) if e.status == 403 || e.status == 404 => {
+                        problem.set(Some(e.message));
+                        return connection.set(Connection::Failed);
+                    }
+                    Err(_) => {
+                        connection.set(Connection::Reconnecting);
+                        client::sleep_ms(backoff).await;
+                        backoff = (backoff * 2).min(MAX_BACKOFF_MS);
+                        continue;
+                    }
+                }
+                let Some(answer) = joined.get_untracked() else { continue };
+                let seen = last_seq.clone();
+                let on_text = move |text: String| match serde_json::from_str::<Frame>(&text) {
+                    Ok(Frame::Item { seq, value }) => {
+                        seen.set(seq);
+                        if let Ok(envelope) = serde_json::from_value::<Envelope>(value) {
+                            let source_seq = envelope.source_seq;
+                            pending.update(|p| p.retain(|m| m.seq != source_seq));
+                            messages.update(|all| upsert(all, envelope));
+                        }
+                    }
+                    Ok(Frame::Discontinuity { .. } | Frame::Heartbeat) | Err(_) => {}
+                };
+                let on_open = move || {
+                    connection.set(Connection::Live);
+                    problem.set(None);
+                };
+                let result = client::subscribe(
+                    &answer.subscribe_topic,
+                    &answer.token,
+                    last_seq.get(),
+                    on_open,
+                    on_text,
+                )
+                .await;
+                if result.is_ok() {
+                    backoff = FIRST_BACKOFF_MS;
+                }
+                connection.set(Connection::Reconnecting);
+                client::sleep_ms(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF_MS);
+            }
+        });
+    });
+
+    let send = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let text = draft.get_untracked().trim().to_owned();
+        let Some(answer) = joined.get_untracked() else { return };
+        if text.is_empty() {
+            return;
+        }
+        draft.set(String::new());
+        let lang = lang();
+        spawn_local(async move {
+            match client::publish(&answer.publish_topic, &answer.token, &text, &lang).await {
+                Ok(seq) => {
+                    let arrived = messages.with_untracked(|all| all.iter().any(|m| m.source_seq == seq));
+                    if !arrived {
+                        pending.update(|p| p.push(Pending { seq, text }));
+                    }
+                }
+                Err(e) => {
+                    draft.set(text);
+                    problem.set(Some(format!("Not sent: {}", e.message)));
+                }
+            }
+        });
+    };
+
+    let my_id = move || me.get().map(|u| u.id).unwrap_or_default();
+
+    view! {
+        <section
+            class="room"
+            data-hydrated=move || hydrated.get().to_string()
+            data-status=move || connection.get().label()
+        >
+            <header class="room-header">
+                <h1>{move || format!("#{}", room())}</h1>
+                <span class="reading">{move || format!("Reading in {}", language_name(&lang()))}</span>
+                <span class=move || format!("connection {}", connection.get().label()) role="status">
+                    {move || connection.get().label()}
+                </span>
+            </header>
+            <Show when=move || problem.get().is_some()>
+                <p class="error" role="alert">{move || problem.get().unwrap_or_default()}</p>
+            </Show>
+            <ol class="messages" aria-live="polite" aria-label="Messages">
+                <For
+                    each=move || messages.get()
+                    key=|m| (m.id.clone(), m.text.clone())
+                    children=move |m| {
+                        let mine = m.author.id == my_id();
+                        let show_original = m.translated || m.original.lang != m.lang;
+                        let original_label = format!("Original ({})", language_name(&m.original.lang));
+                        let moderation = (m.moderation.action != "none").then(|| m.moderation.action.clone());
+                        view! {
+                            <li class="message" class:mine=mine data-seq=m.source_seq data-id=m.id.clone()>
+                                <div class="meta">
+                                    <span class="author">{m.author.name.clone()}</span>
+                                    <time datetime=m.sent_at.clone()>{clock_time(&m.sent_at)}</time>
+                                    {moderation.map(|a| view! { <span class="badge">{a}</span> })}
+                                </div>
+                                <p class="text" lang=m.lang.clone()>{m.text.clone()}</p>
+                                {show_original.then(|| view! {
+                                    <details class="original">
+                                        <summary>{original_label}</summary>
+                                        <p lang=m.original.lang.clone()>{m.original.text.clone()}</p>
+                                    </details>
+                                })}
+                                {m.note.clone().map(|n| view! { <p class="note">{n}</p> })}
+                            </li>
+                        }
+                    }
+                />
+                <For
+                    each=move || pending.get()
+                    key=|p| p.seq
+                    children=move |p| view! {
+                        <li class="message mine pending" data-pending-seq=p.seq>
+                            <div class="meta"><span class="author">"You"</span><span class="badge">"translating…"</span></div>
+                            <p class="text">{p.text}</p>
+                        </li>
+                    }
+                />
+            </ol>
+            <form class="send-box" on:submit=send>
+                <label for="message" class="visually-hidden">"Message"</label>
+                <input
+                    id="message"
+                    name="message"
+                    autocomplete="off"
+                    maxlength="4000"
+                    placeholder=move || format!("Write in {}…", language_name(&lang()))
+                    prop:value=move || draft.get()
+                    on:input=move |ev| draft.set(event_target_value(&ev))
+                />
+                <button type="submit" disabled=move || joined.get().is_none()>"Send"</button>
+            </form>
+        </section>
+    }
+}

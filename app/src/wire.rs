@@ -1,0 +1,103 @@
+//! The API's JSON shapes (API.md), as the UI reads them. Unknown fields are ignored.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Room {
+    pub name: String,
+    pub title: String,
+    pub languages: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct JoinAnswer {
+    pub token: String,
+    pub publish_topic: String,
+    pub subscribe_topic: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Author {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Original {
+    pub lang: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Moderation {
+    pub action: String,
+}
+
+/// One chat message in the reader's language.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Envelope {
+    pub id: String,
+    pub source_seq: i64,
+    pub author: Author,
+    pub lang: String,
+    pub text: String,
+    pub original: Original,
+    pub translated: bool,
+    #[serde(default)]
+    pub note: Option<String>,
+    pub moderation: Moderation,
+    pub sent_at: String,
+}
+
+/// A frame on a subscription.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Frame {
+    Item { seq: i64, value: serde_json::Value },
+    Discontinuity { last_seq: i64, new_seq: i64 },
+    Heartbeat,
+}
+
+/// The API's error body.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+}
+
+/// `HH:MM` of an RFC 3339 timestamp, in UTC (the server's clock).
+pub fn clock_time(rfc3339: &str) -> String {
+    rfc3339.get(11..16).unwrap_or("").to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_item_frames_with_envelopes() {
+        let frame: Frame = serde_json::from_str(
+            r#"{"type":"item","topic":"lobby-subscribe-pt","seq":3,"published_at":"x","publisher":{"id":"p","name":"P"},
+                "value":{"id":"lobby-publish:7","room":"lobby","source_seq":7,"author":{"id":"u","name":"Ana"},
+                "lang":"pt","text":"olá","original":{"lang":"en","confidence":0.9,"text":"hello"},
+                "translated":true,"provider":"firefox","moderation":{"action":"none","flags":[]},"sent_at":"2026-11-28T22:05:00.123Z"}}"#,
+        )
+        .unwrap();
+        let Frame::Item { seq, value } = frame else { panic!("not an item") };
+        assert_eq!(seq, 3);
+        let envelope: Envelope = serde_json::from_value(value).unwrap();
+        assert_eq!(envelope.text, "olá");
+        assert_eq!(clock_time(&envelope.sent_at), "22:05");
+    }
+}

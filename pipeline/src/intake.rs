@@ -1,0 +1,219 @@
+//! The webhook intake: verify, then run one message through every stage.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use futures_util::future::join_all;
+
+use crate::detect::{Detected, detect};
+use crate::envelope::{ChatMessage, Delivery, Envelope, Original};
+use crate::error::{Error, Result};
+use crate::moderate::{Moderation, moderate};
+use crate::signature::{SignedHeaders, WebhookSecret, verify};
+use crate::topics_client::{RoomInfo, TopicsClient};
+use crate::translate::{TranslateError, Translator};
+
+/// The largest delivery the intake reads: a 16 KiB item plus its metadata.
+pub const MAX_DELIVERY_BYTES: usize = 64 * 1024;
+
+/// How many recent `webhook-id`s the intake remembers to drop redeliveries.
+const RECENT_IDS: usize = 4096;
+
+/// A clock returning Unix seconds, injectable so tests can control the replay window.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| time::OffsetDateTime::now_utc().unix_timestamp())
+}
+
+/// What the pipeline needs to run.
+pub struct PipelineConfig {
+    /// Secrets that may sign deliveries (more than one during a rotation).
+    pub secrets: Vec<WebhookSecret>,
+    /// The topics API it republishes to, with a token allowed to publish to
+    /// `*-subscribe-*` and read rooms.
+    pub topics: TopicsClient,
+    pub translator: Arc<dyn Translator>,
+    pub clock: Clock,
+}
+
+/// A running pipeline: configuration plus the memory of recent deliveries.
+pub struct Pipeline {
+    config: PipelineConfig,
+    recent: Mutex<RecentIds>,
+}
+
+#[derive(Default)]
+struct RecentIds {
+    set: HashSet<String>,
+    order: VecDeque<String>,
+}
+
+impl RecentIds {
+    fn contains(&self, id: &str) -> bool {
+        self.set.contains(id)
+    }
+
+    fn insert(&mut self, id: &str) {
+        if self.set.insert(id.to_owned()) {
+            self.order.push_back(id.to_owned());
+            if self.order.len() > RECENT_IDS {
+                if let Some(old) = self.order.pop_front() {
+                    self.set.remove(&old);
+                }
+            }
+        }
+    }
+}
+
+/// The pipeline's routes: `POST /pipeline/webhook`.
+pub fn router<S: Clone + Send + Sync + 'static>(pipeline: Arc<Pipeline>) -> Router<S> {
+    Router::new()
+        .route("/pipeline/webhook", post(receive))
+        .layer(DefaultBodyLimit::max(MAX_DELIVERY_BYTES))
+        .with_state(pipeline)
+}
+
+async fn receive(
+    State(pipeline): State<Arc<Pipeline>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let signed = SignedHeaders {
+        id: header("webhook-id"),
+        timestamp: header("webhook-timestamp"),
+        signature: header("webhook-signature"),
+    };
+    verify(&pipeline.config.secrets, signed, &body, (pipeline.config.clock)())?;
+    let id = signed.id.unwrap_or_default().to_owned();
+    if pipeline.seen(&id) {
+        tracing::debug!(webhook_id = %id, "duplicate delivery dropped");
+        return Ok(StatusCode::OK);
+    }
+    let delivery: Delivery =
+        serde_json::from_slice(&body).map_err(|e| Error::BadDelivery(e.to_string()))?;
+    pipeline.process(&delivery).await?;
+    pipeline.remember(&id);
+    Ok(StatusCode::OK)
+}
+
+impl Pipeline {
+    pub fn new(config: PipelineConfig) -> Self {
+        Self { config, recent: Mutex::new(RecentIds::default()) }
+    }
+
+    fn seen(&self, id: &str) -> bool {
+        self.recent.lock().map(|r| r.contains(id)).unwrap_or(false)
+    }
+
+    fn remember(&self, id: &str) {
+        if let Ok(mut recent) = self.recent.lock() {
+            recent.insert(id);
+        }
+    }
+
+    /// Runs one delivery through detection, moderation, translation and
+    /// republishing. Returns only when every language has been published.
+    ///
+    /// # Errors
+    /// A malformed delivery, an unknown room, or a topics server that did not
+    /// accept a publish (the sender then retries the whole delivery).
+    pub async fn process(&self, delivery: &Delivery) -> Result<()> {
+        let room_name = delivery
+            .topic
+            .strip_suffix("-publish")
+            .ok_or_else(|| Error::BadDelivery(format!("{} is not a publish topic", delivery.topic)))?;
+        let message: ChatMessage = serde_json::from_value(delivery.value.clone())
+            .map_err(|e| Error::BadDelivery(format!("not a chat message: {e}")))?;
+        let room = self.config.topics.room(room_name).await?;
+        let detected = detect(&message.text, &room.languages, message.lang.as_deref())
+            .ok_or_else(|| Error::BadDelivery(format!("room {room_name} has no languages")))?;
+        let (clean_source, source_moderation) = moderate(&message.text, room.moderation);
+        let envelopes = room.languages.iter().map(|lang| {
+            self.envelope_for(lang, delivery, &room, &detected, &clean_source, &source_moderation)
+        });
+        let envelopes = join_all(envelopes).await;
+        let publishes = envelopes.iter().map(|envelope| {
+            let topic = format!("{}-subscribe-{}", room.name, envelope.lang);
+            async move { self.config.topics.publish(&topic, envelope).await }
+        });
+        for result in join_all(publishes).await {
+            result?;
+        }
+        tracing::info!(
+            room = %room.name,
+            source_seq = delivery.seq,
+            lang = %detected.lang,
+            moderation = %source_moderation.action,
+            "message republished"
+        );
+        Ok(())
+    }
+
+    async fn envelope_for(
+        &self,
+        lang: &str,
+        delivery: &Delivery,
+        room: &RoomInfo,
+        detected: &Detected,
+        clean_source: &str,
+        source_moderation: &Moderation,
+    ) -> Envelope {
+        let translator = &self.config.translator;
+        let (text, translated, provider, note, moderation) =
+            if lang == detected.lang || source_moderation.action == "blocked" {
+                (clean_source.to_owned(), false, None, None, source_moderation.clone())
+            } else {
+                // Translate the moderated text, then moderate the translation:
+                // a translation can create words the source did not have.
+                match translator.translate(clean_source, &detected.lang, lang).await {
+                    Ok(translation) => {
+                        let (text, translated_moderation) = moderate(&translation, room.moderation);
+                        let moderation = if source_moderation.action != "none" {
+                            source_moderation.clone()
+                        } else {
+                            translated_moderation
+                        };
+                        (text, true, Some(translator.name().to_owned()), None, moderation)
+                    }
+                    Err(error) => {
+                        if !matches!(error, TranslateError::UnsupportedPair { .. }) {
+                            tracing::warn!(%error, from = %detected.lang, to = lang, "translation failed");
+                        }
+                        (
+                            clean_source.to_owned(),
+                            false,
+                            Some(translator.name().to_owned()),
+                            Some(error.to_string()),
+                            source_moderation.clone(),
+                        )
+                    }
+                }
+            };
+        Envelope {
+            id: format!("{}:{}", delivery.topic, delivery.seq),
+            room: room.name.clone(),
+            source_seq: delivery.seq,
+            author: delivery.publisher.clone(),
+            lang: lang.to_owned(),
+            text,
+            original: Original {
+                lang: detected.lang.clone(),
+                confidence: detected.confidence,
+                text: clean_source.to_owned(),
+            },
+            translated,
+            provider,
+            note,
+            moderation,
+            sent_at: delivery.published_at.clone(),
+        }
+    }
+}

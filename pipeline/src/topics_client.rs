@@ -1,0 +1,83 @@
+//! The pipeline's client for the Parley server: room lookups and publishes.
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::moderate::Policy;
+
+/// The parts of a room the pipeline needs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RoomInfo {
+    pub name: String,
+    pub languages: Vec<String>,
+    #[serde(default)]
+    pub moderation: Policy,
+}
+
+#[derive(Deserialize)]
+struct RoomAnswer {
+    room: RoomInfo,
+}
+
+/// Talks to one Parley server with the pipeline's bearer token.
+#[derive(Debug, Clone)]
+pub struct TopicsClient {
+    base_url: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl TopicsClient {
+    pub fn new(base_url: impl Into<String>, token: impl Into<String>, http: reqwest::Client) -> Self {
+        let base_url = base_url.into().trim_end_matches('/').to_owned();
+        Self { base_url, token: token.into(), http }
+    }
+
+    /// Looks up a room's languages and moderation policy.
+    ///
+    /// # Errors
+    /// [`Error::UnknownRoom`] on 404, [`Error::Upstream`] otherwise.
+    pub async fn room(&self, room: &str) -> Result<RoomInfo> {
+        let response = self
+            .http
+            .get(format!("{}/api/rooms/{room}", self.base_url))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| Error::Upstream(e.to_string()))?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Err(Error::UnknownRoom(room.to_owned()));
+        }
+        if !response.status().is_success() {
+            return Err(Error::Upstream(format!("room lookup answered {}", response.status())));
+        }
+        let answer: RoomAnswer = response.json().await.map_err(|e| Error::Upstream(e.to_string()))?;
+        Ok(answer.room)
+    }
+
+    /// Publishes `value` to `topic`; returns the item's `seq`.
+    ///
+    /// # Errors
+    /// [`Error::Upstream`] when the server does not answer 200.
+    pub async fn publish(&self, topic: &str, value: &impl serde::Serialize) -> Result<i64> {
+        #[derive(Deserialize)]
+        struct Published {
+            seq: i64,
+        }
+        let response = self
+            .http
+            .post(format!("{}/api/topics/{topic}", self.base_url))
+            .bearer_auth(&self.token)
+            .json(value)
+            .send()
+            .await
+            .map_err(|e| Error::Upstream(e.to_string()))?;
+        if !response.status().is_success() {
+            let status = response.status();
+            let body = response.text().await.unwrap_or_default();
+            return Err(Error::Upstream(format!("publish to {topic} answered {status}: {body}")));
+        }
+        let published: Published = response.json().await.map_err(|e| Error::Upstream(e.to_string()))?;
+        Ok(published.seq)
+    }
+}

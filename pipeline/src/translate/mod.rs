@@ -1,0 +1,48 @@
+//! Translation providers behind one trait, so a deployment can swap them.
+//!
+//! A provider translates one text between two ISO 639-1 languages. Errors are
+//! typed so the pipeline can tell "this pair will never work" (deliver the
+//! original with a note) from "try again later".
+
+use std::future::Future;
+use std::pin::Pin;
+
+pub mod firefox;
+pub mod libretranslate;
+
+pub use firefox::FirefoxTranslator;
+pub use libretranslate::LibreTranslate;
+
+/// A boxed future, so that `Translator` can be used as a trait object.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why a translation did not happen.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum TranslateError {
+    /// The provider cannot translate this pair (e.g. no model installed).
+    #[error("{note}")]
+    UnsupportedPair { note: String },
+    /// The provider rejected our credentials.
+    #[error("provider rejected the credentials: {0}")]
+    Auth(String),
+    /// The provider asked us to slow down.
+    #[error("provider rate-limited the request")]
+    RateLimited { retry_after_secs: Option<u64> },
+    /// A failure that may pass: network, 5xx, timeout.
+    #[error("provider unavailable: {0}")]
+    Transient(String),
+}
+
+/// A translation provider.
+pub trait Translator: Send + Sync {
+    /// A short, stable name carried in the envelope's `provider`.
+    fn name(&self) -> &'static str;
+
+    /// Translates `text` from `from` to `to` (ISO 639-1 codes).
+    fn translate<'a>(
+        &'a self,
+        text: &'a str,
+        from: &'a str,
+        to: &'a str,
+    ) -> BoxFuture<'a, Result<String, TranslateError>>;
+}

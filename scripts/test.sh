@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: formatting, clippy, unit, integration and
+# headless-browser tests. Installs what is missing first (wasm toolchain,
+# Debian's chromium + chromium-driver, the translation models).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  step "Installing Chromium and ChromeDriver (Debian packages)"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver
+fi
+ensure_wasm_toolchain
+
+step "Checking formatting"
+cargo fmt --all -- --check
+step "Clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+build_site dev
+step "Building the server"
+cargo build -p parley
+ensure_models "$TARGET_DIR/debug/parley"
+
+step "Running the tests"
+export PARLEY_SITE_ROOT="$SITE_ROOT" PARLEY_MODELS_DIR="$MODELS_DIR"
+cargo test --workspace

@@ -1,0 +1,83 @@
+//! `POST /api/auth/guest` and `GET /api/me`: guest accounts with a session.
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sqlx::SqlitePool;
+use tower_sessions::Session;
+
+use super::{SESSION_USER_ID, SessionUser, User};
+use crate::AppState;
+use crate::db::now_ms;
+use crate::error::{ApiJson, Error, Result};
+
+/// The longest display name, in characters.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 48;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/guest", post(guest))
+        .route("/api/me", get(me))
+}
+
+#[derive(Deserialize)]
+struct GuestRequest {
+    display_name: String,
+}
+
+/// Validates a display name: trimmed, 1–48 characters, no control characters.
+///
+/// # Errors
+/// [`Error::Invalid`] saying what is wrong.
+pub fn clean_display_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::Invalid("display_name must not be empty".into()));
+    }
+    if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
+        return Err(Error::Invalid(format!(
+            "display_name must be at most {MAX_DISPLAY_NAME_CHARS} characters"
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::Invalid("display_name must not contain control characters".into()));
+    }
+    Ok(name.to_owned())
+}
+
+async fn guest(
+    State(db): State<SqlitePool>,
+    session: Session,
+    ApiJson(request): ApiJson<GuestRequest>,
+) -> Result<Json<Value>> {
+    let display_name = clean_display_name(&request.display_name)?;
+    let user = User {
+        id: format!("u_{}", ulid::Ulid::new().to_string().to_lowercase()),
+        username: None,
+        display_name,
+        role: "guest".into(),
+    };
+    sqlx::query("insert into users (id, display_name, role, created_at) values (?, ?, ?, ?)")
+        .bind(&user.id)
+        .bind(&user.display_name)
+        .bind(&user.role)
+        .bind(now_ms())
+        .execute(&db)
+        .await?;
+    // A new identity gets a new session id: never keep one chosen before sign-in.
+    session
+        .cycle_id()
+        .await
+        .map_err(|e| Error::Internal(format!("session store: {e}")))?;
+    session
+        .insert(SESSION_USER_ID, &user.id)
+        .await
+        .map_err(|e| Error::Internal(format!("session store: {e}")))?;
+    Ok(Json(json!({ "user": user })))
+}
+
+async fn me(SessionUser(user): SessionUser) -> Json<Value> {
+    Json(json!({ "user": user }))
+}

@@ -1,0 +1,130 @@
+//! Who is calling: guest sessions (cookies) and bearer tokens.
+//!
+//! Browsers hold a tower-sessions cookie naming their user; everything else
+//! (and the browser's own topic traffic) presents a signed token.
+
+pub mod guest;
+pub mod tokens;
+
+use axum::extract::{FromRef, FromRequestParts, Query};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use serde::{Deserialize, Serialize};
+use sqlx::SqlitePool;
+use tower_sessions::Session;
+
+use crate::AppState;
+use crate::error::{Error, Result};
+pub use tokens::{Claims, Op, Permission, TokenKey};
+
+/// The session key holding the signed-in user's id.
+pub const SESSION_USER_ID: &str = "user_id";
+
+/// A user as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
+pub struct User {
+    pub id: String,
+    pub username: Option<String>,
+    pub display_name: String,
+    pub role: String,
+}
+
+/// Looks up a user by id.
+///
+/// # Errors
+/// Database errors.
+pub async fn find_user(db: &SqlitePool, id: &str) -> Result<Option<User>> {
+    Ok(
+        sqlx::query_as("select id, username, display_name, role from users where id = ?")
+            .bind(id)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
+/// A caller identified by its session cookie.
+pub struct SessionUser(pub User);
+
+impl<S> FromRequestParts<S> for SessionUser
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        let app = AppState::from_ref(state);
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|_| Error::Internal("session layer missing".into()))?;
+        let id: Option<String> = session
+            .get(SESSION_USER_ID)
+            .await
+            .map_err(|e| Error::Internal(format!("session store: {e}")))?;
+        let id = id.ok_or(Error::Unauthenticated)?;
+        let user = find_user(&app.db, &id).await?.ok_or(Error::Unauthenticated)?;
+        Ok(SessionUser(user))
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+/// A caller holding a valid token, from `Authorization: Bearer` or `?token=`.
+pub struct TokenCaller(pub Claims);
+
+impl<S> FromRequestParts<S> for TokenCaller
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        let app = AppState::from_ref(state);
+        let from_header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::to_owned);
+        let token = match from_header {
+            Some(t) => t,
+            None => Query::<TokenQuery>::from_request_parts(parts, state)
+                .await
+                .ok()
+                .and_then(|q| q.0.token)
+                .ok_or(Error::Unauthenticated)?,
+        };
+        let claims = app.tokens.verify(token.trim(), now_secs())?;
+        Ok(TokenCaller(claims))
+    }
+}
+
+/// Either kind of caller, for endpoints both may use.
+pub enum Caller {
+    Session(User),
+    Token(Claims),
+}
+
+impl<S> FromRequestParts<S> for Caller
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        if parts.headers.contains_key(AUTHORIZATION) {
+            return Ok(Caller::Token(TokenCaller::from_request_parts(parts, state).await?.0));
+        }
+        Ok(Caller::Session(SessionUser::from_request_parts(parts, state).await?.0))
+    }
+}
+
+/// Unix seconds now.
+pub fn now_secs() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}

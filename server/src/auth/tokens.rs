@@ -1,0 +1,179 @@
+//! Signed, expiring topic tokens with permission lists.
+//!
+//! A token is `pt_<base64url(claims JSON)>.<base64url(HMAC-SHA256(key, claims))>`.
+//! The server signs with a key kept in the database, so tokens survive restarts
+//! and any node sharing the database can check them. Permissions name topics
+//! with `*` wildcards (`room-subscribe-*`, `*-subscribe-*`).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::error::{Error, Result};
+
+/// What a permission lets its holder do on matching topics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    Publish,
+    Subscribe,
+}
+
+/// One entry of a token's permission list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Permission {
+    pub topic: String,
+    pub ops: Vec<Op>,
+}
+
+/// What a token says about its holder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user id, stamped on everything the holder publishes.
+    pub sub: String,
+    /// The display name, stamped likewise.
+    pub name: String,
+    pub perms: Vec<Permission>,
+    /// Expiry, Unix seconds.
+    pub exp: i64,
+}
+
+impl Claims {
+    /// Whether these claims allow `op` on `topic`.
+    pub fn allows(&self, op: Op, topic: &str) -> bool {
+        self.perms
+            .iter()
+            .any(|p| p.ops.contains(&op) && topic_matches(&p.topic, topic))
+    }
+}
+
+/// Matches a topic name against a pattern where `*` stands for any run of characters.
+pub fn topic_matches(pattern: &str, topic: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == topic,
+        Some((prefix, rest)) => {
+            let Some(tail) = topic.strip_prefix(prefix) else {
+                return false;
+            };
+            if rest.is_empty() {
+                return true;
+            }
+            // Try every split point for the rest of the pattern.
+            (0..=tail.len())
+                .filter(|i| tail.is_char_boundary(*i))
+                .any(|i| topic_matches(rest, &tail[i..]))
+        }
+    }
+}
+
+/// Signs and checks tokens with one server key.
+#[derive(Clone)]
+pub struct TokenKey {
+    key: Vec<u8>,
+}
+
+impl std::fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenKey(..)")
+    }
+}
+
+const PREFIX: &str = "pt_";
+
+impl TokenKey {
+    pub fn new(key: Vec<u8>) -> Self {
+        Self { key }
+    }
+
+    fn mac(&self) -> Hmac<Sha256> {
+        <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
+    }
+
+    /// Encodes and signs `claims`.
+    pub fn sign(&self, claims: &Claims) -> String {
+        let payload = B64.encode(serde_json::to_vec(claims).unwrap_or_default());
+        let mut mac = self.mac();
+        mac.update(payload.as_bytes());
+        let tag = B64.encode(mac.finalize().into_bytes());
+        format!("{PREFIX}{payload}.{tag}")
+    }
+
+    /// Checks a token's signature and expiry against `now` (Unix seconds).
+    ///
+    /// # Errors
+    /// [`Error::InvalidToken`] for anything malformed or forged,
+    /// [`Error::TokenExpired`] past its `exp`.
+    pub fn verify(&self, token: &str, now: i64) -> Result<Claims> {
+        let body = token.strip_prefix(PREFIX).ok_or(Error::InvalidToken)?;
+        let (payload, tag) = body.split_once('.').ok_or(Error::InvalidToken)?;
+        let tag = B64.decode(tag).map_err(|_| Error::InvalidToken)?;
+        let mut mac = self.mac();
+        mac.update(payload.as_bytes());
+        mac.verify_slice(&tag).map_err(|_| Error::InvalidToken)?;
+        let json = B64.decode(payload).map_err(|_| Error::InvalidToken)?;
+        let claims: Claims = serde_json::from_slice(&json).map_err(|_| Error::InvalidToken)?;
+        if claims.exp <= now {
+            return Err(Error::TokenExpired);
+        }
+        Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(exp: i64) -> Claims {
+        Claims {
+            sub: "u_1".into(),
+            name: "Ana".into(),
+            perms: vec![
+                Permission { topic: "lobby-publish".into(), ops: vec![Op::Publish] },
+                Permission { topic: "lobby-subscribe-pt".into(), ops: vec![Op::Subscribe] },
+            ],
+            exp,
+        }
+    }
+
+    #[test]
+    fn round_trips_and_checks_permissions() {
+        let key = TokenKey::new(b"k".to_vec());
+        let c = key.verify(&key.sign(&claims(100)), 50).unwrap();
+        assert!(c.allows(Op::Publish, "lobby-publish"));
+        assert!(c.allows(Op::Subscribe, "lobby-subscribe-pt"));
+        assert!(!c.allows(Op::Subscribe, "lobby-publish"));
+        assert!(!c.allows(Op::Subscribe, "lobby-subscribe-en"));
+        assert!(!c.allows(Op::Publish, "lobby-subscribe-pt"));
+    }
+
+    #[test]
+    fn rejects_expired_forged_and_garbage_tokens() {
+        let key = TokenKey::new(b"k".to_vec());
+        assert!(matches!(key.verify(&key.sign(&claims(100)), 100), Err(Error::TokenExpired)));
+        let other = TokenKey::new(b"other".to_vec()).sign(&claims(100));
+        assert!(matches!(key.verify(&other, 50), Err(Error::InvalidToken)));
+        for bad in ["", "pt_", "pt_abc", "pt_abc.def", "xx_abc.def"] {
+            assert!(matches!(key.verify(bad, 50), Err(Error::InvalidToken)), "{bad}");
+        }
+        // A payload edited to grant more is caught by the signature.
+        let token = key.sign(&claims(100));
+        let (payload, tag) = token.trim_start_matches("pt_").split_once('.').unwrap();
+        let mut json: serde_json::Value = serde_json::from_slice(&B64.decode(payload).unwrap()).unwrap();
+        json["perms"][1]["topic"] = "lobby-subscribe-*".into();
+        let forged = format!("pt_{}.{tag}", B64.encode(json.to_string()));
+        assert!(matches!(key.verify(&forged, 50), Err(Error::InvalidToken)));
+    }
+
+    #[test]
+    fn wildcards_match_anywhere() {
+        assert!(topic_matches("lobby-subscribe-*", "lobby-subscribe-en"));
+        assert!(!topic_matches("lobby-subscribe-*", "lobby-publish"));
+        assert!(topic_matches("*-subscribe-*", "a-subscribe-en"));
+        assert!(!topic_matches("*-subscribe-*", "a-publish"));
+        assert!(topic_matches("*", "anything"));
+        assert!(!topic_matches("exact", "exactly"));
+    }
+}

@@ -1,0 +1,102 @@
+//! Configuration from the environment (DESIGN.md, "Configuration"), validated at start.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+
+/// Where webhooks to the pipeline go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PipelineMode {
+    /// Mounted in this process at `/pipeline/webhook`, called over loopback HTTP.
+    Embedded,
+    /// A separate `parley-pipeline`; webhooks are registered by an admin.
+    External,
+}
+
+/// Which translation provider the embedded pipeline uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TranslatorConfig {
+    /// Firefox Translations models from a directory.
+    Firefox { models_dir: PathBuf },
+    /// A LibreTranslate server.
+    LibreTranslate { url: String, api_key: Option<String> },
+}
+
+/// Everything `run` needs. Tests build one with [`Config::for_tests`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `sqlite://…` (created if missing).
+    pub database_url: String,
+    pub pipeline: PipelineMode,
+    pub translator: TranslatorConfig,
+    /// Where the built web assets are (`pkg/parley.js`, `pkg/parley_bg.wasm`, `pkg/parley.css`).
+    pub site_root: PathBuf,
+    /// The first delay between webhook attempts; it doubles per attempt.
+    pub webhook_retry_base: Duration,
+    /// Attempts before a delivery is marked failed.
+    pub webhook_max_attempts: u32,
+    /// How long a webhook receiver may take to answer.
+    pub webhook_timeout: Duration,
+    /// Rooms created at first start: (name, languages).
+    pub seed_rooms: Vec<(String, Vec<String>)>,
+}
+
+impl Config {
+    /// Reads `DATABASE_URL`, `PARLEY_PIPELINE`, `PARLEY_TRANSLATOR`, … with the documented defaults.
+    ///
+    /// # Errors
+    /// An unknown value, or a provider without its settings.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let pipeline = match var("PARLEY_PIPELINE").as_deref() {
+            None | Some("embedded") => PipelineMode::Embedded,
+            Some("external") => PipelineMode::External,
+            Some(other) => bail!("PARLEY_PIPELINE must be embedded or external, not {other:?}"),
+        };
+        let translator = match var("PARLEY_TRANSLATOR").as_deref() {
+            None | Some("firefox") => TranslatorConfig::Firefox {
+                models_dir: var("PARLEY_MODELS_DIR").unwrap_or_else(|| "data/models".into()).into(),
+            },
+            Some("libretranslate") => TranslatorConfig::LibreTranslate {
+                url: var("PARLEY_LIBRETRANSLATE_URL")
+                    .context("PARLEY_TRANSLATOR=libretranslate needs PARLEY_LIBRETRANSLATE_URL")?,
+                api_key: var("PARLEY_LIBRETRANSLATE_KEY"),
+            },
+            Some(other) => bail!("PARLEY_TRANSLATOR must be firefox or libretranslate, not {other:?}"),
+        };
+        let database_url = var("DATABASE_URL").unwrap_or_else(|| "sqlite://data/parley.db".into());
+        if !database_url.starts_with("sqlite:") {
+            bail!("DATABASE_URL: only sqlite:// is supported in this version");
+        }
+        Ok(Self {
+            database_url,
+            pipeline,
+            translator,
+            site_root: var("PARLEY_SITE_ROOT").unwrap_or_else(|| "target/site".into()).into(),
+            ..Self::defaults()
+        })
+    }
+
+    fn defaults() -> Self {
+        Self {
+            database_url: "sqlite://data/parley.db".into(),
+            pipeline: PipelineMode::Embedded,
+            translator: TranslatorConfig::Firefox { models_dir: "data/models".into() },
+            site_root: "target/site".into(),
+            webhook_retry_base: Duration::from_secs(1),
+            webhook_max_attempts: 8,
+            webhook_timeout: Duration::from_secs(30),
+            seed_rooms: vec![("lobby".into(), vec!["en".into(), "pt".into()])],
+        }
+    }
+
+    /// A configuration for tests: a fresh SQLite file, fast retries.
+    pub fn for_tests(database_path: &std::path::Path) -> Self {
+        Self {
+            database_url: format!("sqlite://{}", database_path.display()),
+            webhook_retry_base: Duration::from_millis(20),
+            ..Self::defaults()
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! # Parley server
+//!
+//! One process that serves the chat UI, the topics API with durable history
+//! and signed webhooks, rooms and guest sessions, and (in the embedded
+//! default) the translation pipeline, which it calls over loopback HTTP
+//! exactly as it would call any other webhook.
+//!
+//! # Layout
+//! - [`config`]: environment → [`Config`].
+//! - [`topics`]: publish, subscribe, history; [`webhooks`]: outbox and delivery.
+//! - [`auth`]: sessions and signed tokens; [`rooms`]: rooms and joining.
+//! - [`web`]: the Leptos app and its static assets.
+//! - [`run`]: wires it all to a listener; tests call it on `127.0.0.1:0`.
+
+pub mod auth;
+pub mod config;
+pub mod csrf;
+pub mod db;
+pub mod error;
+pub mod rooms;
+pub mod shutdown;
+pub mod topics;
+pub mod web;
+pub mod webhooks;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::routing::get;
+use base64::Engine as _;
+use leptos::prelude::LeptosOptions;
+use parley_pipeline::signature::WebhookSecret;
+use parley_pipeline::topics_client::TopicsClient;
+use parley_pipeline::translate::{FirefoxTranslator, LibreTranslate, Translator};
+use parley_pipeline::{Pipeline, PipelineConfig};
+use sqlx::SqlitePool;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+pub use config::{Config, PipelineMode, TranslatorConfig};
+pub use error::{Error, Result};
+
+use auth::{Claims, Op, Permission, TokenKey};
+use topics::bus::Bus;
+
+/// The largest JSON body any endpoint reads (topics have their own, smaller limit).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The shared state every handler can take a piece of.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub db: SqlitePool,
+    pub tokens: TokenKey,
+    pub bus: Arc<Bus>,
+    pub outbox_wakeup: Arc<Notify>,
+    pub leptos: LeptosOptions,
+}
+
+/// The whole HTTP surface. `extra` is merged in (the embedded pipeline).
+pub fn app(state: AppState, extra: Router<AppState>) -> Router {
+    let session_store = SqliteStore::new(state.db.clone());
+    let sessions = SessionManagerLayer::new(session_store)
+        .with_http_only(true)
+        .with_same_site(tower_sessions::cookie::SameSite::Lax)
+        .with_secure(std::env::var("PARLEY_SECURE_COOKIES").is_ok_and(|v| v == "1"))
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(30)));
+    let api = Router::new()
+        .merge(topics::router())
+        .merge(rooms::router())
+        .merge(auth::guest::router())
+        .route("/healthz", get(|| async { "ok" }))
+        .layer(sessions);
+    Router::new()
+        .merge(api)
+        .merge(web::router(&state))
+        .merge(extra)
+        .fallback(|| async { Error::NotFound("route".into()) })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(csrf::csrf_guard))
+        .layer(axum::middleware::from_fn(error::api_error_shape))
+        .with_state(state)
+}
+
+/// Serves Parley on `listener` until `shutdown` resolves, then drains the
+/// webhook worker and stops.
+///
+/// # Errors
+/// Start-up failures (database, models, assets) and I/O errors.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let db = db::connect(&config.database_url)
+        .await
+        .with_context(|| format!("opening {}", config.database_url))?;
+    let key = db::setting_or_init(&db, "token_key", random_key).await?;
+    let tokens = TokenKey::new(
+        base64::engine::general_purpose::STANDARD
+            .decode(key)
+            .context("corrupt token_key setting")?,
+    );
+    rooms::seed(&db, &config.seed_rooms).await?;
+    SqliteStore::new(db.clone()).migrate().await.context("session table")?;
+
+    let addr = loopback_url(listener.local_addr()?);
+    let state = AppState {
+        db: db.clone(),
+        tokens,
+        bus: Arc::new(Bus::default()),
+        outbox_wakeup: Arc::new(Notify::new()),
+        leptos: web::leptos_options(&config, listener.local_addr()?),
+    };
+    let pipeline_routes = match config.pipeline {
+        PipelineMode::Embedded => embedded_pipeline(&state, &config, &addr).await?,
+        PipelineMode::External => Router::new(),
+    };
+
+    let (trigger, stop) = shutdown::channel();
+    let http = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .build()?;
+    let worker = tokio::spawn(webhooks::delivery::run_worker(
+        db.clone(),
+        http,
+        webhooks::delivery::RetryPolicy {
+            base: config.webhook_retry_base,
+            max_attempts: config.webhook_max_attempts,
+            timeout: config.webhook_timeout,
+        },
+        state.outbox_wakeup.clone(),
+        stop.clone(),
+    ));
+
+    tracing::info!(url = %addr, "Parley is listening");
+    let router = app(state, pipeline_routes);
+    let serve_stop = stop.clone();
+    let serving = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move { serve_stop.wait().await });
+    tokio::spawn(async move {
+        shutdown.await;
+        trigger.fire();
+    });
+    serving.await?;
+    let _ = worker.await;
+    db.close().await;
+    Ok(())
+}
+
+/// Loads the translator, registers the pipeline as the webhook of every
+/// room's publish topic, and returns its routes.
+async fn embedded_pipeline(state: &AppState, config: &Config, base_url: &str) -> anyhow::Result<Router<AppState>> {
+    let secret_text = db::setting_or_init(&state.db, "pipeline_webhook_secret", || {
+        WebhookSecret::generate().to_text()
+    })
+    .await?;
+    let secret = WebhookSecret::parse(&secret_text).context("corrupt pipeline_webhook_secret")?;
+    let url = format!("{base_url}/pipeline/webhook");
+    for room in rooms::all_rooms(&state.db).await? {
+        webhooks::upsert(
+            &state.db,
+            &format!("pipeline-{}", room.name),
+            &format!("{}-publish", room.name),
+            &url,
+            &secret_text,
+        )
+        .await?;
+    }
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()?;
+    let translator = build_translator(&config.translator, http.clone()).await?;
+    // The pipeline only ever publishes to subscribe topics; it never reads one.
+    let token = state.tokens.sign(&Claims {
+        sub: "pipeline".into(),
+        name: "Parley pipeline".into(),
+        perms: vec![Permission { topic: "*-subscribe-*".into(), ops: vec![Op::Publish] }],
+        exp: i64::MAX / 2,
+    });
+    let pipeline = Pipeline::new(PipelineConfig {
+        secrets: vec![secret],
+        topics: TopicsClient::new(base_url, token, http),
+        translator,
+        clock: parley_pipeline::intake::system_clock(),
+    });
+    Ok(parley_pipeline::router(Arc::new(pipeline)))
+}
+
+/// Builds the configured translation provider.
+///
+/// # Errors
+/// A model directory whose models cannot be loaded.
+pub async fn build_translator(config: &TranslatorConfig, http: reqwest::Client) -> anyhow::Result<Arc<dyn Translator>> {
+    Ok(match config {
+        TranslatorConfig::Firefox { models_dir } => {
+            let dir = models_dir.clone();
+            let translator = tokio::task::spawn_blocking(move || FirefoxTranslator::load(dir))
+                .await?
+                .map_err(anyhow::Error::msg)?;
+            let pairs = translator.pairs();
+            if pairs.is_empty() {
+                tracing::warn!(dir = %models_dir.display(), "no translation models installed: messages will be delivered untranslated");
+            } else {
+                tracing::info!(?pairs, "translation models loaded");
+            }
+            Arc::new(translator)
+        }
+        TranslatorConfig::LibreTranslate { url, api_key } => {
+            Arc::new(LibreTranslate::new(url.clone(), api_key.clone(), http))
+        }
+    })
+}
+
+fn random_key() -> String {
+    use rand::RngCore as _;
+    let mut key = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut key);
+    base64::engine::general_purpose::STANDARD.encode(key)
+}
+
+/// `http://…` for this server as seen from this machine.
+fn loopback_url(addr: SocketAddr) -> String {
+    let ip = if addr.ip().is_unspecified() {
+        std::net::IpAddr::from([127, 0, 0, 1])
+    } else {
+        addr.ip()
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
+}

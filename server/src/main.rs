@@ -1,0 +1,56 @@
+//! `parley`: start the server, or manage its translation models.
+
+use anyhow::Context as _;
+
+const USAGE: &str = "usage:
+  parley                         start the server (configured by PARLEY_* variables)
+  parley models import <dir>     copy Firefox Translations models from <dir> into PARLEY_MODELS_DIR
+  parley models list             list the installed model pairs";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_sessions=warn".into()),
+        )
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let models_dir = std::env::var("PARLEY_MODELS_DIR").unwrap_or_else(|_| "data/models".into());
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        [] => serve().await,
+        ["models", "import", source] => {
+            let pairs = parley_pipeline::translate::firefox::import_models(source.as_ref(), models_dir.as_ref())
+                .with_context(|| format!("importing models from {source}"))?;
+            println!("imported {} into {models_dir}", pairs.join(", "));
+            Ok(())
+        }
+        ["models", "list"] => {
+            let pairs = parley_pipeline::translate::firefox::installed_pairs(models_dir.as_ref());
+            for pair in &pairs {
+                println!("{}→{}", &pair[..2], &pair[2..]);
+            }
+            if pairs.is_empty() {
+                println!("no models in {models_dir}");
+            }
+            Ok(())
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
+    }
+}
+
+async fn serve() -> anyhow::Result<()> {
+    let config = parley::Config::from_env()?;
+    let addr = std::env::var("PARLEY_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    parley::run(listener, config, async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    })
+    .await
+}

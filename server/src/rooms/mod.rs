@@ -1,0 +1,156 @@
+//! Rooms: their languages and moderation policy, and joining one.
+//!
+//! Joining gives a token that may publish to `{room}-publish` and subscribe
+//! only to `{room}-subscribe-{lang}`: nobody can read the unmoderated topic.
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sqlx::SqlitePool;
+
+use crate::AppState;
+use crate::auth::{Caller, Claims, Op, Permission, SessionUser, now_secs};
+use crate::db::{format_ms, now_ms};
+use crate::error::{ApiJson, Error, Result};
+
+/// How long a join token lives; the client joins again to renew it.
+pub const JOIN_TOKEN_TTL_SECS: i64 = 60 * 60;
+
+/// A room as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Room {
+    pub name: String,
+    pub title: String,
+    pub languages: Vec<String>,
+    pub moderation: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct RoomRow {
+    name: String,
+    title: String,
+    languages: String,
+    moderation: String,
+}
+
+impl From<RoomRow> for Room {
+    fn from(row: RoomRow) -> Self {
+        Room {
+            name: row.name,
+            title: row.title,
+            languages: serde_json::from_str(&row.languages).unwrap_or_default(),
+            moderation: row.moderation,
+        }
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/rooms", get(list))
+        .route("/api/rooms/{room}", get(show))
+        .route("/api/rooms/{room}/join", post(join))
+}
+
+/// All rooms, by name.
+///
+/// # Errors
+/// Database errors.
+pub async fn all_rooms(db: &SqlitePool) -> Result<Vec<Room>> {
+    let rows: Vec<RoomRow> =
+        sqlx::query_as("select name, title, languages, moderation from rooms order by name")
+            .fetch_all(db)
+            .await?;
+    Ok(rows.into_iter().map(Room::from).collect())
+}
+
+/// One room.
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown room.
+pub async fn find_room(db: &SqlitePool, name: &str) -> Result<Room> {
+    let row: Option<RoomRow> =
+        sqlx::query_as("select name, title, languages, moderation from rooms where name = ?")
+            .bind(name)
+            .fetch_optional(db)
+            .await?;
+    row.map(Room::from).ok_or_else(|| Error::NotFound(format!("room {name}")))
+}
+
+/// Creates the configured rooms that do not exist yet (first start).
+///
+/// # Errors
+/// Database errors.
+pub async fn seed(db: &SqlitePool, rooms: &[(String, Vec<String>)]) -> Result<()> {
+    for (name, languages) in rooms {
+        sqlx::query(
+            "insert into rooms (name, title, languages, moderation, created_at)
+             values (?, ?, ?, 'mask', ?) on conflict (name) do nothing",
+        )
+        .bind(name)
+        .bind(title_case(name))
+        .bind(serde_json::to_string(languages).unwrap_or_else(|_| "[]".into()))
+        .bind(now_ms())
+        .execute(db)
+        .await?;
+    }
+    Ok(())
+}
+
+fn title_case(name: &str) -> String {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// Public: the landing page lists rooms before anyone has signed in.
+async fn list(State(db): State<SqlitePool>) -> Result<Json<Value>> {
+    Ok(Json(json!({ "rooms": all_rooms(&db).await? })))
+}
+
+async fn show(_caller: Caller, State(db): State<SqlitePool>, Path(room): Path<String>) -> Result<Json<Value>> {
+    Ok(Json(json!({ "room": find_room(&db, &room).await? })))
+}
+
+#[derive(Deserialize)]
+struct JoinRequest {
+    language: String,
+}
+
+async fn join(
+    State(state): State<AppState>,
+    SessionUser(user): SessionUser,
+    Path(room): Path<String>,
+    ApiJson(request): ApiJson<JoinRequest>,
+) -> Result<Json<Value>> {
+    let room = find_room(&state.db, &room).await?;
+    if !room.languages.contains(&request.language) {
+        return Err(Error::Forbidden(format!(
+            "room {} is not available in {:?}; it has {}",
+            room.name,
+            request.language,
+            room.languages.join(", ")
+        )));
+    }
+    let publish_topic = format!("{}-publish", room.name);
+    let subscribe_topic = format!("{}-subscribe-{}", room.name, request.language);
+    let exp = now_secs() + JOIN_TOKEN_TTL_SECS;
+    let token = state.tokens.sign(&Claims {
+        sub: user.id,
+        name: user.display_name,
+        perms: vec![
+            Permission { topic: publish_topic.clone(), ops: vec![Op::Publish] },
+            Permission { topic: subscribe_topic.clone(), ops: vec![Op::Subscribe] },
+        ],
+        exp,
+    });
+    Ok(Json(json!({
+        "token": token,
+        "publish_topic": publish_topic,
+        "subscribe_topic": subscribe_topic,
+        "expires_at": format_ms(exp * 1000),
+    })))
+}

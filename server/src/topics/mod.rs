@@ -1,0 +1,104 @@
+//! Topics: publish with a per-topic `seq`, durable history, and live subscriptions.
+//!
+//! - [`publish`]: `POST /api/topics/{topic}`; the item, its `seq` and its webhook
+//!   outbox rows are written in one transaction.
+//! - [`subscribe`]: `GET /api/topics/{topic}/subscribe` (WebSocket) with resume.
+//! - [`bus`]: live fan-out on this node.
+
+pub mod bus;
+pub mod publish;
+pub mod subscribe;
+
+use axum::Router;
+use axum::routing::{get, post};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::AppState;
+use crate::db::format_ms;
+use crate::error::{Error, Result};
+
+pub use publish::publish_item;
+
+/// The largest item body a publisher may send.
+pub const MAX_ITEM_BYTES: usize = 16 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/topics/{topic}", post(publish::publish))
+        .route("/api/topics/{topic}/subscribe", get(subscribe::subscribe))
+        .route("/api/topics/{topic}/items", get(subscribe::items))
+}
+
+/// Who published an item, stamped by the server from the caller's credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Publisher {
+    pub id: String,
+    pub name: String,
+}
+
+/// One committed item of a topic.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub topic: String,
+    pub seq: i64,
+    pub published_at_ms: i64,
+    pub publisher: Publisher,
+    pub value: Value,
+}
+
+impl Item {
+    /// The body POSTed to webhooks (API.md, "Webhooks").
+    pub fn webhook_payload(&self) -> Value {
+        serde_json::json!({
+            "topic": self.topic,
+            "seq": self.seq,
+            "published_at": format_ms(self.published_at_ms),
+            "publisher": self.publisher,
+            "value": self.value,
+        })
+    }
+
+    /// The `item` frame a subscriber receives.
+    pub fn frame(&self) -> Value {
+        serde_json::json!({
+            "type": "item",
+            "topic": self.topic,
+            "seq": self.seq,
+            "published_at": format_ms(self.published_at_ms),
+            "publisher": self.publisher,
+            "value": self.value,
+        })
+    }
+}
+
+/// Checks a topic name: 1–128 of `[A-Za-z0-9_.-]`.
+///
+/// # Errors
+/// [`Error::BadRequest`] naming the rule.
+pub fn validate_topic(name: &str) -> Result<()> {
+    let ok = (1..=128).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::BadRequest("topic names are 1–128 characters of A-Z a-z 0-9 _ . -".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_names() {
+        for good in ["a", "lobby-publish", "x.y_z-1", &"a".repeat(128)] {
+            assert!(validate_topic(good).is_ok(), "{good}");
+        }
+        for bad in ["", "a b", "a/b", "ümlaut", &"a".repeat(129), "*"] {
+            assert!(validate_topic(bad).is_err(), "{bad}");
+        }
+    }
+}

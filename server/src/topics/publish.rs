@@ -1,0 +1,94 @@
+//! Publishing: one transaction for the item, its `seq`, and its webhook outbox rows.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, header};
+use serde_json::{Value, json};
+
+use super::{Item, MAX_ITEM_BYTES, Publisher, validate_topic};
+use crate::AppState;
+use crate::auth::{Op, TokenCaller};
+use crate::db::now_ms;
+use crate::error::{Error, Result};
+
+pub(super) async fn publish(
+    State(state): State<AppState>,
+    TokenCaller(claims): TokenCaller,
+    Path(topic): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>> {
+    validate_topic(&topic)?;
+    if !claims.allows(Op::Publish, &topic) {
+        return Err(Error::Forbidden(format!("this token may not publish to {topic}")));
+    }
+    let bytes = axum::body::to_bytes(body, MAX_ITEM_BYTES)
+        .await
+        .map_err(|_| Error::PayloadTooLarge(MAX_ITEM_BYTES))?;
+    let value = parse_value(&headers, &bytes)?;
+    let publisher = Publisher { id: claims.sub, name: claims.name };
+    let seq = publish_item(&state, &topic, publisher, value).await?;
+    Ok(Json(json!({ "seq": seq })))
+}
+
+/// A JSON body must be valid JSON; anything else is stored as a text value.
+fn parse_value(headers: &HeaderMap, bytes: &[u8]) -> Result<Value> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let is_json = content_type.starts_with("application/json") || content_type.contains("+json");
+    if is_json {
+        serde_json::from_slice(bytes).map_err(|e| Error::MalformedJson(e.to_string()))
+    } else {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| Error::BadRequest("a text body must be UTF-8".into()))?;
+        Ok(Value::String(text.to_owned()))
+    }
+}
+
+/// Appends `value` to `topic` and returns its `seq`. The item and one outbox
+/// row per enabled webhook on the topic commit together, so a publish that was
+/// acknowledged is never missing its webhook deliveries.
+///
+/// # Errors
+/// Database errors.
+pub async fn publish_item(state: &AppState, topic: &str, publisher: Publisher, value: Value) -> Result<i64> {
+    let _order = state.bus.publish_lock.lock().await;
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    // Writing first takes SQLite's write lock at once, so the busy timeout
+    // applies instead of a deadlock error on lock upgrade.
+    sqlx::query("insert into topics (name) values (?) on conflict (name) do nothing")
+        .bind(topic)
+        .execute(&mut *tx)
+        .await?;
+    let (seq,): (i64,) =
+        sqlx::query_as("update topics set last_seq = last_seq + 1 where name = ? returning last_seq")
+            .bind(topic)
+            .fetch_one(&mut *tx)
+            .await?;
+    let item = Item { topic: topic.to_owned(), seq, published_at_ms: now, publisher, value };
+    sqlx::query(
+        "insert into items (topic, seq, published_at, publisher_id, publisher_name, value)
+         values (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(topic)
+    .bind(seq)
+    .bind(now)
+    .bind(&item.publisher.id)
+    .bind(&item.publisher.name)
+    .bind(item.value.to_string())
+    .execute(&mut *tx)
+    .await?;
+    let webhooks = crate::webhooks::enqueue(&mut tx, &item, now).await?;
+    tx.commit().await?;
+    state.bus.broadcast(Arc::new(item));
+    if webhooks > 0 {
+        state.outbox_wakeup.notify_one();
+    }
+    Ok(seq)
+}

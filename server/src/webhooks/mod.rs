@@ -1,0 +1,67 @@
+//! Webhooks: an outbox written with each publish, and a worker that delivers it.
+//!
+//! Delivery is at-least-once. Each outbox row is one message to one webhook,
+//! with a `webhook-id` that stays the same across attempts so receivers can
+//! deduplicate. A row is claimed by pushing its due time past the request
+//! timeout (a lease), so a crash mid-delivery only delays it.
+
+pub mod delivery;
+
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+use crate::db::now_ms;
+use crate::error::Result;
+use crate::topics::Item;
+
+/// Writes one outbox row per enabled webhook on the item's topic, inside the
+/// publish transaction. Returns how many were written.
+///
+/// # Errors
+/// Database errors (the publish then rolls back).
+pub async fn enqueue(tx: &mut Transaction<'_, Sqlite>, item: &Item, now: i64) -> Result<usize> {
+    let names: Vec<(String,)> = sqlx::query_as("select name from webhooks where topic = ? and enabled = 1")
+        .bind(&item.topic)
+        .fetch_all(&mut **tx)
+        .await?;
+    if names.is_empty() {
+        return Ok(0);
+    }
+    let payload = item.webhook_payload().to_string();
+    for (name,) in &names {
+        sqlx::query(
+            "insert into webhook_outbox (id, webhook_name, topic, seq, payload, next_attempt_at, created_at)
+             values (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(format!("msg_{}", ulid::Ulid::new()))
+        .bind(name)
+        .bind(&item.topic)
+        .bind(item.seq)
+        .bind(&payload)
+        .bind(now)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(names.len())
+}
+
+/// Creates or updates a webhook. Used at start to register the embedded
+/// pipeline on each room's publish topic.
+///
+/// # Errors
+/// Database errors.
+pub async fn upsert(db: &SqlitePool, name: &str, topic: &str, url: &str, secret: &str) -> Result<()> {
+    sqlx::query(
+        "insert into webhooks (name, topic, url, secret, enabled, created_at) values (?, ?, ?, ?, 1, ?)
+         on conflict (name) do update set topic = excluded.topic, url = excluded.url,
+             secret = excluded.secret, enabled = 1",
+    )
+    .bind(name)
+    .bind(topic)
+    .bind(url)
+    .bind(secret)
+    .bind(now_ms())
+    .execute(db)
+    .await?;
+    Ok(())
+}

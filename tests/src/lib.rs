@@ -1,0 +1,222 @@
+//! Test harness: real Parley servers on `127.0.0.1:0`, API clients, WebSocket
+//! subscribers and an `eventually` poller. Used by the tests in `tests/`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt as _;
+use parley::Config;
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// The workspace root, where `data/models` and `target/site` live by default.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+}
+
+/// Where the translation models are: `PARLEY_MODELS_DIR` or `data/models`.
+pub fn models_dir() -> PathBuf {
+    std::env::var_os("PARLEY_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("data/models"))
+}
+
+/// Where the built site is: `PARLEY_SITE_ROOT` or `target/site`.
+pub fn site_root() -> PathBuf {
+    std::env::var_os("PARLEY_SITE_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/site"))
+}
+
+/// A directory removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(prefix: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("{prefix}-{}", ulid::Ulid::new()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A Parley server running in this process on a free loopback port.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub db_path: PathBuf,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _dir: TempDir,
+}
+
+impl TestServer {
+    /// Starts a server with the test defaults (fresh SQLite file, real models,
+    /// embedded pipeline), after `adjust` has had its say.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = TempDir::new("parley-test");
+        let db_path = dir.0.join("parley.db");
+        let mut config = Config::for_tests(&db_path);
+        config.translator = parley::TranslatorConfig::Firefox { models_dir: models_dir() };
+        config.site_root = site_root();
+        adjust(&mut config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let handle = tokio::spawn(parley::run(listener, config, async move {
+            let _ = stopped.await;
+        }));
+        let server = Self {
+            addr,
+            base: format!("http://{addr}"),
+            db_path,
+            stop: Some(stop),
+            handle: Some(handle),
+            _dir: dir,
+        };
+        let http = reqwest::Client::new();
+        let url = format!("{}/healthz", server.base);
+        eventually(Duration::from_secs(30), "the server answers /healthz", || {
+            let (http, url) = (http.clone(), url.clone());
+            async move { http.get(&url).send().await.ok().filter(|r| r.status().is_success()) }
+        })
+        .await;
+        server
+    }
+
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Stops the server gracefully and returns how `run` ended.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.handle.take().unwrap().await.unwrap()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A new guest with its own cookie jar.
+    pub async fn guest(&self, name: &str) -> reqwest::Client {
+        let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        let response = client
+            .post(self.url("/api/auth/guest"))
+            .json(&json!({ "display_name": name }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "guest sign-in");
+        client
+    }
+
+    /// Joins `room` in `lang` as a new guest; returns the join answer.
+    pub async fn join(&self, name: &str, room: &str, lang: &str) -> Value {
+        let client = self.guest(name).await;
+        let response = client
+            .post(self.url(&format!("/api/rooms/{room}/join")))
+            .json(&json!({ "language": lang }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "join {room} in {lang}");
+        response.json().await.unwrap()
+    }
+
+    /// Publishes `value` with `token`; returns the raw response.
+    pub async fn publish(&self, topic: &str, token: &str, value: &Value) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(self.url(&format!("/api/topics/{topic}")))
+            .bearer_auth(token)
+            .json(value)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Opens a WebSocket subscription (token in the query, as browsers do).
+    pub async fn subscribe(
+        &self,
+        topic: &str,
+        token: &str,
+        resume_after: Option<i64>,
+    ) -> Result<Subscription, tokio_tungstenite::tungstenite::Error> {
+        let mut url = format!("ws://{}/api/topics/{topic}/subscribe?token={token}", self.addr);
+        if let Some(after) = resume_after {
+            url.push_str(&format!("&resume_after={after}"));
+        }
+        let (ws, _) = tokio_tungstenite::connect_async(url).await?;
+        Ok(Subscription { ws })
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A WebSocket subscription to one topic.
+pub struct Subscription {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Subscription {
+    /// The next `item` frame, skipping heartbeats; panics after `within`.
+    pub async fn next_item(&mut self, within: Duration) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let message = tokio::time::timeout(left, self.ws.next())
+                .await
+                .unwrap_or_else(|_| panic!("no item within {within:?}"))
+                .expect("subscription closed")
+                .expect("subscription failed");
+            if let Message::Text(text) = message {
+                let frame: Value = serde_json::from_str(&text).unwrap();
+                if frame["type"] == "item" {
+                    return frame;
+                }
+            }
+        }
+    }
+}
+
+/// Polls `probe` until it yields `Some`, or panics naming `what` after `within`.
+pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + within;
+    let mut pause = Duration::from_millis(10);
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(250));
+    }
+}
+
+/// The API error code of a response body.
+pub async fn error_code(response: reqwest::Response) -> String {
+    let body: Value = response.json().await.expect("an API error body");
+    assert!(body["error"]["message"].is_string(), "error body has a message: {body}");
+    body["error"]["code"].as_str().expect("error code").to_owned()
+}

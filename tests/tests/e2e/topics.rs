@@ -1,0 +1,166 @@
+//! The topics API: permissions, limits and error bodies.
+
+use std::time::Duration;
+
+use parley_e2e::{TestServer, error_code};
+use serde_json::json;
+use tokio_tungstenite::tungstenite;
+
+const WITHIN: Duration = Duration::from_secs(10);
+
+fn status_of(error: tungstenite::Error) -> u16 {
+    match error {
+        tungstenite::Error::Http(response) => response.status().as_u16(),
+        other => panic!("expected an HTTP refusal, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn a_pt_join_token_cannot_read_the_publish_topic_or_another_language() {
+    let server = TestServer::start().await;
+    let joined = server.join("Bruno", "lobby", "pt").await;
+    let token = joined["token"].as_str().unwrap();
+    assert_eq!(joined["publish_topic"], "lobby-publish");
+    assert_eq!(joined["subscribe_topic"], "lobby-subscribe-pt");
+    for topic in ["lobby-publish", "lobby-subscribe-en", "other-subscribe-pt"] {
+        let refused = server.subscribe(topic, token, None).await.err().expect("refused");
+        assert_eq!(status_of(refused), 403, "{topic}");
+    }
+    // Nor can it publish into a language topic.
+    let response = server.publish("lobby-subscribe-pt", token, &json!({"text": "forged"})).await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(error_code(response).await, "forbidden");
+    // Its own language works.
+    server.subscribe("lobby-subscribe-pt", token, None).await.unwrap();
+}
+
+#[tokio::test]
+async fn missing_forged_and_absent_tokens_get_401() {
+    let server = TestServer::start().await;
+    let refused = server.subscribe("lobby-subscribe-en", "pt_forged.token", None).await.err().unwrap();
+    assert_eq!(status_of(refused), 401);
+    let response = reqwest::Client::new()
+        .post(server.url("/api/topics/lobby-publish"))
+        .json(&json!({"text": "hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(error_code(response).await, "unauthenticated");
+    let response = server.publish("lobby-publish", "pt_nope.nope", &json!({"text": "hi"})).await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(error_code(response).await, "invalid_token");
+}
+
+#[tokio::test]
+async fn joining_a_language_the_room_does_not_have_is_refused() {
+    let server = TestServer::start().await;
+    let client = server.guest("Carla").await;
+    let response = client
+        .post(server.url("/api/rooms/lobby/join"))
+        .json(&json!({"language": "de"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let response = client
+        .post(server.url("/api/rooms/nowhere/join"))
+        .json(&json!({"language": "en"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(error_code(response).await, "not_found");
+    // Without a session there is nobody to join as.
+    let response = reqwest::Client::new()
+        .post(server.url("/api/rooms/lobby/join"))
+        .json(&json!({"language": "en"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+}
+
+#[tokio::test]
+async fn a_publish_over_16_kib_gets_413_and_malformed_json_gets_400() {
+    let server = TestServer::start().await;
+    let joined = server.join("Ana", "lobby", "en").await;
+    let token = joined["token"].as_str().unwrap();
+    let big = json!({ "text": "a".repeat(16 * 1024) });
+    let response = server.publish("lobby-publish", token, &big).await;
+    assert_eq!(response.status(), 413);
+    assert_eq!(error_code(response).await, "payload_too_large");
+
+    let response = reqwest::Client::new()
+        .post(server.url("/api/topics/lobby-publish"))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body("{\"text\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(error_code(response).await, "malformed_json");
+
+    let response = reqwest::Client::new()
+        .post(server.url("/api/auth/guest"))
+        .header("content-type", "application/json")
+        .body("not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(error_code(response).await, "malformed_json");
+
+    // A bad topic name and an unknown route answer in the same error shape.
+    let response = server.publish("bad%20name", token, &json!({})).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(error_code(response).await, "bad_request");
+    let response = reqwest::get(server.url("/api/nothing-here")).await.unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(error_code(response).await, "not_found");
+}
+
+#[tokio::test]
+async fn the_server_stamps_the_publisher_and_numbers_items_per_topic() {
+    let server = TestServer::start().await;
+    let ana = server.join("Ana", "lobby", "en").await;
+    let token = ana["token"].as_str().unwrap();
+    let mut seqs = Vec::new();
+    for i in 0..3 {
+        let body = json!({"text": format!("message {i}"), "publisher": {"id": "u_forged", "name": "Mallory"}});
+        let response = server.publish("lobby-publish", token, &body).await;
+        assert_eq!(response.status(), 200);
+        let answer: serde_json::Value = response.json().await.unwrap();
+        seqs.push(answer["seq"].as_i64().unwrap());
+    }
+    assert_eq!(seqs, vec![1, 2, 3]);
+    // Every language sees the author the server stamped, not the one in the body.
+    let en = server.subscribe("lobby-subscribe-en", token, Some(0)).await.unwrap();
+    let mut en = en;
+    let item = en.next_item(WITHIN * 3).await;
+    assert_eq!(item["value"]["author"]["name"], "Ana");
+    assert_ne!(item["value"]["author"]["id"], "u_forged");
+}
+
+#[tokio::test]
+async fn cross_site_posts_are_rejected() {
+    let server = TestServer::start().await;
+    let response = reqwest::Client::new()
+        .post(server.url("/api/auth/guest"))
+        .header("origin", "https://evil.example")
+        .json(&json!({"display_name": "Eve"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(error_code(response).await, "csrf_rejected");
+    let response = reqwest::Client::new()
+        .post(server.url("/api/auth/guest"))
+        .header("sec-fetch-site", "cross-site")
+        .json(&json!({"display_name": "Eve"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+}
