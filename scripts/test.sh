@@ -17,6 +17,7 @@ step "Checking formatting"
 cargo fmt --all -- --check
 step "Clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p app --lib --target wasm32-unknown-unknown --features hydrate -- -D warnings
 
 build_site dev
 step "Building the server"

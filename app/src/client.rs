@@ -34,7 +34,11 @@ mod browser {
     use crate::wire::{ErrorBody, JoinAnswer, Room, User};
 
     fn network(e: impl std::fmt::Display) -> ApiError {
-        ApiError { status: 0, code: "network".into(), message: format!("network error: {e}") }
+        ApiError {
+            status: 0,
+            code: "network".into(),
+            message: format!("network error: {e}"),
+        }
     }
 
     async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
@@ -43,8 +47,16 @@ mod browser {
             return response.json::<T>().await.map_err(network);
         }
         match response.json::<ErrorBody>().await {
-            Ok(body) => Err(ApiError { status, code: body.error.code, message: body.error.message }),
-            Err(_) => Err(ApiError { status, code: "http".into(), message: format!("HTTP {status}") }),
+            Ok(body) => Err(ApiError {
+                status,
+                code: body.error.code,
+                message: body.error.message,
+            }),
+            Err(_) => Err(ApiError {
+                status,
+                code: "http".into(),
+                message: format!("HTTP {status}"),
+            }),
         }
     }
 
@@ -90,7 +102,12 @@ mod browser {
         read(response).await
     }
 
-    pub async fn publish(topic: &str, token: &str, text: &str, lang: &str) -> Result<i64, ApiError> {
+    pub async fn publish(
+        topic: &str,
+        token: &str,
+        text: &str,
+        lang: &str,
+    ) -> Result<i64, ApiError> {
         #[derive(Deserialize)]
         struct Answer {
             seq: i64,
@@ -107,8 +124,14 @@ mod browser {
 
     fn ws_base() -> String {
         let location = web_sys::window().map(|w| w.location());
-        let protocol = location.as_ref().and_then(|l| l.protocol().ok()).unwrap_or_default();
-        let host = location.as_ref().and_then(|l| l.host().ok()).unwrap_or_default();
+        let protocol = location
+            .as_ref()
+            .and_then(|l| l.protocol().ok())
+            .unwrap_or_default();
+        let host = location
+            .as_ref()
+            .and_then(|l| l.host().ok())
+            .unwrap_or_default();
         let scheme = if protocol == "https:" { "wss" } else { "ws" };
         format!("{scheme}://{host}")
     }
@@ -160,7 +183,11 @@ mod browser {
     use crate::wire::{JoinAnswer, Room, User};
 
     fn not_in_browser() -> ApiError {
-        ApiError { status: 0, code: "not_in_browser".into(), message: "only available in the browser".into() }
+        ApiError {
+            status: 0,
+            code: "not_in_browser".into(),
+            message: "only available in the browser".into(),
+        }
     }
 
     pub async fn guest(_: &str) -> Result<User, ApiError> {

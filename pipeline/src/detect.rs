@@ -69,7 +69,10 @@ pub fn detect(text: &str, allowed: &[String], declared: Option<&str>) -> Option<
         .filter(|d| allowed.iter().any(|a| a == d))
         .or_else(|| allowed.first().map(String::as_str))?;
     if langs.len() == 1 {
-        return Some(Detected { lang: fallback.to_owned(), confidence: 1.0 });
+        return Some(Detected {
+            lang: fallback.to_owned(),
+            confidence: 1.0,
+        });
     }
     let found = if langs.is_empty() {
         None
@@ -86,7 +89,10 @@ pub fn detect(text: &str, allowed: &[String], declared: Option<&str>) -> Option<
             confidence: round2(info.confidence()),
         }),
         // Unreliable and disagreeing with the sender: trust the sender.
-        _ => Some(Detected { lang: fallback.to_owned(), confidence: 0.5 }),
+        _ => Some(Detected {
+            lang: fallback.to_owned(),
+            confidence: 0.5,
+        }),
     }
 }
 
@@ -105,8 +111,18 @@ mod tests {
     #[test]
     fn tells_english_from_portuguese() {
         let room = langs(&["en", "pt"]);
-        assert_eq!(detect("Can you send me the link?", &room, None).unwrap().lang, "en");
-        assert_eq!(detect("Você pode me enviar o link?", &room, None).unwrap().lang, "pt");
+        assert_eq!(
+            detect("Can you send me the link?", &room, None)
+                .unwrap()
+                .lang,
+            "en"
+        );
+        assert_eq!(
+            detect("Você pode me enviar o link?", &room, None)
+                .unwrap()
+                .lang,
+            "pt"
+        );
     }
 
     #[test]
@@ -119,7 +135,13 @@ mod tests {
     #[test]
     fn a_single_language_room_needs_no_detection() {
         let d = detect("whatever", &langs(&["pt"]), None).unwrap();
-        assert_eq!(d, Detected { lang: "pt".into(), confidence: 1.0 });
+        assert_eq!(
+            d,
+            Detected {
+                lang: "pt".into(),
+                confidence: 1.0
+            }
+        );
     }
 
     #[test]

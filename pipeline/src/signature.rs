@@ -170,13 +170,22 @@ mod tests {
 
     #[test]
     fn signs_the_known_vector() {
-        assert_eq!(secret().sign(SPEC_ID, SPEC_TS, SPEC_BODY.as_bytes()), SPEC_SIG);
+        assert_eq!(
+            secret().sign(SPEC_ID, SPEC_TS, SPEC_BODY.as_bytes()),
+            SPEC_SIG
+        );
     }
 
     #[test]
     fn verifies_the_known_vector() {
         let ts = SPEC_TS.to_string();
-        verify(&[secret()], headers(SPEC_SIG, &ts), SPEC_BODY.as_bytes(), SPEC_TS).unwrap();
+        verify(
+            &[secret()],
+            headers(SPEC_SIG, &ts),
+            SPEC_BODY.as_bytes(),
+            SPEC_TS,
+        )
+        .unwrap();
     }
 
     #[test]
@@ -187,9 +196,19 @@ mod tests {
             verify(&[secret()], headers(SPEC_SIG, &ts), tampered, SPEC_TS),
             Err(SignatureError::NoMatch)
         );
-        for sig in ["v1,", "v2,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", "", "garbage"] {
+        for sig in [
+            "v1,",
+            "v2,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+            "",
+            "garbage",
+        ] {
             assert_eq!(
-                verify(&[secret()], headers(sig, &ts), SPEC_BODY.as_bytes(), SPEC_TS),
+                verify(
+                    &[secret()],
+                    headers(sig, &ts),
+                    SPEC_BODY.as_bytes(),
+                    SPEC_TS
+                ),
                 Err(SignatureError::NoMatch),
                 "{sig:?}"
             );
@@ -201,29 +220,55 @@ mod tests {
         let ts = SPEC_TS.to_string();
         let other = WebhookSecret::generate().sign(SPEC_ID, SPEC_TS, SPEC_BODY.as_bytes());
         let header = format!("{other} v1,AAAA {SPEC_SIG}");
-        verify(&[secret()], headers(&header, &ts), SPEC_BODY.as_bytes(), SPEC_TS).unwrap();
+        verify(
+            &[secret()],
+            headers(&header, &ts),
+            SPEC_BODY.as_bytes(),
+            SPEC_TS,
+        )
+        .unwrap();
         let none = format!("{other} v1,AAAA");
-        assert!(verify(&[secret()], headers(&none, &ts), SPEC_BODY.as_bytes(), SPEC_TS).is_err());
+        assert!(
+            verify(
+                &[secret()],
+                headers(&none, &ts),
+                SPEC_BODY.as_bytes(),
+                SPEC_TS
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn either_secret_verifies_during_rotation() {
         let ts = SPEC_TS.to_string();
         let secrets = [WebhookSecret::generate(), secret()];
-        verify(&secrets, headers(SPEC_SIG, &ts), SPEC_BODY.as_bytes(), SPEC_TS).unwrap();
+        verify(
+            &secrets,
+            headers(SPEC_SIG, &ts),
+            SPEC_BODY.as_bytes(),
+            SPEC_TS,
+        )
+        .unwrap();
     }
 
     #[test]
     fn replay_window_is_enforced_on_both_sides() {
         let ts = SPEC_TS.to_string();
         let body = SPEC_BODY.as_bytes();
-        for now in [SPEC_TS + WEBHOOK_TOLERANCE_SECS + 1, SPEC_TS - WEBHOOK_TOLERANCE_SECS - 1] {
+        for now in [
+            SPEC_TS + WEBHOOK_TOLERANCE_SECS + 1,
+            SPEC_TS - WEBHOOK_TOLERANCE_SECS - 1,
+        ] {
             assert_eq!(
                 verify(&[secret()], headers(SPEC_SIG, &ts), body, now),
                 Err(SignatureError::StaleTimestamp)
             );
         }
-        for now in [SPEC_TS + WEBHOOK_TOLERANCE_SECS - 1, SPEC_TS - WEBHOOK_TOLERANCE_SECS + 1] {
+        for now in [
+            SPEC_TS + WEBHOOK_TOLERANCE_SECS - 1,
+            SPEC_TS - WEBHOOK_TOLERANCE_SECS + 1,
+        ] {
             verify(&[secret()], headers(SPEC_SIG, &ts), body, now).unwrap();
         }
     }
@@ -249,7 +294,13 @@ mod tests {
         let s = WebhookSecret::generate();
         let again = WebhookSecret::parse(&s.to_text()).unwrap();
         assert_eq!(s.sign("a", 1, b"b"), again.sign("a", 1, b"b"));
-        assert_eq!(WebhookSecret::parse("whsec_!!!").err(), Some(SignatureError::BadSecret));
-        assert_eq!(WebhookSecret::parse("whsec_").err(), Some(SignatureError::BadSecret));
+        assert_eq!(
+            WebhookSecret::parse("whsec_!!!").err(),
+            Some(SignatureError::BadSecret)
+        );
+        assert_eq!(
+            WebhookSecret::parse("whsec_").err(),
+            Some(SignatureError::BadSecret)
+        );
     }
 }

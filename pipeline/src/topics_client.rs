@@ -28,9 +28,17 @@ pub struct TopicsClient {
 }
 
 impl TopicsClient {
-    pub fn new(base_url: impl Into<String>, token: impl Into<String>, http: reqwest::Client) -> Self {
+    pub fn new(
+        base_url: impl Into<String>,
+        token: impl Into<String>,
+        http: reqwest::Client,
+    ) -> Self {
         let base_url = base_url.into().trim_end_matches('/').to_owned();
-        Self { base_url, token: token.into(), http }
+        Self {
+            base_url,
+            token: token.into(),
+            http,
+        }
     }
 
     /// Looks up a room's languages and moderation policy.
@@ -49,9 +57,15 @@ impl TopicsClient {
             return Err(Error::UnknownRoom(room.to_owned()));
         }
         if !response.status().is_success() {
-            return Err(Error::Upstream(format!("room lookup answered {}", response.status())));
+            return Err(Error::Upstream(format!(
+                "room lookup answered {}",
+                response.status()
+            )));
         }
-        let answer: RoomAnswer = response.json().await.map_err(|e| Error::Upstream(e.to_string()))?;
+        let answer: RoomAnswer = response
+            .json()
+            .await
+            .map_err(|e| Error::Upstream(e.to_string()))?;
         Ok(answer.room)
     }
 
@@ -75,9 +89,14 @@ impl TopicsClient {
         if !response.status().is_success() {
             let status = response.status();
             let body = response.text().await.unwrap_or_default();
-            return Err(Error::Upstream(format!("publish to {topic} answered {status}: {body}")));
+            return Err(Error::Upstream(format!(
+                "publish to {topic} answered {status}: {body}"
+            )));
         }
-        let published: Published = response.json().await.map_err(|e| Error::Upstream(e.to_string()))?;
+        let published: Published = response
+            .json()
+            .await
+            .map_err(|e| Error::Upstream(e.to_string()))?;
         Ok(published.seq)
     }
 }

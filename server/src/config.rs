@@ -20,7 +20,10 @@ pub enum TranslatorConfig {
     /// Firefox Translations models from a directory.
     Firefox { models_dir: PathBuf },
     /// A LibreTranslate server.
-    LibreTranslate { url: String, api_key: Option<String> },
+    LibreTranslate {
+        url: String,
+        api_key: Option<String>,
+    },
 }
 
 /// Everything `run` needs. Tests build one with [`Config::for_tests`].
@@ -56,14 +59,18 @@ impl Config {
         };
         let translator = match var("PARLEY_TRANSLATOR").as_deref() {
             None | Some("firefox") => TranslatorConfig::Firefox {
-                models_dir: var("PARLEY_MODELS_DIR").unwrap_or_else(|| "data/models".into()).into(),
+                models_dir: var("PARLEY_MODELS_DIR")
+                    .unwrap_or_else(|| "data/models".into())
+                    .into(),
             },
             Some("libretranslate") => TranslatorConfig::LibreTranslate {
                 url: var("PARLEY_LIBRETRANSLATE_URL")
                     .context("PARLEY_TRANSLATOR=libretranslate needs PARLEY_LIBRETRANSLATE_URL")?,
                 api_key: var("PARLEY_LIBRETRANSLATE_KEY"),
             },
-            Some(other) => bail!("PARLEY_TRANSLATOR must be firefox or libretranslate, not {other:?}"),
+            Some(other) => {
+                bail!("PARLEY_TRANSLATOR must be firefox or libretranslate, not {other:?}")
+            }
         };
         let database_url = var("DATABASE_URL").unwrap_or_else(|| "sqlite://data/parley.db".into());
         if !database_url.starts_with("sqlite:") {
@@ -73,7 +80,9 @@ impl Config {
             database_url,
             pipeline,
             translator,
-            site_root: var("PARLEY_SITE_ROOT").unwrap_or_else(|| "target/site".into()).into(),
+            site_root: var("PARLEY_SITE_ROOT")
+                .unwrap_or_else(|| "target/site".into())
+                .into(),
             ..Self::defaults()
         })
     }
@@ -82,7 +91,9 @@ impl Config {
         Self {
             database_url: "sqlite://data/parley.db".into(),
             pipeline: PipelineMode::Embedded,
-            translator: TranslatorConfig::Firefox { models_dir: "data/models".into() },
+            translator: TranslatorConfig::Firefox {
+                models_dir: "data/models".into(),
+            },
             site_root: "target/site".into(),
             webhook_retry_base: Duration::from_secs(1),
             webhook_max_attempts: 8,

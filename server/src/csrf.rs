@@ -17,7 +17,11 @@ pub async fn csrf_guard(request: Request, next: Next) -> Response {
         return next.run(request).await;
     }
     tracing::info!(path = %request.uri().path(), "cross-site request refused");
-    error_body(StatusCode::FORBIDDEN, "csrf_rejected", "cross-site requests are not allowed")
+    error_body(
+        StatusCode::FORBIDDEN,
+        "csrf_rejected",
+        "cross-site requests are not allowed",
+    )
 }
 
 fn is_safe(method: &Method) -> bool {
@@ -58,14 +62,23 @@ mod tests {
     #[test]
     fn same_origin_and_non_browser_requests_pass() {
         assert!(same_origin(&request(&[])));
-        assert!(same_origin(&request(&[("host", "127.0.0.1:3000"), ("origin", "http://127.0.0.1:3000")])));
+        assert!(same_origin(&request(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "http://127.0.0.1:3000")
+        ])));
         assert!(same_origin(&request(&[("sec-fetch-site", "same-origin")])));
     }
 
     #[test]
     fn cross_site_requests_are_refused() {
-        assert!(!same_origin(&request(&[("host", "127.0.0.1:3000"), ("origin", "https://evil.example")])));
+        assert!(!same_origin(&request(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "https://evil.example")
+        ])));
         assert!(!same_origin(&request(&[("sec-fetch-site", "cross-site")])));
-        assert!(!same_origin(&request(&[("host", "127.0.0.1:3000"), ("origin", "null")])));
+        assert!(!same_origin(&request(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "null")
+        ])));
     }
 }

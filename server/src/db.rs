@@ -21,12 +21,11 @@ pub async fn connect(url: &str) -> anyhow::Result<SqlitePool> {
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(5))
         .foreign_keys(true);
-    if let Some(path) = url.strip_prefix("sqlite://") {
-        if let Some(parent) = std::path::Path::new(path.split('?').next().unwrap_or(path)).parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)?;
-            }
-        }
+    if let Some(path) = url.strip_prefix("sqlite://")
+        && let Some(parent) = std::path::Path::new(path.split('?').next().unwrap_or(path)).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)?;
     }
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
@@ -41,16 +40,23 @@ pub async fn connect(url: &str) -> anyhow::Result<SqlitePool> {
 ///
 /// # Errors
 /// Database errors.
-pub async fn setting_or_init(pool: &SqlitePool, key: &str, make: impl FnOnce() -> String) -> Result<String> {
+pub async fn setting_or_init(
+    pool: &SqlitePool,
+    key: &str,
+    make: impl FnOnce() -> String,
+) -> Result<String> {
+    let read =
+        || sqlx::query_as::<_, (String,)>("select value from settings where key = ?").bind(key);
+    if let Some((value,)) = read().fetch_optional(pool).await? {
+        return Ok(value);
+    }
+    // Another node or task may store it first: theirs wins, and everyone reads it back.
     sqlx::query("insert into settings (key, value) values (?, ?) on conflict (key) do nothing")
         .bind(key)
         .bind(make())
         .execute(pool)
         .await?;
-    let (value,): (String,) = sqlx::query_as("select value from settings where key = ?")
-        .bind(key)
-        .fetch_one(pool)
-        .await?;
+    let (value,) = read().fetch_one(pool).await?;
     Ok(value)
 }
 

@@ -107,7 +107,10 @@ pub async fn run(
             .context("corrupt token_key setting")?,
     );
     rooms::seed(&db, &config.seed_rooms).await?;
-    SqliteStore::new(db.clone()).migrate().await.context("session table")?;
+    SqliteStore::new(db.clone())
+        .migrate()
+        .await
+        .context("session table")?;
 
     let addr = loopback_url(listener.local_addr()?);
     let state = AppState {
@@ -141,8 +144,11 @@ pub async fn run(
     tracing::info!(url = %addr, "Parley is listening");
     let router = app(state, pipeline_routes);
     let serve_stop = stop.clone();
-    let serving = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move { serve_stop.wait().await });
+    let serving = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { serve_stop.wait().await });
     tokio::spawn(async move {
         shutdown.await;
         trigger.fire();
@@ -155,7 +161,11 @@ pub async fn run(
 
 /// Loads the translator, registers the pipeline as the webhook of every
 /// room's publish topic, and returns its routes.
-async fn embedded_pipeline(state: &AppState, config: &Config, base_url: &str) -> anyhow::Result<Router<AppState>> {
+async fn embedded_pipeline(
+    state: &AppState,
+    config: &Config,
+    base_url: &str,
+) -> anyhow::Result<Router<AppState>> {
     let secret_text = db::setting_or_init(&state.db, "pipeline_webhook_secret", || {
         WebhookSecret::generate().to_text()
     })
@@ -180,7 +190,10 @@ async fn embedded_pipeline(state: &AppState, config: &Config, base_url: &str) ->
     let token = state.tokens.sign(&Claims {
         sub: "pipeline".into(),
         name: "Parley pipeline".into(),
-        perms: vec![Permission { topic: "*-subscribe-*".into(), ops: vec![Op::Publish] }],
+        perms: vec![Permission {
+            topic: "*-subscribe-*".into(),
+            ops: vec![Op::Publish],
+        }],
         exp: i64::MAX / 2,
     });
     let pipeline = Pipeline::new(PipelineConfig {
@@ -196,7 +209,10 @@ async fn embedded_pipeline(state: &AppState, config: &Config, base_url: &str) ->
 ///
 /// # Errors
 /// A model directory whose models cannot be loaded.
-pub async fn build_translator(config: &TranslatorConfig, http: reqwest::Client) -> anyhow::Result<Arc<dyn Translator>> {
+pub async fn build_translator(
+    config: &TranslatorConfig,
+    http: reqwest::Client,
+) -> anyhow::Result<Arc<dyn Translator>> {
     Ok(match config {
         TranslatorConfig::Firefox { models_dir } => {
             let dir = models_dir.clone();

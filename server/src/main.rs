@@ -17,11 +17,19 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let models_dir = std::env::var("PARLEY_MODELS_DIR").unwrap_or_else(|_| "data/models".into());
-    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         [] => serve().await,
         ["models", "import", source] => {
-            let pairs = parley_pipeline::translate::firefox::import_models(source.as_ref(), models_dir.as_ref())
-                .with_context(|| format!("importing models from {source}"))?;
+            let pairs = parley_pipeline::translate::firefox::import_models(
+                source.as_ref(),
+                models_dir.as_ref(),
+            )
+            .with_context(|| format!("importing models from {source}"))?;
             println!("imported {} into {models_dir}", pairs.join(", "));
             Ok(())
         }

@@ -15,7 +15,10 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// The workspace root, where `data/models` and `target/site` live by default.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
 }
 
 /// Where the translation models are: `PARLEY_MODELS_DIR` or `data/models`.
@@ -66,7 +69,9 @@ impl TestServer {
         let dir = TempDir::new("parley-test");
         let db_path = dir.0.join("parley.db");
         let mut config = Config::for_tests(&db_path);
-        config.translator = parley::TranslatorConfig::Firefox { models_dir: models_dir() };
+        config.translator = parley::TranslatorConfig::Firefox {
+            models_dir: models_dir(),
+        };
         config.site_root = site_root();
         adjust(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -85,10 +90,20 @@ impl TestServer {
         };
         let http = reqwest::Client::new();
         let url = format!("{}/healthz", server.base);
-        eventually(Duration::from_secs(30), "the server answers /healthz", || {
-            let (http, url) = (http.clone(), url.clone());
-            async move { http.get(&url).send().await.ok().filter(|r| r.status().is_success()) }
-        })
+        eventually(
+            Duration::from_secs(30),
+            "the server answers /healthz",
+            || {
+                let (http, url) = (http.clone(), url.clone());
+                async move {
+                    http.get(&url)
+                        .send()
+                        .await
+                        .ok()
+                        .filter(|r| r.status().is_success())
+                }
+            },
+        )
         .await;
         server
     }
@@ -111,7 +126,10 @@ impl TestServer {
 
     /// A new guest with its own cookie jar.
     pub async fn guest(&self, name: &str) -> reqwest::Client {
-        let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap();
         let response = client
             .post(self.url("/api/auth/guest"))
             .json(&json!({ "display_name": name }))
@@ -153,7 +171,10 @@ impl TestServer {
         token: &str,
         resume_after: Option<i64>,
     ) -> Result<Subscription, tokio_tungstenite::tungstenite::Error> {
-        let mut url = format!("ws://{}/api/topics/{topic}/subscribe?token={token}", self.addr);
+        let mut url = format!(
+            "ws://{}/api/topics/{topic}/subscribe?token={token}",
+            self.addr
+        );
         if let Some(after) = resume_after {
             url.push_str(&format!("&resume_after={after}"));
         }
@@ -217,6 +238,12 @@ where
 /// The API error code of a response body.
 pub async fn error_code(response: reqwest::Response) -> String {
     let body: Value = response.json().await.expect("an API error body");
-    assert!(body["error"]["message"].is_string(), "error body has a message: {body}");
-    body["error"]["code"].as_str().expect("error code").to_owned()
+    assert!(
+        body["error"]["message"].is_string(),
+        "error body has a message: {body}"
+    );
+    body["error"]["code"]
+        .as_str()
+        .expect("error code")
+        .to_owned()
 }

@@ -98,7 +98,9 @@ pub fn RoomView() -> impl IntoView {
                         continue;
                     }
                 }
-                let Some(answer) = joined.get_untracked() else { continue };
+                let Some(answer) = joined.get_untracked() else {
+                    continue;
+                };
                 let seen = last_seq.clone();
                 let on_text = move |text: String| match serde_json::from_str::<Frame>(&text) {
                     Ok(Frame::Item { seq, value }) => {
@@ -136,7 +138,9 @@ pub fn RoomView() -> impl IntoView {
     let send = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let text = draft.get_untracked().trim().to_owned();
-        let Some(answer) = joined.get_untracked() else { return };
+        let Some(answer) = joined.get_untracked() else {
+            return;
+        };
         if text.is_empty() {
             return;
         }
@@ -145,7 +149,8 @@ pub fn RoomView() -> impl IntoView {
         spawn_local(async move {
             match client::publish(&answer.publish_topic, &answer.token, &text, &lang).await {
                 Ok(seq) => {
-                    let arrived = messages.with_untracked(|all| all.iter().any(|m| m.source_seq == seq));
+                    let arrived =
+                        messages.with_untracked(|all| all.iter().any(|m| m.source_seq == seq));
                     if !arrived {
                         pending.update(|p| p.push(Pending { seq, text }));
                     }

@@ -58,10 +58,11 @@ impl FirefoxTranslator {
         if let Some(direct) = self.engine(from, to) {
             return Ok(vec![direct]);
         }
-        if from != "en" && to != "en" {
-            if let (Some(a), Some(b)) = (self.engine(from, "en"), self.engine("en", to)) {
-                return Ok(vec![a, b]);
-            }
+        if from != "en"
+            && to != "en"
+            && let (Some(a), Some(b)) = (self.engine(from, "en"), self.engine("en", to))
+        {
+            return Ok(vec![a, b]);
         }
         Err(TranslateError::UnsupportedPair {
             note: format!(
@@ -82,7 +83,9 @@ impl std::fmt::Debug for FirefoxTranslator {
 }
 
 fn load_engine(dir: &Path, pair: &str) -> Result<&'static Engine, String> {
-    let mut cache = ENGINES.lock().map_err(|_| "model cache poisoned".to_owned())?;
+    let mut cache = ENGINES
+        .lock()
+        .map_err(|_| "model cache poisoned".to_owned())?;
     if let Some((_, engine)) = cache.iter().find(|(path, _)| path == dir) {
         return Ok(engine);
     }
@@ -162,7 +165,10 @@ pub fn import_models(source: &Path, target: &Path) -> std::io::Result<Vec<String
     if imported.is_empty() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::NotFound,
-            format!("no Firefox Translations model found under {}", source.display()),
+            format!(
+                "no Firefox Translations model found under {}",
+                source.display()
+            ),
         ));
     }
     imported.sort();

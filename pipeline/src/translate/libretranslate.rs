@@ -34,9 +34,17 @@ struct Failure {
 }
 
 impl LibreTranslate {
-    pub fn new(base_url: impl Into<String>, api_key: Option<String>, http: reqwest::Client) -> Self {
+    pub fn new(
+        base_url: impl Into<String>,
+        api_key: Option<String>,
+        http: reqwest::Client,
+    ) -> Self {
         let base_url = base_url.into().trim_end_matches('/').to_owned();
-        Self { base_url, api_key, http }
+        Self {
+            base_url,
+            api_key,
+            http,
+        }
     }
 
     async fn call(&self, text: &str, from: &str, to: &str) -> Result<String, TranslateError> {
@@ -77,7 +85,9 @@ impl LibreTranslate {
                 note: format!("libretranslate cannot translate {from}→{to}: {message}"),
             },
             401 | 403 => TranslateError::Auth(message),
-            429 => TranslateError::RateLimited { retry_after_secs: retry_after },
+            429 => TranslateError::RateLimited {
+                retry_after_secs: retry_after,
+            },
             _ => TranslateError::Transient(message),
         })
     }

@@ -42,7 +42,9 @@ pub fn clean_display_name(name: &str) -> Result<String> {
         )));
     }
     if name.chars().any(char::is_control) {
-        return Err(Error::Invalid("display_name must not contain control characters".into()));
+        return Err(Error::Invalid(
+            "display_name must not contain control characters".into(),
+        ));
     }
     Ok(name.to_owned())
 }

@@ -62,7 +62,9 @@ where
             .await
             .map_err(|e| Error::Internal(format!("session store: {e}")))?;
         let id = id.ok_or(Error::Unauthenticated)?;
-        let user = find_user(&app.db, &id).await?.ok_or(Error::Unauthenticated)?;
+        let user = find_user(&app.db, &id)
+            .await?
+            .ok_or(Error::Unauthenticated)?;
         Ok(SessionUser(user))
     }
 }
@@ -118,9 +120,13 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
         if parts.headers.contains_key(AUTHORIZATION) {
-            return Ok(Caller::Token(TokenCaller::from_request_parts(parts, state).await?.0));
+            return Ok(Caller::Token(
+                TokenCaller::from_request_parts(parts, state).await?.0,
+            ));
         }
-        Ok(Caller::Session(SessionUser::from_request_parts(parts, state).await?.0))
+        Ok(Caller::Session(
+            SessionUser::from_request_parts(parts, state).await?.0,
+        ))
     }
 }
 

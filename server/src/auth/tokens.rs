@@ -131,8 +131,14 @@ mod tests {
             sub: "u_1".into(),
             name: "Ana".into(),
             perms: vec![
-                Permission { topic: "lobby-publish".into(), ops: vec![Op::Publish] },
-                Permission { topic: "lobby-subscribe-pt".into(), ops: vec![Op::Subscribe] },
+                Permission {
+                    topic: "lobby-publish".into(),
+                    ops: vec![Op::Publish],
+                },
+                Permission {
+                    topic: "lobby-subscribe-pt".into(),
+                    ops: vec![Op::Subscribe],
+                },
             ],
             exp,
         }
@@ -152,16 +158,23 @@ mod tests {
     #[test]
     fn rejects_expired_forged_and_garbage_tokens() {
         let key = TokenKey::new(b"k".to_vec());
-        assert!(matches!(key.verify(&key.sign(&claims(100)), 100), Err(Error::TokenExpired)));
+        assert!(matches!(
+            key.verify(&key.sign(&claims(100)), 100),
+            Err(Error::TokenExpired)
+        ));
         let other = TokenKey::new(b"other".to_vec()).sign(&claims(100));
         assert!(matches!(key.verify(&other, 50), Err(Error::InvalidToken)));
         for bad in ["", "pt_", "pt_abc", "pt_abc.def", "xx_abc.def"] {
-            assert!(matches!(key.verify(bad, 50), Err(Error::InvalidToken)), "{bad}");
+            assert!(
+                matches!(key.verify(bad, 50), Err(Error::InvalidToken)),
+                "{bad}"
+            );
         }
         // A payload edited to grant more is caught by the signature.
         let token = key.sign(&claims(100));
         let (payload, tag) = token.trim_start_matches("pt_").split_once('.').unwrap();
-        let mut json: serde_json::Value = serde_json::from_slice(&B64.decode(payload).unwrap()).unwrap();
+        let mut json: serde_json::Value =
+            serde_json::from_slice(&B64.decode(payload).unwrap()).unwrap();
         json["perms"][1]["topic"] = "lobby-subscribe-*".into();
         let forged = format!("pt_{}.{tag}", B64.encode(json.to_string()));
         assert!(matches!(key.verify(&forged, 50), Err(Error::InvalidToken)));

@@ -75,7 +75,8 @@ pub async fn find_room(db: &SqlitePool, name: &str) -> Result<Room> {
             .bind(name)
             .fetch_optional(db)
             .await?;
-    row.map(Room::from).ok_or_else(|| Error::NotFound(format!("room {name}")))
+    row.map(Room::from)
+        .ok_or_else(|| Error::NotFound(format!("room {name}")))
 }
 
 /// Creates the configured rooms that do not exist yet (first start).
@@ -111,7 +112,11 @@ async fn list(State(db): State<SqlitePool>) -> Result<Json<Value>> {
     Ok(Json(json!({ "rooms": all_rooms(&db).await? })))
 }
 
-async fn show(_caller: Caller, State(db): State<SqlitePool>, Path(room): Path<String>) -> Result<Json<Value>> {
+async fn show(
+    _caller: Caller,
+    State(db): State<SqlitePool>,
+    Path(room): Path<String>,
+) -> Result<Json<Value>> {
     Ok(Json(json!({ "room": find_room(&db, &room).await? })))
 }
 
@@ -142,8 +147,14 @@ async fn join(
         sub: user.id,
         name: user.display_name,
         perms: vec![
-            Permission { topic: publish_topic.clone(), ops: vec![Op::Publish] },
-            Permission { topic: subscribe_topic.clone(), ops: vec![Op::Subscribe] },
+            Permission {
+                topic: publish_topic.clone(),
+                ops: vec![Op::Publish],
+            },
+            Permission {
+                topic: subscribe_topic.clone(),
+                ops: vec![Op::Subscribe],
+            },
         ],
         exp,
     });

@@ -36,17 +36,20 @@ impl Bus {
     /// Sends a committed item to the topic's current subscribers, if any.
     pub fn broadcast(&self, item: Arc<Item>) {
         let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(sender) = channels.get(&item.topic) {
-            if sender.send(item.clone()).is_err() {
-                // Nobody listens any more: forget the channel.
-                channels.remove(&item.topic);
-            }
+        if let Some(sender) = channels.get(&item.topic)
+            && sender.send(item.clone()).is_err()
+        {
+            // Nobody listens any more: forget the channel.
+            channels.remove(&item.topic);
         }
     }
 
     /// How many subscriptions are open on this node.
     pub fn subscriber_count(&self) -> usize {
         let channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
-        channels.values().map(broadcast::Sender::receiver_count).sum()
+        channels
+            .values()
+            .map(broadcast::Sender::receiver_count)
+            .sum()
     }
 }

@@ -84,7 +84,9 @@ pub fn validate_topic(name: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::BadRequest("topic names are 1–128 characters of A-Z a-z 0-9 _ . -".into()))
+        Err(Error::BadRequest(
+            "topic names are 1–128 characters of A-Z a-z 0-9 _ . -".into(),
+        ))
     }
 }
 

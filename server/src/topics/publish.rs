@@ -23,13 +23,18 @@ pub(super) async fn publish(
 ) -> Result<Json<Value>> {
     validate_topic(&topic)?;
     if !claims.allows(Op::Publish, &topic) {
-        return Err(Error::Forbidden(format!("this token may not publish to {topic}")));
+        return Err(Error::Forbidden(format!(
+            "this token may not publish to {topic}"
+        )));
     }
     let bytes = axum::body::to_bytes(body, MAX_ITEM_BYTES)
         .await
         .map_err(|_| Error::PayloadTooLarge(MAX_ITEM_BYTES))?;
     let value = parse_value(&headers, &bytes)?;
-    let publisher = Publisher { id: claims.sub, name: claims.name };
+    let publisher = Publisher {
+        id: claims.sub,
+        name: claims.name,
+    };
     let seq = publish_item(&state, &topic, publisher, value).await?;
     Ok(Json(json!({ "seq": seq })))
 }
@@ -56,7 +61,12 @@ fn parse_value(headers: &HeaderMap, bytes: &[u8]) -> Result<Value> {
 ///
 /// # Errors
 /// Database errors.
-pub async fn publish_item(state: &AppState, topic: &str, publisher: Publisher, value: Value) -> Result<i64> {
+pub async fn publish_item(
+    state: &AppState,
+    topic: &str,
+    publisher: Publisher,
+    value: Value,
+) -> Result<i64> {
     let _order = state.bus.publish_lock.lock().await;
     let now = now_ms();
     let mut tx = state.db.begin().await?;
@@ -66,12 +76,19 @@ pub async fn publish_item(state: &AppState, topic: &str, publisher: Publisher, v
         .bind(topic)
         .execute(&mut *tx)
         .await?;
-    let (seq,): (i64,) =
-        sqlx::query_as("update topics set last_seq = last_seq + 1 where name = ? returning last_seq")
-            .bind(topic)
-            .fetch_one(&mut *tx)
-            .await?;
-    let item = Item { topic: topic.to_owned(), seq, published_at_ms: now, publisher, value };
+    let (seq,): (i64,) = sqlx::query_as(
+        "update topics set last_seq = last_seq + 1 where name = ? returning last_seq",
+    )
+    .bind(topic)
+    .fetch_one(&mut *tx)
+    .await?;
+    let item = Item {
+        topic: topic.to_owned(),
+        seq,
+        published_at_ms: now,
+        publisher,
+        value,
+    };
     sqlx::query(
         "insert into items (topic, seq, published_at, publisher_id, publisher_name, value)
          values (?, ?, ?, ?, ?, ?)",

@@ -40,7 +40,9 @@ pub(super) async fn subscribe(
 ) -> Result<Response> {
     validate_topic(&topic)?;
     if !claims.allows(Op::Subscribe, &topic) {
-        return Err(Error::Forbidden(format!("this token may not subscribe to {topic}")));
+        return Err(Error::Forbidden(format!(
+            "this token may not subscribe to {topic}"
+        )));
     }
     Ok(ws.on_upgrade(move |socket| async move {
         if let Err(error) = run_subscription(socket, state, topic, query.resume_after).await {
@@ -95,7 +97,9 @@ async fn run_subscription(
 }
 
 async fn send(socket: &mut WebSocket, item: &Item) -> Result<(), axum::Error> {
-    socket.send(Message::Text(item.frame().to_string().into())).await
+    socket
+        .send(Message::Text(item.frame().to_string().into()))
+        .await
 }
 
 /// Sends every retained item after `after`; returns the last `seq` sent.
@@ -107,7 +111,9 @@ async fn replay(
 ) -> Result<Option<i64>, axum::Error> {
     let mut last = None;
     loop {
-        let page = items_after(db, topic, after, REPLAY_PAGE).await.map_err(axum::Error::new)?;
+        let page = items_after(db, topic, after, REPLAY_PAGE)
+            .await
+            .map_err(axum::Error::new)?;
         let done = (page.len() as i64) < REPLAY_PAGE;
         for item in &page {
             send(socket, item).await?;
@@ -136,13 +142,21 @@ impl From<ItemRow> for Item {
             topic: row.topic,
             seq: row.seq,
             published_at_ms: row.published_at,
-            publisher: Publisher { id: row.publisher_id, name: row.publisher_name },
+            publisher: Publisher {
+                id: row.publisher_id,
+                name: row.publisher_name,
+            },
             value: serde_json::from_str(&row.value).unwrap_or(Value::Null),
         }
     }
 }
 
-async fn items_after(db: &SqlitePool, topic: &str, after: i64, limit: i64) -> Result<Vec<Arc<Item>>> {
+async fn items_after(
+    db: &SqlitePool,
+    topic: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Arc<Item>>> {
     let rows: Vec<ItemRow> = sqlx::query_as(
         "select topic, seq, published_at, publisher_id, publisher_name, value
          from items where topic = ? and seq > ? order by seq limit ?",

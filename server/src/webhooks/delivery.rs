@@ -156,7 +156,11 @@ async fn deliver(db: &SqlitePool, http: &reqwest::Client, policy: &RetryPolicy, 
 }
 
 /// One signed POST; the HTTP status, or why there was none.
-async fn attempt(http: &reqwest::Client, policy: &RetryPolicy, row: &Claimed) -> Result<u16, String> {
+async fn attempt(
+    http: &reqwest::Client,
+    policy: &RetryPolicy,
+    row: &Claimed,
+) -> Result<u16, String> {
     let secret = WebhookSecret::parse(&row.secret).map_err(|e| format!("webhook secret: {e}"))?;
     let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
     let signature = secret.sign(&row.id, timestamp, row.payload.as_bytes());
@@ -187,6 +191,9 @@ mod tests {
         assert_eq!(retry_delay(base, 4, 1.0), Duration::from_millis(960));
         assert_eq!(retry_delay(base, 4, -1.0), Duration::from_millis(640));
         assert_eq!(retry_delay(base, 4, 7.0), Duration::from_millis(960));
-        assert_eq!(retry_delay(Duration::from_secs(60), 40, 0.0), Duration::from_secs(3600));
+        assert_eq!(
+            retry_delay(Duration::from_secs(60), 40, 0.0),
+            Duration::from_secs(3600)
+        );
     }
 }

@@ -19,10 +19,11 @@ use crate::topics::Item;
 /// # Errors
 /// Database errors (the publish then rolls back).
 pub async fn enqueue(tx: &mut Transaction<'_, Sqlite>, item: &Item, now: i64) -> Result<usize> {
-    let names: Vec<(String,)> = sqlx::query_as("select name from webhooks where topic = ? and enabled = 1")
-        .bind(&item.topic)
-        .fetch_all(&mut **tx)
-        .await?;
+    let names: Vec<(String,)> =
+        sqlx::query_as("select name from webhooks where topic = ? and enabled = 1")
+            .bind(&item.topic)
+            .fetch_all(&mut **tx)
+            .await?;
     if names.is_empty() {
         return Ok(0);
     }
@@ -50,7 +51,13 @@ pub async fn enqueue(tx: &mut Transaction<'_, Sqlite>, item: &Item, now: i64) ->
 ///
 /// # Errors
 /// Database errors.
-pub async fn upsert(db: &SqlitePool, name: &str, topic: &str, url: &str, secret: &str) -> Result<()> {
+pub async fn upsert(
+    db: &SqlitePool,
+    name: &str,
+    topic: &str,
+    url: &str,
+    secret: &str,
+) -> Result<()> {
     sqlx::query(
         "insert into webhooks (name, topic, url, secret, enabled, created_at) values (?, ?, ?, ?, 1, ?)
          on conflict (name) do update set topic = excluded.topic, url = excluded.url,

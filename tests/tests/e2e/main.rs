@@ -1,4 +1,6 @@
 //! End-to-end tests against real Parley servers on loopback.
+// Helpers here are test code too: a failed step should panic with its reason.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod browser;
 mod pipeline;

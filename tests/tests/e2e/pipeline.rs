@@ -16,14 +16,26 @@ async fn english_arrives_translated_in_portuguese_and_unchanged_in_english() {
     let server = TestServer::start().await;
     let ana = server.join("Ana", "lobby", "en").await;
     let bruno = server.join("Bruno", "lobby", "pt").await;
-    let mut en = server.subscribe("lobby-subscribe-en", ana["token"].as_str().unwrap(), None).await.unwrap();
-    let mut pt = server.subscribe("lobby-subscribe-pt", bruno["token"].as_str().unwrap(), None).await.unwrap();
+    let mut en = server
+        .subscribe("lobby-subscribe-en", ana["token"].as_str().unwrap(), None)
+        .await
+        .unwrap();
+    let mut pt = server
+        .subscribe("lobby-subscribe-pt", bruno["token"].as_str().unwrap(), None)
+        .await
+        .unwrap();
 
     let response = server
-        .publish("lobby-publish", ana["token"].as_str().unwrap(), &json!({"text": "Can you send me the link?", "lang": "en"}))
+        .publish(
+            "lobby-publish",
+            ana["token"].as_str().unwrap(),
+            &json!({"text": "Can you send me the link?", "lang": "en"}),
+        )
         .await;
     assert_eq!(response.status(), 200);
-    let seq = response.json::<Value>().await.unwrap()["seq"].as_i64().unwrap();
+    let seq = response.json::<Value>().await.unwrap()["seq"]
+        .as_i64()
+        .unwrap();
 
     let pt_item = pt.next_item(WITHIN).await;
     let en_item = en.next_item(WITHIN).await;
@@ -43,7 +55,10 @@ async fn english_arrives_translated_in_portuguese_and_unchanged_in_english() {
     assert_eq!(pt_msg["original"]["lang"], "en");
     assert_eq!(pt_msg["original"]["text"], "Can you send me the link?");
     let text = pt_msg["text"].as_str().unwrap();
-    assert!(text.contains("link") && text.contains("Você"), "a Portuguese translation: {text}");
+    assert!(
+        text.contains("link") && text.contains("Você"),
+        "a Portuguese translation: {text}"
+    );
     assert_eq!(pt_msg["author"]["name"], "Ana");
     // Published by the pipeline, never by a user.
     assert_eq!(pt_item["publisher"]["id"], "pipeline");
@@ -54,9 +69,16 @@ async fn portuguese_arrives_translated_in_english() {
     let server = TestServer::start().await;
     let ana = server.join("Ana", "lobby", "en").await;
     let bruno = server.join("Bruno", "lobby", "pt").await;
-    let mut en = server.subscribe("lobby-subscribe-en", ana["token"].as_str().unwrap(), None).await.unwrap();
+    let mut en = server
+        .subscribe("lobby-subscribe-en", ana["token"].as_str().unwrap(), None)
+        .await
+        .unwrap();
     let response = server
-        .publish("lobby-publish", bruno["token"].as_str().unwrap(), &json!({"text": "Você pode me enviar o link?", "lang": "pt"}))
+        .publish(
+            "lobby-publish",
+            bruno["token"].as_str().unwrap(),
+            &json!({"text": "Você pode me enviar o link?", "lang": "pt"}),
+        )
         .await;
     assert_eq!(response.status(), 200);
     let msg = en.next_item(WITHIN).await["value"].clone();
@@ -71,16 +93,29 @@ async fn profanity_is_masked_on_every_language_topic() {
     let server = TestServer::start().await;
     let ana = server.join("Ana", "lobby", "en").await;
     let bruno = server.join("Bruno", "lobby", "pt").await;
-    let mut en = server.subscribe("lobby-subscribe-en", ana["token"].as_str().unwrap(), None).await.unwrap();
-    let mut pt = server.subscribe("lobby-subscribe-pt", bruno["token"].as_str().unwrap(), None).await.unwrap();
+    let mut en = server
+        .subscribe("lobby-subscribe-en", ana["token"].as_str().unwrap(), None)
+        .await
+        .unwrap();
+    let mut pt = server
+        .subscribe("lobby-subscribe-pt", bruno["token"].as_str().unwrap(), None)
+        .await
+        .unwrap();
     server
-        .publish("lobby-publish", ana["token"].as_str().unwrap(), &json!({"text": "hello, you fucking idiot", "lang": "en"}))
+        .publish(
+            "lobby-publish",
+            ana["token"].as_str().unwrap(),
+            &json!({"text": "hello, you fucking idiot", "lang": "en"}),
+        )
         .await;
     for item in [en.next_item(WITHIN).await, pt.next_item(WITHIN).await] {
         let msg = &item["value"];
         let text = msg["text"].as_str().unwrap().to_lowercase();
         let original = msg["original"]["text"].as_str().unwrap().to_lowercase();
-        assert!(!text.contains("fuck") && !original.contains("fuck"), "{msg}");
+        assert!(
+            !text.contains("fuck") && !original.contains("fuck"),
+            "{msg}"
+        );
         assert_eq!(msg["moderation"]["action"], "masked", "{msg}");
         assert!(original.contains('*'), "{msg}");
     }
@@ -92,23 +127,38 @@ async fn history_is_replayed_with_resume_after() {
     let ana = server.join("Ana", "lobby", "en").await;
     let token = ana["token"].as_str().unwrap();
     for text in ["first message", "second message"] {
-        server.publish("lobby-publish", token, &json!({"text": text, "lang": "en"})).await;
+        server
+            .publish("lobby-publish", token, &json!({"text": text, "lang": "en"}))
+            .await;
     }
     // Wait for both to be republished, then read them from the start.
-    let mut live = server.subscribe("lobby-subscribe-en", token, Some(0)).await.unwrap();
+    let mut live = server
+        .subscribe("lobby-subscribe-en", token, Some(0))
+        .await
+        .unwrap();
     let a = live.next_item(WITHIN).await;
     let b = live.next_item(WITHIN).await;
-    let mut texts = [a["value"]["text"].as_str().unwrap().to_owned(), b["value"]["text"].as_str().unwrap().to_owned()];
+    let mut texts = [
+        a["value"]["text"].as_str().unwrap().to_owned(),
+        b["value"]["text"].as_str().unwrap().to_owned(),
+    ];
     texts.sort();
     assert_eq!(texts, ["first message", "second message"]);
     assert_eq!(b["seq"].as_i64().unwrap(), a["seq"].as_i64().unwrap() + 1);
-    let mut resumed = server.subscribe("lobby-subscribe-en", token, a["seq"].as_i64()).await.unwrap();
+    let mut resumed = server
+        .subscribe("lobby-subscribe-en", token, a["seq"].as_i64())
+        .await
+        .unwrap();
     assert_eq!(resumed.next_item(WITHIN).await["seq"], b["seq"]);
 }
 
 async fn pipeline_secret(server: &TestServer) -> WebhookSecret {
-    let db = parley::db::connect(&format!("sqlite://{}", server.db_path.display())).await.unwrap();
-    let text = parley::db::setting_or_init(&db, "pipeline_webhook_secret", || unreachable!()).await.unwrap();
+    let db = parley::db::connect(&format!("sqlite://{}", server.db_path.display()))
+        .await
+        .unwrap();
+    let text = parley::db::setting_or_init(&db, "pipeline_webhook_secret", || unreachable!())
+        .await
+        .unwrap();
     WebhookSecret::parse(&text).unwrap()
 }
 
@@ -116,9 +166,10 @@ async fn pipeline_secret(server: &TestServer) -> WebhookSecret {
 async fn the_pipeline_intake_rejects_wrong_missing_and_stale_signatures() {
     let server = TestServer::start().await;
     let secret = pipeline_secret(&server).await;
-    let body = json!({"topic": "lobby-publish", "seq": 999, "published_at": "2026-11-28T22:00:00.000Z",
+    let body =
+        json!({"topic": "lobby-publish", "seq": 999, "published_at": "2026-11-28T22:00:00.000Z",
                       "publisher": {"id": "u_x", "name": "X"}, "value": {"text": "hello"}})
-    .to_string();
+        .to_string();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let send = |id: &'static str, ts: Option<i64>, sig: Option<String>| {
         let mut request = reqwest::Client::new()
@@ -140,29 +191,61 @@ async fn the_pipeline_intake_rejects_wrong_missing_and_stale_signatures() {
     assert_eq!(parley_e2e::error_code(response).await, "invalid_signature");
 
     assert_eq!(send("msg_2", Some(now), None).await.unwrap().status(), 401);
-    assert_eq!(send("msg_3", None, Some(secret.sign("msg_3", now, body.as_bytes()))).await.unwrap().status(), 401);
+    assert_eq!(
+        send(
+            "msg_3",
+            None,
+            Some(secret.sign("msg_3", now, body.as_bytes()))
+        )
+        .await
+        .unwrap()
+        .status(),
+        401
+    );
 
     let stale = now - 600;
-    let response = send("msg_4", Some(stale), Some(secret.sign("msg_4", stale, body.as_bytes()))).await.unwrap();
+    let response = send(
+        "msg_4",
+        Some(stale),
+        Some(secret.sign("msg_4", stale, body.as_bytes())),
+    )
+    .await
+    .unwrap();
     assert_eq!(response.status(), 401);
 
     let tampered = secret.sign("msg_5", now, b"{\"other\":1}");
-    assert_eq!(send("msg_5", Some(now), Some(tampered)).await.unwrap().status(), 401);
+    assert_eq!(
+        send("msg_5", Some(now), Some(tampered))
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
 
     // The same request correctly signed is accepted: the checks above are not blanket refusals.
     let good = secret.sign("msg_6", now, body.as_bytes());
-    assert_eq!(send("msg_6", Some(now), Some(good)).await.unwrap().status(), 200);
+    assert_eq!(
+        send("msg_6", Some(now), Some(good)).await.unwrap().status(),
+        200
+    );
 }
 
 /// A LibreTranslate stand-in speaking its documented `/translate` wire format.
 async fn fake_libretranslate() -> String {
-    async fn translate(Json(request): Json<Value>) -> Result<Json<Value>, (axum::http::StatusCode, Json<Value>)> {
+    async fn translate(
+        Json(request): Json<Value>,
+    ) -> Result<Json<Value>, (axum::http::StatusCode, Json<Value>)> {
         let (q, source, target) = (&request["q"], &request["source"], &request["target"]);
         if target == "xx" {
-            return Err((axum::http::StatusCode::BAD_REQUEST, Json(json!({"error": "xx is not supported"}))));
+            return Err((
+                axum::http::StatusCode::BAD_REQUEST,
+                Json(json!({"error": "xx is not supported"})),
+            ));
         }
         assert_eq!(request["format"], "text");
-        Ok(Json(json!({ "translatedText": format!("[{}→{}] {}", source.as_str().unwrap(), target.as_str().unwrap(), q.as_str().unwrap()) })))
+        Ok(Json(
+            json!({ "translatedText": format!("[{}→{}] {}", source.as_str().unwrap(), target.as_str().unwrap(), q.as_str().unwrap()) }),
+        ))
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -180,9 +263,16 @@ async fn the_libretranslate_provider_translates_over_http() {
     .await;
     let ana = server.join("Ana", "lobby", "en").await;
     let bruno = server.join("Bruno", "lobby", "pt").await;
-    let mut pt = server.subscribe("lobby-subscribe-pt", bruno["token"].as_str().unwrap(), None).await.unwrap();
+    let mut pt = server
+        .subscribe("lobby-subscribe-pt", bruno["token"].as_str().unwrap(), None)
+        .await
+        .unwrap();
     server
-        .publish("lobby-publish", ana["token"].as_str().unwrap(), &json!({"text": "Can you send me the link?", "lang": "en"}))
+        .publish(
+            "lobby-publish",
+            ana["token"].as_str().unwrap(),
+            &json!({"text": "Can you send me the link?", "lang": "en"}),
+        )
         .await;
     let msg = pt.next_item(WITHIN).await["value"].clone();
     assert_eq!(msg["text"], "[en→pt] Can you send me the link?");
@@ -200,9 +290,16 @@ async fn a_pair_without_a_model_is_delivered_untranslated_with_a_note() {
     .await;
     let ana = server.join("Ana", "lobby", "en").await;
     let bruno = server.join("Bruno", "lobby", "pt").await;
-    let mut pt = server.subscribe("lobby-subscribe-pt", bruno["token"].as_str().unwrap(), None).await.unwrap();
+    let mut pt = server
+        .subscribe("lobby-subscribe-pt", bruno["token"].as_str().unwrap(), None)
+        .await
+        .unwrap();
     server
-        .publish("lobby-publish", ana["token"].as_str().unwrap(), &json!({"text": "Can you send me the link?", "lang": "en"}))
+        .publish(
+            "lobby-publish",
+            ana["token"].as_str().unwrap(),
+            &json!({"text": "Can you send me the link?", "lang": "en"}),
+        )
         .await;
     let msg = pt.next_item(WITHIN).await["value"].clone();
     assert_eq!(msg["translated"], false);

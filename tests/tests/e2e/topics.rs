@@ -23,21 +23,34 @@ async fn a_pt_join_token_cannot_read_the_publish_topic_or_another_language() {
     assert_eq!(joined["publish_topic"], "lobby-publish");
     assert_eq!(joined["subscribe_topic"], "lobby-subscribe-pt");
     for topic in ["lobby-publish", "lobby-subscribe-en", "other-subscribe-pt"] {
-        let refused = server.subscribe(topic, token, None).await.err().expect("refused");
+        let refused = server
+            .subscribe(topic, token, None)
+            .await
+            .err()
+            .expect("refused");
         assert_eq!(status_of(refused), 403, "{topic}");
     }
     // Nor can it publish into a language topic.
-    let response = server.publish("lobby-subscribe-pt", token, &json!({"text": "forged"})).await;
+    let response = server
+        .publish("lobby-subscribe-pt", token, &json!({"text": "forged"}))
+        .await;
     assert_eq!(response.status(), 403);
     assert_eq!(error_code(response).await, "forbidden");
     // Its own language works.
-    server.subscribe("lobby-subscribe-pt", token, None).await.unwrap();
+    server
+        .subscribe("lobby-subscribe-pt", token, None)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn missing_forged_and_absent_tokens_get_401() {
     let server = TestServer::start().await;
-    let refused = server.subscribe("lobby-subscribe-en", "pt_forged.token", None).await.err().unwrap();
+    let refused = server
+        .subscribe("lobby-subscribe-en", "pt_forged.token", None)
+        .await
+        .err()
+        .unwrap();
     assert_eq!(status_of(refused), 401);
     let response = reqwest::Client::new()
         .post(server.url("/api/topics/lobby-publish"))
@@ -47,7 +60,9 @@ async fn missing_forged_and_absent_tokens_get_401() {
         .unwrap();
     assert_eq!(response.status(), 401);
     assert_eq!(error_code(response).await, "unauthenticated");
-    let response = server.publish("lobby-publish", "pt_nope.nope", &json!({"text": "hi"})).await;
+    let response = server
+        .publish("lobby-publish", "pt_nope.nope", &json!({"text": "hi"}))
+        .await;
     assert_eq!(response.status(), 401);
     assert_eq!(error_code(response).await, "invalid_token");
 }
@@ -136,7 +151,10 @@ async fn the_server_stamps_the_publisher_and_numbers_items_per_topic() {
     }
     assert_eq!(seqs, vec![1, 2, 3]);
     // Every language sees the author the server stamped, not the one in the body.
-    let en = server.subscribe("lobby-subscribe-en", token, Some(0)).await.unwrap();
+    let en = server
+        .subscribe("lobby-subscribe-en", token, Some(0))
+        .await
+        .unwrap();
     let mut en = en;
     let item = en.next_item(WITHIN * 3).await;
     assert_eq!(item["value"]["author"]["name"], "Ana");
