@@ -12,6 +12,11 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver
 fi
 ensure_wasm_toolchain
+if ! python3 -c "import standardwebhooks" 2>/dev/null; then
+  step "Installing standardwebhooks (PyPI), an independent signature check for the tests"
+  python3 -m pip install --quiet --disable-pip-version-check "standardwebhooks==1.1.0"
+fi
+
 
 step "Checking formatting"
 cargo fmt --all -- --check
@@ -26,4 +31,10 @@ ensure_models "$TARGET_DIR/debug/parley"
 
 step "Running the tests"
 export PARLEY_SITE_ROOT="$SITE_ROOT" PARLEY_MODELS_DIR="$MODELS_DIR"
-cargo test --workspace
+log=$(mktemp)
+cargo test --workspace 2>&1 | tee "$log"
+# One closing line for the whole run (cargo prints one per test binary).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "total: %d passed, %d failed\n", p, f }' "$log"
+rm -f "$log"
+

@@ -156,7 +156,12 @@ impl Pipeline {
         let envelopes = join_all(envelopes).await;
         let publishes = envelopes.iter().map(|envelope| {
             let topic = format!("{}-subscribe-{}", room.name, envelope.lang);
-            async move { self.config.topics.publish(&topic, envelope).await }
+            async move {
+                self.config
+                    .topics
+                    .publish(&topic, &envelope.id, envelope)
+                    .await
+            }
         });
         for result in join_all(publishes).await {
             result?;

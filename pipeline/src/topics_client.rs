@@ -69,11 +69,18 @@ impl TopicsClient {
         Ok(answer.room)
     }
 
-    /// Publishes `value` to `topic`; returns the item's `seq`.
+    /// Publishes `value` to `topic` under an idempotency key; returns the
+    /// item's `seq`. Publishing the same key again (a redelivered webhook)
+    /// returns the first item's `seq` and appends nothing.
     ///
     /// # Errors
     /// [`Error::Upstream`] when the server does not answer 200.
-    pub async fn publish(&self, topic: &str, value: &impl serde::Serialize) -> Result<i64> {
+    pub async fn publish(
+        &self,
+        topic: &str,
+        idempotency_key: &str,
+        value: &impl serde::Serialize,
+    ) -> Result<i64> {
         #[derive(Deserialize)]
         struct Published {
             seq: i64,
@@ -82,6 +89,7 @@ impl TopicsClient {
             .http
             .post(format!("{}/api/topics/{topic}", self.base_url))
             .bearer_auth(&self.token)
+            .header("idempotency-key", idempotency_key)
             .json(value)
             .send()
             .await

@@ -5,6 +5,10 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
+use crate::clock::Clock;
+use crate::topics::retention::RetentionDefaults;
+use crate::webhooks::ssrf::Cidr;
+
 /// Where webhooks to the pipeline go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PipelineMode {
@@ -43,6 +47,19 @@ pub struct Config {
     pub webhook_timeout: Duration,
     /// Rooms created at first start: (name, languages).
     pub seed_rooms: Vec<(String, Vec<String>)>,
+    /// Networks external webhooks may reach although private (`PARLEY_WEBHOOK_ALLOW`).
+    pub webhook_allow: Vec<Cidr>,
+    /// Retention for topics without their own.
+    pub retention: RetentionDefaults,
+    /// How often the retention janitor runs.
+    pub retention_interval: Duration,
+    /// Publishes per second per token, and the burst allowed.
+    pub publish_rate: f64,
+    pub publish_burst: u32,
+    /// Open subscriptions per token.
+    pub max_subscriptions_per_token: usize,
+    /// The source of time (tests inject a manual one).
+    pub clock: Clock,
 }
 
 impl Config {
@@ -76,6 +93,24 @@ impl Config {
         if !database_url.starts_with("sqlite:") {
             bail!("DATABASE_URL: only sqlite:// is supported in this version");
         }
+        let webhook_allow = var("PARLEY_WEBHOOK_ALLOW")
+            .map(|v| {
+                v.split(',')
+                    .map(|c| c.trim().parse::<Cidr>().map_err(anyhow::Error::msg))
+                    .collect::<anyhow::Result<Vec<_>>>()
+            })
+            .transpose()
+            .context("PARLEY_WEBHOOK_ALLOW must be a comma-separated list of CIDRs")?
+            .unwrap_or_default();
+        let number = |name: &str| -> anyhow::Result<Option<u64>> {
+            var(name)
+                .map(|v| {
+                    v.parse::<u64>()
+                        .with_context(|| format!("{name} must be a number"))
+                })
+                .transpose()
+        };
+        let defaults = Self::defaults();
         Ok(Self {
             database_url,
             pipeline,
@@ -83,7 +118,18 @@ impl Config {
             site_root: var("PARLEY_SITE_ROOT")
                 .unwrap_or_else(|| "target/site".into())
                 .into(),
-            ..Self::defaults()
+            webhook_allow,
+            retention: RetentionDefaults {
+                max_items: number("PARLEY_RETAIN_ITEMS")?
+                    .map_or(defaults.retention.max_items, |n| n as i64),
+                max_age: number("PARLEY_RETAIN_SECONDS")?
+                    .map_or(defaults.retention.max_age, Duration::from_secs),
+            },
+            publish_rate: number("PARLEY_PUBLISH_RATE")?
+                .map_or(defaults.publish_rate, |n| n as f64),
+            max_subscriptions_per_token: number("PARLEY_MAX_SUBSCRIPTIONS")?
+                .map_or(defaults.max_subscriptions_per_token, |n| n as usize),
+            ..defaults
         })
     }
 
@@ -99,6 +145,13 @@ impl Config {
             webhook_max_attempts: 8,
             webhook_timeout: Duration::from_secs(30),
             seed_rooms: vec![("lobby".into(), vec!["en".into(), "pt".into()])],
+            webhook_allow: Vec::new(),
+            retention: RetentionDefaults::default(),
+            retention_interval: Duration::from_secs(30),
+            publish_rate: 20.0,
+            publish_burst: 40,
+            max_subscriptions_per_token: 16,
+            clock: Clock::system(),
         }
     }
 
@@ -107,6 +160,10 @@ impl Config {
         Self {
             database_url: format!("sqlite://{}", database_path.display()),
             webhook_retry_base: Duration::from_millis(20),
+            retention_interval: Duration::from_millis(50),
+            // Tests publish in bursts; limits have tests of their own.
+            publish_rate: 10_000.0,
+            publish_burst: 10_000,
             ..Self::defaults()
         }
     }

@@ -22,6 +22,8 @@ pub enum Error {
     InvalidToken,
     #[error("token expired")]
     TokenExpired,
+    #[error("token revoked")]
+    TokenRevoked,
     #[error("{0}")]
     Forbidden(String),
     #[error("{0} not found")]
@@ -30,8 +32,14 @@ pub enum Error {
     PayloadTooLarge(usize),
     #[error("{0}")]
     Invalid(String),
-    #[error("rate limited")]
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("rate limited: retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    #[error("this token already holds {0} open subscriptions")]
+    TooManySubscriptions(usize),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error("{0}")]
@@ -47,11 +55,15 @@ impl Error {
             Error::Unauthenticated => "unauthenticated",
             Error::InvalidToken => "invalid_token",
             Error::TokenExpired => "token_expired",
+            Error::TokenRevoked => "token_revoked",
             Error::Forbidden(_) => "forbidden",
             Error::NotFound(_) => "not_found",
             Error::PayloadTooLarge(_) => "payload_too_large",
             Error::Invalid(_) => "invalid",
+            Error::Conflict(_) => "conflict",
+            Error::Unavailable(_) => "unavailable",
             Error::RateLimited { .. } => "rate_limited",
+            Error::TooManySubscriptions(_) => "too_many_subscriptions",
             Error::Database(_) | Error::Internal(_) => "internal",
         }
     }
@@ -59,14 +71,19 @@ impl Error {
     pub fn status(&self) -> StatusCode {
         match self {
             Error::BadRequest(_) | Error::MalformedJson(_) => StatusCode::BAD_REQUEST,
-            Error::Unauthenticated | Error::InvalidToken | Error::TokenExpired => {
-                StatusCode::UNAUTHORIZED
-            }
+            Error::Unauthenticated
+            | Error::InvalidToken
+            | Error::TokenExpired
+            | Error::TokenRevoked => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::RateLimited { .. } | Error::TooManySubscriptions(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -81,7 +98,7 @@ pub fn error_body(status: StatusCode, code: &str, message: &str) -> Response {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
-        let message = if status.is_server_error() {
+        let message = if matches!(self, Error::Database(_) | Error::Internal(_)) {
             // The detail goes to the log only; the client learns nothing internal.
             tracing::error!(error = %self, "request failed");
             "internal error".to_owned()
@@ -89,8 +106,13 @@ impl IntoResponse for Error {
             self.to_string()
         };
         let mut response = error_body(status, self.code(), &message);
-        if let Error::RateLimited { retry_after_secs } = self
-            && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
+        let retry_after = match self {
+            Error::RateLimited { retry_after_secs } => Some(retry_after_secs),
+            Error::TooManySubscriptions(_) => Some(5),
+            _ => None,
+        };
+        if let Some(secs) = retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, v);
         }

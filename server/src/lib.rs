@@ -13,10 +13,14 @@
 //! - [`run`]: wires it all to a listener; tests call it on `127.0.0.1:0`.
 
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod csrf;
 pub mod db;
 pub mod error;
+pub mod limits;
+pub mod metrics;
+pub mod ops;
 pub mod rooms;
 pub mod shutdown;
 pub mod topics;
@@ -30,7 +34,6 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
-use axum::routing::get;
 use base64::Engine as _;
 use leptos::prelude::LeptosOptions;
 use parley_pipeline::signature::WebhookSecret;
@@ -46,11 +49,20 @@ use tower_sessions_sqlx_store::SqliteStore;
 pub use config::{Config, PipelineMode, TranslatorConfig};
 pub use error::{Error, Result};
 
-use auth::{Claims, Op, Permission, TokenKey};
+use auth::revocation::Revocations;
+use auth::{Claims, Op, Permission, Role, TokenKey};
+use clock::Clock;
+use limits::{RateLimiter, SubscriptionCaps};
+use metrics::Metrics;
+use shutdown::Shutdown;
 use topics::bus::Bus;
+use webhooks::ssrf::OutboundPolicy;
 
 /// The largest JSON body any endpoint reads (topics have their own, smaller limit).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// How long the embedded pipeline's service token lives (it never leaves the process).
+const PIPELINE_TOKEN_TTL_SECS: i64 = 10 * 365 * 24 * 60 * 60;
 
 /// The shared state every handler can take a piece of.
 #[derive(Clone, FromRef)]
@@ -60,6 +72,13 @@ pub struct AppState {
     pub bus: Arc<Bus>,
     pub outbox_wakeup: Arc<Notify>,
     pub leptos: LeptosOptions,
+    pub clock: Clock,
+    pub revocations: Arc<Revocations>,
+    pub metrics: Arc<Metrics>,
+    pub publish_limits: Arc<RateLimiter>,
+    pub subscription_caps: Arc<SubscriptionCaps>,
+    pub outbound: Arc<OutboundPolicy>,
+    pub shutdown: Shutdown,
 }
 
 /// The whole HTTP surface. `extra` is merged in (the embedded pipeline).
@@ -73,8 +92,9 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Router {
     let api = Router::new()
         .merge(topics::router())
         .merge(rooms::router())
-        .merge(auth::guest::router())
-        .route("/healthz", get(|| async { "ok" }))
+        .merge(auth::router())
+        .merge(webhooks::api::router())
+        .merge(ops::router())
         .layer(sessions);
     Router::new()
         .merge(api)
@@ -87,8 +107,8 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Serves Parley on `listener` until `shutdown` resolves, then drains the
-/// webhook worker and stops.
+/// Serves Parley on `listener` until `shutdown` resolves, then closes
+/// subscriptions with a close frame, drains the webhook worker and stops.
 ///
 /// # Errors
 /// Start-up failures (database, models, assets) and I/O errors.
@@ -100,44 +120,62 @@ pub async fn run(
     let db = db::connect(&config.database_url)
         .await
         .with_context(|| format!("opening {}", config.database_url))?;
-    let key = db::setting_or_init(&db, "token_key", random_key).await?;
-    let tokens = TokenKey::new(
-        base64::engine::general_purpose::STANDARD
-            .decode(key)
-            .context("corrupt token_key setting")?,
-    );
+    let tokens = token_key(&db).await?;
     rooms::seed(&db, &config.seed_rooms).await?;
     SqliteStore::new(db.clone())
         .migrate()
         .await
         .context("session table")?;
 
+    let (trigger, stop) = shutdown::channel();
     let addr = loopback_url(listener.local_addr()?);
+    let outbound = Arc::new(OutboundPolicy {
+        allow: config.webhook_allow.clone(),
+    });
+    let metrics = Arc::new(Metrics::default());
     let state = AppState {
         db: db.clone(),
         tokens,
         bus: Arc::new(Bus::default()),
         outbox_wakeup: Arc::new(Notify::new()),
         leptos: web::leptos_options(&config, listener.local_addr()?),
+        clock: config.clock.clone(),
+        revocations: Arc::new(Revocations::load(&db, config.clock.now_ms()).await?),
+        metrics: metrics.clone(),
+        publish_limits: Arc::new(RateLimiter::new(config.publish_rate, config.publish_burst)),
+        subscription_caps: Arc::new(SubscriptionCaps::new(config.max_subscriptions_per_token)),
+        outbound: outbound.clone(),
+        shutdown: stop.clone(),
     };
     let pipeline_routes = match config.pipeline {
         PipelineMode::Embedded => embedded_pipeline(&state, &config, &addr).await?,
         PipelineMode::External => Router::new(),
     };
 
-    let (trigger, stop) = shutdown::channel();
-    let http = reqwest::Client::builder()
-        .connect_timeout(std::time::Duration::from_secs(5))
-        .build()?;
     let worker = tokio::spawn(webhooks::delivery::run_worker(
-        db.clone(),
-        http,
-        webhooks::delivery::RetryPolicy {
-            base: config.webhook_retry_base,
-            max_attempts: config.webhook_max_attempts,
-            timeout: config.webhook_timeout,
+        webhooks::delivery::Worker {
+            db: db.clone(),
+            guarded: webhooks::ssrf::guarded_client(outbound.clone())?,
+            internal: reqwest::Client::builder()
+                .connect_timeout(std::time::Duration::from_secs(5))
+                .build()?,
+            outbound,
+            policy: webhooks::delivery::RetryPolicy {
+                base: config.webhook_retry_base,
+                max_attempts: config.webhook_max_attempts,
+                timeout: config.webhook_timeout,
+            },
+            clock: config.clock.clone(),
+            metrics,
         },
         state.outbox_wakeup.clone(),
+        stop.clone(),
+    ));
+    let janitor = tokio::spawn(topics::retention::run_janitor(
+        db.clone(),
+        config.retention,
+        config.clock.clone(),
+        config.retention_interval,
         stop.clone(),
     ));
 
@@ -155,8 +193,36 @@ pub async fn run(
     });
     serving.await?;
     let _ = worker.await;
+    let _ = janitor.await;
     db.close().await;
     Ok(())
+}
+
+/// The key that signs tokens, created at first start.
+///
+/// # Errors
+/// Database errors or a corrupt stored key.
+pub async fn token_key(db: &SqlitePool) -> anyhow::Result<TokenKey> {
+    let key = db::setting_or_init(db, "token_key", random_key).await?;
+    Ok(TokenKey::new(
+        base64::engine::general_purpose::STANDARD
+            .decode(key)
+            .context("corrupt token_key setting")?,
+    ))
+}
+
+/// An admin token for operators and scripts (`parley admin-token`).
+pub fn admin_claims(now_secs: i64, ttl_secs: i64) -> Claims {
+    Claims::new(
+        "admin",
+        "Administrator",
+        Role::Admin,
+        vec![Permission {
+            topic: "*".into(),
+            ops: vec![Op::Publish, Op::Subscribe],
+        }],
+        now_secs + ttl_secs,
+    )
 }
 
 /// Loads the translator, registers the pipeline as the webhook of every
@@ -173,7 +239,7 @@ async fn embedded_pipeline(
     let secret = WebhookSecret::parse(&secret_text).context("corrupt pipeline_webhook_secret")?;
     let url = format!("{base_url}/pipeline/webhook");
     for room in rooms::all_rooms(&state.db).await? {
-        webhooks::upsert(
+        webhooks::upsert_internal(
             &state.db,
             &format!("pipeline-{}", room.name),
             &format!("{}-publish", room.name),
@@ -187,15 +253,17 @@ async fn embedded_pipeline(
         .build()?;
     let translator = build_translator(&config.translator, http.clone()).await?;
     // The pipeline only ever publishes to subscribe topics; it never reads one.
-    let token = state.tokens.sign(&Claims {
-        sub: "pipeline".into(),
-        name: "Parley pipeline".into(),
-        perms: vec![Permission {
+    let token = state.tokens.sign(&Claims::new(
+        "pipeline",
+        "Parley pipeline",
+        Role::Service,
+        vec![Permission {
             topic: "*-subscribe-*".into(),
             ops: vec![Op::Publish],
         }],
-        exp: i64::MAX / 2,
-    });
+        state.clock.now_secs() + PIPELINE_TOKEN_TTL_SECS,
+    ));
+
     let pipeline = Pipeline::new(PipelineConfig {
         secrets: vec![secret],
         topics: TopicsClient::new(base_url, token, http),

@@ -5,7 +5,8 @@ use anyhow::Context as _;
 const USAGE: &str = "usage:
   parley                         start the server (configured by PARLEY_* variables)
   parley models import <dir>     copy Firefox Translations models from <dir> into PARLEY_MODELS_DIR
-  parley models list             list the installed model pairs";
+  parley models list             list the installed model pairs
+  parley admin-token [seconds]   print an admin token (default 1 hour, at most 24 hours)";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -31,6 +32,30 @@ async fn main() -> anyhow::Result<()> {
             )
             .with_context(|| format!("importing models from {source}"))?;
             println!("imported {} into {models_dir}", pairs.join(", "));
+            Ok(())
+        }
+        ["admin-token", rest @ ..] => {
+            let ttl: i64 = match rest {
+                [] => 3600,
+                [secs] => secs
+                    .parse()
+                    .context("the lifetime is a number of seconds")?,
+                _ => {
+                    eprintln!("{USAGE}");
+                    std::process::exit(2);
+                }
+            };
+            anyhow::ensure!(
+                (1..=86_400).contains(&ttl),
+                "the lifetime must be 1 to 86400 seconds"
+            );
+            let config = parley::Config::from_env()?;
+            let db = parley::db::connect(&config.database_url).await?;
+            let key = parley::token_key(&db).await?;
+            println!(
+                "{}",
+                key.sign(&parley::admin_claims(config.clock.now_secs(), ttl))
+            );
             Ok(())
         }
         ["models", "list"] => {

@@ -124,6 +124,59 @@ impl TestServer {
         format!("{}{path}", self.base)
     }
 
+    /// The server's database, opened beside it (SQLite allows several connections).
+    pub async fn db(&self) -> sqlx::SqlitePool {
+        parley::db::connect(&format!("sqlite://{}", self.db_path.display()))
+            .await
+            .unwrap()
+    }
+
+    /// A token signed with the server's key for `claims`.
+    pub async fn sign(&self, claims: &parley::auth::Claims) -> String {
+        parley::token_key(&self.db().await)
+            .await
+            .unwrap()
+            .sign(claims)
+    }
+
+    /// An admin token valid for an hour (of the system clock).
+    pub async fn admin_token(&self) -> String {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        self.sign(&parley::admin_claims(now, 3600)).await
+    }
+
+    /// A token for `perms` (as `(topic pattern, ops)`), valid for an hour.
+    pub async fn token_for(&self, perms: &[(&str, &[parley::auth::Op])]) -> String {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let perms = perms
+            .iter()
+            .map(|(topic, ops)| parley::auth::Permission {
+                topic: (*topic).into(),
+                ops: ops.to_vec(),
+            })
+            .collect();
+        self.sign(&parley::auth::Claims::new(
+            "u_test",
+            "Tester",
+            parley::auth::Role::User,
+            perms,
+            now + 3600,
+        ))
+        .await
+    }
+
+    /// An HTTP client and a request builder carrying `token`.
+    pub fn authed(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+    ) -> reqwest::RequestBuilder {
+        reqwest::Client::new()
+            .request(method, self.url(path))
+            .bearer_auth(token)
+    }
+
     /// A new guest with its own cookie jar.
     pub async fn guest(&self, name: &str) -> reqwest::Client {
         let client = reqwest::Client::builder()
@@ -199,21 +252,56 @@ pub struct Subscription {
 impl Subscription {
     /// The next `item` frame, skipping heartbeats; panics after `within`.
     pub async fn next_item(&mut self, within: Duration) -> Value {
-        let deadline = Instant::now() + within;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let message = tokio::time::timeout(left, self.ws.next())
-                .await
-                .unwrap_or_else(|_| panic!("no item within {within:?}"))
-                .expect("subscription closed")
-                .expect("subscription failed");
-            if let Message::Text(text) = message {
-                let frame: Value = serde_json::from_str(&text).unwrap();
-                if frame["type"] == "item" {
-                    return frame;
-                }
+            let frame = self.next_frame(within).await;
+            if frame["type"] == "item" {
+                return frame;
             }
         }
+    }
+
+    /// The next frame other than a heartbeat; panics after `within`.
+    pub async fn next_frame(&mut self, within: Duration) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            match self
+                .next_message(deadline.saturating_duration_since(Instant::now()))
+                .await
+            {
+                Message::Text(text) => {
+                    let frame: Value = serde_json::from_str(&text).unwrap();
+                    if frame["type"] != "heartbeat" {
+                        return frame;
+                    }
+                }
+                Message::Close(close) => panic!("subscription closed: {close:?}"),
+                _ => {}
+            }
+        }
+    }
+
+    /// The close frame that ends the subscription (skipping anything before it).
+    pub async fn closed(
+        &mut self,
+        within: Duration,
+    ) -> Option<tokio_tungstenite::tungstenite::protocol::CloseFrame> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Message::Close(close) = self
+                .next_message(deadline.saturating_duration_since(Instant::now()))
+                .await
+            {
+                return close;
+            }
+        }
+    }
+
+    async fn next_message(&mut self, within: Duration) -> Message {
+        tokio::time::timeout(within, self.ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("nothing arrived within {within:?}"))
+            .expect("subscription ended without a close frame")
+            .expect("subscription failed")
     }
 }
 

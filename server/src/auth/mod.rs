@@ -4,6 +4,8 @@
 //! (and the browser's own topic traffic) presents a signed token.
 
 pub mod guest;
+pub mod mint;
+pub mod revocation;
 pub mod tokens;
 
 use axum::extract::{FromRef, FromRequestParts, Query};
@@ -15,7 +17,7 @@ use tower_sessions::Session;
 
 use crate::AppState;
 use crate::error::{Error, Result};
-pub use tokens::{Claims, Op, Permission, TokenKey};
+pub use tokens::{Claims, Op, Permission, Role, TokenKey};
 
 /// The session key holding the signed-in user's id.
 pub const SESSION_USER_ID: &str = "user_id";
@@ -100,7 +102,10 @@ where
                 .and_then(|q| q.0.token)
                 .ok_or(Error::Unauthenticated)?,
         };
-        let claims = app.tokens.verify(token.trim(), now_secs())?;
+        let claims = app.tokens.verify(token.trim(), app.clock.now_secs())?;
+        if app.revocations.is_revoked(&claims.jti) {
+            return Err(Error::TokenRevoked);
+        }
         Ok(TokenCaller(claims))
     }
 }
@@ -130,7 +135,31 @@ where
     }
 }
 
-/// Unix seconds now.
-pub fn now_secs() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
+/// A caller allowed to administer: an admin token or an admin's session.
+pub struct AdminCaller {
+    pub id: String,
+}
+
+impl<S> FromRequestParts<S> for AdminCaller
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        let (id, admin) = match Caller::from_request_parts(parts, state).await? {
+            Caller::Token(claims) => (claims.sub, claims.role == Role::Admin),
+            Caller::Session(user) => (user.id, user.role == "admin"),
+        };
+        if !admin {
+            return Err(Error::Forbidden("administrators only".into()));
+        }
+        Ok(AdminCaller { id })
+    }
+}
+
+/// All of the auth routes.
+pub fn router() -> axum::Router<AppState> {
+    guest::router().merge(mint::router())
 }

@@ -28,19 +28,74 @@ pub struct Permission {
     pub ops: Vec<Op>,
 }
 
+/// What a token's holder is, beyond its topic permissions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    #[default]
+    User,
+    /// May manage webhooks, revoke tokens and mint any token.
+    Admin,
+    /// A Parley component (the pipeline).
+    Service,
+}
+
 /// What a token says about its holder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
+    /// The token's own id, by which it is revoked.
+    #[serde(default)]
+    pub jti: String,
     /// The user id, stamped on everything the holder publishes.
     pub sub: String,
     /// The display name, stamped likewise.
     pub name: String,
+    #[serde(default)]
+    pub role: Role,
     pub perms: Vec<Permission>,
     /// Expiry, Unix seconds.
     pub exp: i64,
 }
 
 impl Claims {
+    /// Claims with a fresh `jti`.
+    pub fn new(
+        sub: impl Into<String>,
+        name: impl Into<String>,
+        role: Role,
+        perms: Vec<Permission>,
+        exp: i64,
+    ) -> Self {
+        Self {
+            jti: format!("tok_{}", ulid::Ulid::new().to_string().to_lowercase()),
+            sub: sub.into(),
+            name: name.into(),
+            role,
+            perms,
+            exp,
+        }
+    }
+
+    /// The key that rate limits and subscription caps count against.
+    pub fn limit_key(&self) -> String {
+        if self.jti.is_empty() {
+            format!("sub:{}", self.sub)
+        } else {
+            self.jti.clone()
+        }
+    }
+
+    /// Whether `requested` grants nothing these claims do not hold: every
+    /// topic a requested pattern can match is matched by one of ours with
+    /// the same operation.
+    pub fn covers(&self, requested: &Permission) -> bool {
+        requested.ops.iter().all(|op| {
+            self.perms
+                .iter()
+                .any(|p| p.ops.contains(op) && pattern_covers(&p.topic, &requested.topic))
+        })
+    }
+
     /// Whether these claims allow `op` on `topic`.
     pub fn allows(&self, op: Op, topic: &str) -> bool {
         self.perms
@@ -66,6 +121,13 @@ pub fn topic_matches(pattern: &str, topic: &str) -> bool {
                 .any(|i| topic_matches(rest, &tail[i..]))
         }
     }
+}
+
+/// Whether every name `inner` matches is matched by `outer`. `*` is never
+/// part of a topic name, so matching `outer` against `inner` with its `*`
+/// taken literally is exact: only a `*` of `outer` can stand for one of `inner`.
+pub fn pattern_covers(outer: &str, inner: &str) -> bool {
+    topic_matches(outer, inner)
 }
 
 /// Signs and checks tokens with one server key.
@@ -127,21 +189,55 @@ mod tests {
     use super::*;
 
     fn claims(exp: i64) -> Claims {
-        Claims {
-            sub: "u_1".into(),
-            name: "Ana".into(),
-            perms: vec![
-                Permission {
-                    topic: "lobby-publish".into(),
-                    ops: vec![Op::Publish],
-                },
-                Permission {
-                    topic: "lobby-subscribe-pt".into(),
-                    ops: vec![Op::Subscribe],
-                },
+        Claims::new(
+            "u_1",
+            "Ana",
+            Role::User,
+            vec![
+                perm("lobby-publish", &[Op::Publish]),
+                perm("lobby-subscribe-pt", &[Op::Subscribe]),
             ],
             exp,
+        )
+    }
+
+    fn perm(topic: &str, ops: &[Op]) -> Permission {
+        Permission {
+            topic: topic.into(),
+            ops: ops.to_vec(),
         }
+    }
+
+    #[test]
+    fn covers_never_grants_more_than_held() {
+        let holder = Claims::new(
+            "u",
+            "U",
+            Role::User,
+            vec![
+                perm("lobby-subscribe-*", &[Op::Subscribe]),
+                perm("lobby-publish", &[Op::Publish]),
+            ],
+            10,
+        );
+        assert!(holder.covers(&perm("lobby-subscribe-en", &[Op::Subscribe])));
+        assert!(holder.covers(&perm("lobby-subscribe-*", &[Op::Subscribe])));
+        assert!(holder.covers(&perm("lobby-subscribe-e*", &[Op::Subscribe])));
+        assert!(holder.covers(&perm("lobby-publish", &[Op::Publish])));
+        assert!(!holder.covers(&perm("lobby-*", &[Op::Subscribe])));
+        assert!(!holder.covers(&perm("*", &[Op::Subscribe])));
+        assert!(!holder.covers(&perm("lobby-subscribe-en", &[Op::Publish])));
+        assert!(!holder.covers(&perm("lobby-publish", &[Op::Publish, Op::Subscribe])));
+        assert!(!holder.covers(&perm("other-subscribe-en", &[Op::Subscribe])));
+        let wide = Claims::new(
+            "a",
+            "A",
+            Role::Admin,
+            vec![perm("*-subscribe-*", &[Op::Subscribe])],
+            10,
+        );
+        assert!(wide.covers(&perm("lobby-subscribe-*", &[Op::Subscribe])));
+        assert!(!wide.covers(&perm("lobby-*", &[Op::Subscribe])));
     }
 
     #[test]

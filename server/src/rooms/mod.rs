@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use sqlx::SqlitePool;
 
 use crate::AppState;
-use crate::auth::{Caller, Claims, Op, Permission, SessionUser, now_secs};
+use crate::auth::{Caller, Claims, Op, Permission, Role, SessionUser};
 use crate::db::{format_ms, now_ms};
 use crate::error::{ApiJson, Error, Result};
 
@@ -142,11 +142,12 @@ async fn join(
     }
     let publish_topic = format!("{}-publish", room.name);
     let subscribe_topic = format!("{}-subscribe-{}", room.name, request.language);
-    let exp = now_secs() + JOIN_TOKEN_TTL_SECS;
-    let token = state.tokens.sign(&Claims {
-        sub: user.id,
-        name: user.display_name,
-        perms: vec![
+    let exp = state.clock.now_secs() + JOIN_TOKEN_TTL_SECS;
+    let token = state.tokens.sign(&Claims::new(
+        user.id,
+        user.display_name,
+        Role::User,
+        vec![
             Permission {
                 topic: publish_topic.clone(),
                 ops: vec![Op::Publish],
@@ -157,7 +158,8 @@ async fn join(
             },
         ],
         exp,
-    });
+    ));
+
     Ok(Json(json!({
         "token": token,
         "publish_topic": publish_topic,

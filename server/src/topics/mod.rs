@@ -7,10 +7,11 @@
 
 pub mod bus;
 pub mod publish;
+pub mod retention;
 pub mod subscribe;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -28,6 +29,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/topics/{topic}", post(publish::publish))
         .route("/api/topics/{topic}/subscribe", get(subscribe::subscribe))
         .route("/api/topics/{topic}/items", get(subscribe::items))
+        .route(
+            "/api/topics/{topic}/retention",
+            put(retention::set_retention),
+        )
 }
 
 /// Who published an item, stamped by the server from the caller's credentials.
@@ -86,6 +91,24 @@ pub fn validate_topic(name: &str) -> Result<()> {
     } else {
         Err(Error::BadRequest(
             "topic names are 1–128 characters of A-Z a-z 0-9 _ . -".into(),
+        ))
+    }
+}
+
+/// Checks a permission pattern: a topic name in which `*` may stand for any run.
+///
+/// # Errors
+/// [`Error::BadRequest`] naming the rule.
+pub fn validate_pattern(pattern: &str) -> Result<()> {
+    let ok = (1..=128).contains(&pattern.len())
+        && pattern
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'*'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::BadRequest(
+            "topic patterns are 1–128 characters of A-Z a-z 0-9 _ . - *".into(),
         ))
     }
 }

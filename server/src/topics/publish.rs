@@ -1,6 +1,7 @@
 //! Publishing: one transaction for the item, its `seq`, and its webhook outbox rows.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use axum::Json;
 use axum::body::Body;
@@ -11,8 +12,10 @@ use serde_json::{Value, json};
 use super::{Item, MAX_ITEM_BYTES, Publisher, validate_topic};
 use crate::AppState;
 use crate::auth::{Op, TokenCaller};
-use crate::db::now_ms;
 use crate::error::{Error, Result};
+
+/// The header naming a publish's idempotency key.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 pub(super) async fn publish(
     State(state): State<AppState>,
@@ -27,6 +30,23 @@ pub(super) async fn publish(
             "this token may not publish to {topic}"
         )));
     }
+    state
+        .publish_limits
+        .check(&claims.limit_key(), state.clock.now_ms())?;
+    let key = match headers.get(IDEMPOTENCY_KEY) {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .filter(|k| (1..=200).contains(&k.len()))
+                .ok_or_else(|| {
+                    Error::BadRequest(
+                        "Idempotency-Key must be 1–200 visible ASCII characters".into(),
+                    )
+                })?
+                .to_owned(),
+        ),
+    };
     let bytes = axum::body::to_bytes(body, MAX_ITEM_BYTES)
         .await
         .map_err(|_| Error::PayloadTooLarge(MAX_ITEM_BYTES))?;
@@ -35,8 +55,10 @@ pub(super) async fn publish(
         id: claims.sub,
         name: claims.name,
     };
-    let seq = publish_item(&state, &topic, publisher, value).await?;
-    Ok(Json(json!({ "seq": seq })))
+    let published = publish_item(&state, &topic, publisher, value, key.as_deref()).await?;
+    Ok(Json(
+        json!({ "seq": published.seq, "duplicate": published.duplicate }),
+    ))
 }
 
 /// A JSON body must be valid JSON; anything else is stored as a text value.
@@ -55,9 +77,18 @@ fn parse_value(headers: &HeaderMap, bytes: &[u8]) -> Result<Value> {
     }
 }
 
-/// Appends `value` to `topic` and returns its `seq`. The item and one outbox
-/// row per enabled webhook on the topic commit together, so a publish that was
-/// acknowledged is never missing its webhook deliveries.
+/// The result of a publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Published {
+    pub seq: i64,
+    /// The idempotency key was seen before: nothing was appended.
+    pub duplicate: bool,
+}
+
+/// Appends `value` to `topic`. The item and one outbox row per enabled
+/// webhook on the topic commit together, so an acknowledged publish is never
+/// missing its webhook deliveries. With an idempotency key already used on
+/// this topic, returns the earlier item's `seq` and appends nothing.
 ///
 /// # Errors
 /// Database errors.
@@ -66,9 +97,11 @@ pub async fn publish_item(
     topic: &str,
     publisher: Publisher,
     value: Value,
-) -> Result<i64> {
+    idempotency_key: Option<&str>,
+) -> Result<Published> {
+    let started = std::time::Instant::now();
     let _order = state.bus.publish_lock.lock().await;
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let mut tx = state.db.begin().await?;
     // Writing first takes SQLite's write lock at once, so the busy timeout
     // applies instead of a deadlock error on lock upgrade.
@@ -76,6 +109,25 @@ pub async fn publish_item(
         .bind(topic)
         .execute(&mut *tx)
         .await?;
+    if let Some(key) = idempotency_key {
+        let earlier: Option<(i64,)> =
+            sqlx::query_as("select seq from items where topic = ? and idempotency_key = ?")
+                .bind(topic)
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some((seq,)) = earlier {
+            tx.rollback().await?;
+            state
+                .metrics
+                .publish_duplicates
+                .fetch_add(1, Ordering::Relaxed);
+            return Ok(Published {
+                seq,
+                duplicate: true,
+            });
+        }
+    }
     let (seq,): (i64,) = sqlx::query_as(
         "update topics set last_seq = last_seq + 1 where name = ? returning last_seq",
     )
@@ -90,8 +142,8 @@ pub async fn publish_item(
         value,
     };
     sqlx::query(
-        "insert into items (topic, seq, published_at, publisher_id, publisher_name, value)
-         values (?, ?, ?, ?, ?, ?)",
+        "insert into items (topic, seq, published_at, publisher_id, publisher_name, value, idempotency_key)
+         values (?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(topic)
     .bind(seq)
@@ -99,6 +151,7 @@ pub async fn publish_item(
     .bind(&item.publisher.id)
     .bind(&item.publisher.name)
     .bind(item.value.to_string())
+    .bind(idempotency_key)
     .execute(&mut *tx)
     .await?;
     let webhooks = crate::webhooks::enqueue(&mut tx, &item, now).await?;
@@ -107,5 +160,10 @@ pub async fn publish_item(
     if webhooks > 0 {
         state.outbox_wakeup.notify_one();
     }
-    Ok(seq)
+    state.metrics.publishes.fetch_add(1, Ordering::Relaxed);
+    state.metrics.publish_latency.observe(started.elapsed());
+    Ok(Published {
+        seq,
+        duplicate: false,
+    })
 }

@@ -1,22 +1,32 @@
-//! Subscriptions: replay retained items after `resume_after`, then go live,
-//! with no gap and no duplicate; and the paged history endpoint.
+//! Subscriptions over WebSocket or Server-Sent Events: replay retained items
+//! after `resume_after`, then go live, with no gap and no duplicate; and the
+//! paged history endpoint.
+//!
+//! A subscription ends when the client leaves, its token is revoked or
+//! expires, or the server shuts down; WebSockets then get a close frame
+//! saying why.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::http::{HeaderMap, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::SqlitePool;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
 
 use super::{Item, Publisher, validate_topic};
 use crate::AppState;
-use crate::auth::{Op, TokenCaller};
+use crate::auth::{Claims, Op, TokenCaller};
 use crate::error::{Error, Result};
+use crate::limits::SubscriptionGuard;
 
 /// How often an idle subscription gets a `heartbeat` frame.
 pub const HEARTBEAT: Duration = Duration::from_secs(25);
@@ -25,6 +35,17 @@ const HEARTBEAT_FRAME: &str = r#"{"type":"heartbeat"}"#;
 
 /// Items read from the database per query while replaying.
 const REPLAY_PAGE: i64 = 500;
+
+/// Frames an SSE subscriber may have queued before its task waits for it.
+const SSE_BUFFER: usize = 64;
+
+/// Timers are capped at a year (a service token may live longer).
+const MAX_TIMER_MS: i64 = 365 * 24 * 60 * 60 * 1000;
+
+/// WebSocket close codes (4000–4999 are the application's).
+const CLOSE_GOING_AWAY: u16 = 1001;
+const CLOSE_TOKEN_EXPIRED: u16 = 4001;
+const CLOSE_TOKEN_REVOKED: u16 = 4003;
 
 #[derive(Deserialize)]
 pub(super) struct SubscribeQuery {
@@ -36,7 +57,7 @@ pub(super) async fn subscribe(
     TokenCaller(claims): TokenCaller,
     Path(topic): Path<String>,
     Query(query): Query<SubscribeQuery>,
-    ws: WebSocketUpgrade,
+    request: Request,
 ) -> Result<Response> {
     validate_topic(&topic)?;
     if !claims.allows(Op::Subscribe, &topic) {
@@ -44,79 +65,245 @@ pub(super) async fn subscribe(
             "this token may not subscribe to {topic}"
         )));
     }
+    let headers = request.headers().clone();
+    let guard = state.subscription_caps.acquire(&claims.limit_key())?;
+    let wants_sse = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/event-stream"));
+    if wants_sse {
+        let resume_after = query.resume_after.or_else(|| last_event_id(&headers));
+        return Ok(sse(state, claims, topic, resume_after, guard));
+    }
+    let (mut parts, _) = request.into_parts();
+    let ws = WebSocketUpgrade::from_request_parts(&mut parts, &state)
+        .await
+        .map_err(|_| {
+            Error::BadRequest("expected a WebSocket upgrade or Accept: text/event-stream".into())
+        })?;
     Ok(ws.on_upgrade(move |socket| async move {
-        if let Err(error) = run_subscription(socket, state, topic, query.resume_after).await {
-            tracing::debug!(%error, "subscription ended");
-        }
+        let sink = Sink::WebSocket(Box::new(socket));
+        run_subscription(sink, state, claims, topic, query.resume_after, guard).await;
     }))
 }
 
-async fn run_subscription(
-    mut socket: WebSocket,
+fn last_event_id(headers: &HeaderMap) -> Option<i64> {
+    headers
+        .get("last-event-id")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn sse(
     state: AppState,
+    claims: Claims,
     topic: String,
     resume_after: Option<i64>,
-) -> Result<(), axum::Error> {
+    guard: SubscriptionGuard,
+) -> Response {
+    let (tx, rx) = mpsc::channel::<Event>(SSE_BUFFER);
+    tokio::spawn(run_subscription(
+        Sink::Sse(tx),
+        state,
+        claims,
+        topic,
+        resume_after,
+        guard,
+    ));
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|event| (Ok::<_, Infallible>(event), rx))
+    });
+    Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+/// Where a subscription's frames go.
+enum Sink {
+    WebSocket(Box<WebSocket>),
+    Sse(mpsc::Sender<Event>),
+}
+
+/// The client went away (or the socket failed): stop.
+struct Gone;
+
+impl Sink {
+    async fn frame(&mut self, json: String, seq: Option<i64>, kind: &str) -> Result<(), Gone> {
+        match self {
+            Sink::WebSocket(ws) => ws.send(Message::Text(json.into())).await.map_err(|_| Gone),
+            Sink::Sse(tx) => {
+                let mut event = Event::default().event(kind).data(json);
+                if let Some(seq) = seq {
+                    event = event.id(seq.to_string());
+                }
+                tx.send(event).await.map_err(|_| Gone)
+            }
+        }
+    }
+
+    async fn item(&mut self, item: &Item) -> Result<(), Gone> {
+        self.frame(item.frame().to_string(), Some(item.seq), "item")
+            .await
+    }
+
+    async fn close(&mut self, code: u16, reason: &str) {
+        match self {
+            Sink::WebSocket(ws) => {
+                let frame = CloseFrame {
+                    code,
+                    reason: reason.into(),
+                };
+                let _ = ws.send(Message::Close(Some(frame))).await;
+            }
+            Sink::Sse(tx) => {
+                let body = json!({"type": "closed", "reason": reason}).to_string();
+                let _ = tx.send(Event::default().event("closed").data(body)).await;
+            }
+        }
+    }
+
+    /// Waits for the client to go away; SSE clients say nothing, WebSockets may.
+    async fn closed(&mut self) {
+        match self {
+            Sink::WebSocket(ws) => loop {
+                match ws.recv().await {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                    Some(Ok(_)) => {}
+                }
+            },
+            Sink::Sse(tx) => tx.closed().await,
+        }
+    }
+}
+
+async fn run_subscription(
+    mut sink: Sink,
+    state: AppState,
+    claims: Claims,
+    topic: String,
+    resume_after: Option<i64>,
+    _guard: SubscriptionGuard,
+) {
+    let mut revoked = state.revocations.watch();
+    let shutdown = state.shutdown.clone();
+    let expires_in = Duration::from_millis(
+        (claims.exp.saturating_mul(1000) - state.clock.now_ms()).clamp(0, MAX_TIMER_MS) as u64,
+    );
+    let expiry = tokio::time::sleep(expires_in);
+    tokio::pin!(expiry);
     // Listen before reading history, so nothing committed in between is missed;
     // `last_sent` drops what the replay already covered.
     let mut live = state.bus.subscribe(&topic);
     let mut last_sent = match resume_after {
-        Some(after) => replay(&mut socket, &state.db, &topic, after).await?,
+        Some(after) => match replay(&mut sink, &state, &topic, after).await {
+            Ok(last) => last.or(Some(after)),
+            Err(Gone) => return,
+        },
         None => None,
     };
     // A first heartbeat tells the client the subscription is live.
-    socket.send(Message::Text(HEARTBEAT_FRAME.into())).await?;
+    if sink
+        .frame(HEARTBEAT_FRAME.into(), None, "heartbeat")
+        .await
+        .is_err()
+    {
+        return;
+    }
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     heartbeat.reset();
     loop {
         tokio::select! {
-            incoming = socket.recv() => match incoming {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),
-                Some(Ok(_)) => {}
-            },
+            () = sink.closed() => return,
             item = live.recv() => match item {
                 Ok(item) => {
                     if last_sent.is_some_and(|last| item.seq <= last) {
                         continue;
                     }
-                    send(&mut socket, &item).await?;
+                    // A gap in the live stream (an item whose broadcast this
+                    // node missed) is filled from the database.
+                    if let Some(last) = last_sent.filter(|last| item.seq > last + 1) {
+                        match replay(&mut sink, &state, &topic, last).await {
+                            Ok(l) => last_sent = l.or(last_sent),
+                            Err(Gone) => return,
+                        }
+                        if last_sent.is_some_and(|last| item.seq <= last) {
+                            continue;
+                        }
+                    }
+                    if sink.item(&item).await.is_err() {
+                        return;
+                    }
+                    state.metrics.frames_delivered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     last_sent = Some(item.seq);
                 }
                 Err(RecvError::Lagged(_)) => {
                     // Too slow for the live buffer: catch up from the database.
                     let after = last_sent.unwrap_or(0);
-                    last_sent = replay(&mut socket, &state.db, &topic, after).await?.or(last_sent);
+                    match replay(&mut sink, &state, &topic, after).await {
+                        Ok(l) => last_sent = l.or(last_sent),
+                        Err(Gone) => return,
+                    }
                 }
-                Err(RecvError::Closed) => return Ok(()),
+                Err(RecvError::Closed) => return,
             },
+            jti = revoked.recv() => {
+                if jti.is_ok_and(|jti| jti == claims.jti) || state.revocations.is_revoked(&claims.jti) {
+                    return sink.close(CLOSE_TOKEN_REVOKED, "token_revoked").await;
+                }
+            }
+            () = &mut expiry => return sink.close(CLOSE_TOKEN_EXPIRED, "token_expired").await,
+            () = shutdown.wait() => return sink.close(CLOSE_GOING_AWAY, "server shutting down").await,
             _ = heartbeat.tick() => {
-                socket.send(Message::Text(HEARTBEAT_FRAME.into())).await?;
+                if sink.frame(HEARTBEAT_FRAME.into(), None, "heartbeat").await.is_err() {
+                    return;
+                }
             }
         }
     }
 }
 
-async fn send(socket: &mut WebSocket, item: &Item) -> Result<(), axum::Error> {
-    socket
-        .send(Message::Text(item.frame().to_string().into()))
-        .await
-}
-
-/// Sends every retained item after `after`; returns the last `seq` sent.
+/// Sends every retained item after `after`, preceded by a `discontinuity`
+/// when some were already evicted; returns the last `seq` sent.
 async fn replay(
-    socket: &mut WebSocket,
-    db: &SqlitePool,
+    sink: &mut Sink,
+    state: &AppState,
     topic: &str,
     mut after: i64,
-) -> Result<Option<i64>, axum::Error> {
+) -> Result<Option<i64>, Gone> {
     let mut last = None;
+    let bounds = retained_bounds(&state.db, topic).await.map_err(|e| {
+        tracing::warn!(error = %e, "history unavailable for replay");
+        Gone
+    })?;
+    if let Some((first, newest)) = bounds
+        && newest > after
+        && first > after + 1
+    {
+        let frame =
+            json!({"type": "discontinuity", "topic": topic, "last_seq": after, "new_seq": first});
+        sink.frame(frame.to_string(), None, "discontinuity").await?;
+        after = first - 1;
+        last = Some(after);
+    }
     loop {
-        let page = items_after(db, topic, after, REPLAY_PAGE)
+        let page = items_after(&state.db, topic, after, REPLAY_PAGE)
             .await
-            .map_err(axum::Error::new)?;
+            .map_err(|e| {
+                tracing::warn!(error = %e, "history unavailable for replay");
+                Gone
+            })?;
         let done = (page.len() as i64) < REPLAY_PAGE;
         for item in &page {
-            send(socket, item).await?;
+            sink.item(item).await?;
+            state
+                .metrics
+                .frames_delivered
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             last = Some(item.seq);
             after = item.seq;
         }
@@ -124,6 +311,18 @@ async fn replay(
             return Ok(last);
         }
     }
+}
+
+/// The first retained `seq` (or the next one, when nothing is retained) and
+/// the newest `seq` of a topic; `None` for a topic never published to.
+async fn retained_bounds(db: &SqlitePool, topic: &str) -> Result<Option<(i64, i64)>> {
+    let row: Option<(i64, Option<i64>)> = sqlx::query_as(
+        "select t.last_seq, (select min(seq) from items i where i.topic = t.name) from topics t where t.name = ?",
+    )
+    .bind(topic)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|(newest, first)| (first.unwrap_or(newest + 1), newest)))
 }
 
 #[derive(sqlx::FromRow)]

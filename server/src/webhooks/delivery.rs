@@ -8,7 +8,13 @@ use rand::Rng as _;
 use sqlx::SqlitePool;
 use tokio::sync::{Notify, Semaphore};
 
-use crate::db::now_ms;
+use super::ssrf::OutboundPolicy;
+use crate::clock::Clock;
+use crate::metrics::Metrics;
+use crate::shutdown::Shutdown;
+
+/// The longest `Retry-After` honoured.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 /// Deliveries in flight at once.
 const CONCURRENCY: usize = 16;
@@ -36,34 +42,58 @@ pub fn retry_delay(base: Duration, attempt: u32, jitter: f64) -> Duration {
 #[derive(sqlx::FromRow)]
 struct Claimed {
     id: String,
+    webhook_name: String,
     payload: String,
     attempts: i64,
-    url: String,
-    secret: String,
+    url: Option<String>,
+    secret: Option<String>,
+    previous_secret: Option<String>,
+    previous_secret_until: Option<i64>,
+    internal: Option<i64>,
+}
+
+/// What the worker needs, shared by its delivery tasks.
+#[derive(Clone)]
+pub struct Worker {
+    pub db: SqlitePool,
+    /// For external webhooks: refuses private addresses.
+    pub guarded: reqwest::Client,
+    /// For the embedded pipeline on loopback.
+    pub internal: reqwest::Client,
+    pub outbound: Arc<OutboundPolicy>,
+    pub policy: RetryPolicy,
+    pub clock: Clock,
+    pub metrics: Arc<Metrics>,
+}
+
+/// The outcome of one attempt.
+enum Outcome {
+    Accepted(u16),
+    /// The receiver answered with a failure; `retry_after` if it said when to come back.
+    Refused {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
+    /// No answer: connection refused, timeout, refused address.
+    NoAnswer(String),
 }
 
 /// Runs until `shutdown` fires, then lets in-flight deliveries finish.
-pub async fn run_worker(
-    db: SqlitePool,
-    http: reqwest::Client,
-    policy: RetryPolicy,
-    wakeup: Arc<Notify>,
-    shutdown: crate::shutdown::Shutdown,
-) {
+pub async fn run_worker(worker: Worker, wakeup: Arc<Notify>, shutdown: Shutdown) {
     let permits = Arc::new(Semaphore::new(CONCURRENCY));
     loop {
         let free = permits.available_permits() as i64;
         if free > 0 {
-            match claim(&db, BATCH.min(free), &policy).await {
+            match claim(&worker, BATCH.min(free)).await {
                 Ok(rows) => {
                     let claimed_any = !rows.is_empty();
                     for row in rows {
                         let Ok(permit) = permits.clone().acquire_owned().await else {
                             return;
                         };
-                        let (db, http, policy) = (db.clone(), http.clone(), policy.clone());
+                        let worker = worker.clone();
                         tokio::spawn(async move {
-                            deliver(&db, &http, &policy, row).await;
+                            deliver(&worker, row).await;
                             drop(permit);
                         });
                     }
@@ -85,97 +115,238 @@ pub async fn run_worker(
 }
 
 /// Leases up to `limit` due rows by pushing their due time past the timeout.
-async fn claim(db: &SqlitePool, limit: i64, policy: &RetryPolicy) -> sqlx::Result<Vec<Claimed>> {
-    let now = now_ms();
-    let lease_until = now + policy.timeout.as_millis() as i64 + 5_000;
+async fn claim(worker: &Worker, limit: i64) -> sqlx::Result<Vec<Claimed>> {
+    let now = worker.clock.now_ms();
+    let lease_until = now + worker.policy.timeout.as_millis() as i64 + 5_000;
     sqlx::query_as(
         "update webhook_outbox set next_attempt_at = ?, attempts = attempts + 1
-         where id in (select id from webhook_outbox
-                      where status = 'pending' and next_attempt_at <= ?
-                      order by next_attempt_at, created_at limit ?)
-         returning id, payload, attempts,
+         where id in (select o.id from webhook_outbox o join webhooks w on w.name = o.webhook_name
+                      where o.status = 'pending' and o.next_attempt_at <= ? and w.enabled = 1
+                      order by o.next_attempt_at, o.created_at limit ?)
+         returning id, webhook_name, payload, attempts,
              (select url from webhooks w where w.name = webhook_outbox.webhook_name) as url,
-             (select secret from webhooks w where w.name = webhook_outbox.webhook_name) as secret",
+             (select secret from webhooks w where w.name = webhook_outbox.webhook_name) as secret,
+             (select previous_secret from webhooks w where w.name = webhook_outbox.webhook_name) as previous_secret,
+             (select previous_secret_until from webhooks w where w.name = webhook_outbox.webhook_name)
+                 as previous_secret_until,
+             (select internal from webhooks w where w.name = webhook_outbox.webhook_name) as internal",
     )
     .bind(lease_until)
     .bind(now)
     .bind(limit)
-    .fetch_all(db)
+    .fetch_all(&worker.db)
     .await
 }
 
-async fn deliver(db: &SqlitePool, http: &reqwest::Client, policy: &RetryPolicy, row: Claimed) {
+async fn deliver(worker: &Worker, row: Claimed) {
     let started = std::time::Instant::now();
-    let outcome = attempt(http, policy, &row).await;
-    let now = now_ms();
-    let (status, error) = match &outcome {
-        Ok(code) => (Some(i64::from(*code)), None),
-        Err(e) => (None, Some(e.clone())),
-    };
-    let success = matches!(outcome, Ok(code) if (200..300).contains(&code));
-    let result = if success {
-        sqlx::query(
-            "update webhook_outbox set status = 'delivered', last_status = ?, last_error = null, finished_at = ?
-             where id = ?",
-        )
-        .bind(status)
-        .bind(now)
-        .bind(&row.id)
-        .execute(db)
-        .await
-    } else if row.attempts >= i64::from(policy.max_attempts) {
-        tracing::warn!(id = %row.id, attempts = row.attempts, ?status, ?error, "webhook delivery failed for good");
-        sqlx::query(
-            "update webhook_outbox set status = 'failed', last_status = ?, last_error = ?, finished_at = ?
-             where id = ?",
-        )
-        .bind(status)
-        .bind(&error)
-        .bind(now)
-        .bind(&row.id)
-        .execute(db)
-        .await
-    } else {
-        let jitter = rand::thread_rng().gen_range(-1.0..=1.0);
-        let delay = retry_delay(policy.base, row.attempts as u32, jitter);
-        tracing::info!(id = %row.id, attempts = row.attempts, ?status, ?error, ?delay, "webhook delivery will be retried");
-        sqlx::query(
-            "update webhook_outbox set next_attempt_at = ?, last_status = ?, last_error = ? where id = ?",
-        )
-        .bind(now + delay.as_millis() as i64)
-        .bind(status)
-        .bind(&error)
-        .bind(&row.id)
-        .execute(db)
-        .await
+    let outcome = attempt(worker, &row).await;
+    let latency = started.elapsed();
+    let now = worker.clock.now_ms();
+    let db = &worker.db;
+    let latency_ms = latency.as_millis() as i64;
+    let result = match outcome {
+        Outcome::Accepted(status) => {
+            worker.metrics.webhook_attempt("success", latency);
+            sqlx::query(
+                "update webhook_outbox set status = 'delivered', last_status = ?, last_error = null,
+                     last_latency_ms = ?, finished_at = ? where id = ?",
+            )
+            .bind(i64::from(status))
+            .bind(latency_ms)
+            .bind(now)
+            .bind(&row.id)
+            .execute(db)
+            .await
+        }
+        Outcome::Refused { status: 410, .. } => {
+            // 410 Gone: the receiver asks never to be called again.
+            worker.metrics.webhook_attempt("gone", latency);
+            tracing::warn!(webhook = %row.webhook_name, "receiver answered 410 Gone: webhook disabled");
+            let disable = sqlx::query(
+                "update webhooks set enabled = 0, disabled_reason = 'receiver answered 410 Gone' where name = ?",
+            )
+            .bind(&row.webhook_name)
+            .execute(db)
+            .await;
+            if let Err(e) = disable {
+                tracing::error!(error = %e, "cannot disable webhook");
+            }
+            finish_failed(
+                db,
+                &row,
+                Some(410),
+                Some("410 Gone: webhook disabled"),
+                latency_ms,
+                now,
+            )
+            .await
+        }
+        Outcome::Refused {
+            status,
+            retry_after,
+        } => {
+            worker.metrics.webhook_attempt("failure", latency);
+            retry_or_fail(
+                worker,
+                &row,
+                Some(status),
+                None,
+                retry_after,
+                latency_ms,
+                now,
+            )
+            .await
+        }
+        Outcome::NoAnswer(error) => {
+            worker.metrics.webhook_attempt("error", latency);
+            retry_or_fail(worker, &row, None, Some(&error), None, latency_ms, now).await
+        }
     };
     if let Err(e) = result {
         tracing::error!(error = %e, id = %row.id, "cannot record webhook outcome; the lease will expire and it is retried");
     }
-    tracing::debug!(id = %row.id, elapsed_ms = started.elapsed().as_millis() as u64, success, "webhook attempt");
 }
 
-/// One signed POST; the HTTP status, or why there was none.
-async fn attempt(
-    http: &reqwest::Client,
-    policy: &RetryPolicy,
+async fn retry_or_fail(
+    worker: &Worker,
     row: &Claimed,
-) -> Result<u16, String> {
-    let secret = WebhookSecret::parse(&row.secret).map_err(|e| format!("webhook secret: {e}"))?;
-    let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
-    let signature = secret.sign(&row.id, timestamp, row.payload.as_bytes());
-    let response = http
-        .post(&row.url)
-        .timeout(policy.timeout)
+    status: Option<u16>,
+    error: Option<&str>,
+    retry_after: Option<Duration>,
+    latency_ms: i64,
+    now: i64,
+) -> sqlx::Result<sqlx::sqlite::SqliteQueryResult> {
+    if row.attempts >= i64::from(worker.policy.max_attempts) {
+        tracing::warn!(id = %row.id, webhook = %row.webhook_name, attempts = row.attempts, ?status, ?error,
+            "webhook delivery failed for good (dead letter)");
+        return finish_failed(&worker.db, row, status, error, latency_ms, now).await;
+    }
+    let jitter = rand::thread_rng().gen_range(-1.0..=1.0);
+    let mut delay = retry_delay(worker.policy.base, row.attempts as u32, jitter);
+    if let Some(asked) = retry_after {
+        // Honour the receiver's Retry-After, within reason.
+        delay = delay.max(asked.min(MAX_RETRY_AFTER));
+    }
+    tracing::info!(id = %row.id, webhook = %row.webhook_name, attempts = row.attempts, ?status, ?error, ?delay,
+        "webhook delivery will be retried");
+    sqlx::query(
+        "update webhook_outbox set next_attempt_at = ?, last_status = ?, last_error = ?, last_latency_ms = ?
+         where id = ?",
+    )
+    .bind(now + delay.as_millis() as i64)
+    .bind(status.map(i64::from))
+    .bind(error.map(|e| e.to_owned()).or_else(|| status.map(|s| format!("HTTP {s}"))))
+    .bind(latency_ms)
+    .bind(&row.id)
+    .execute(&worker.db)
+    .await
+}
+
+async fn finish_failed(
+    db: &SqlitePool,
+    row: &Claimed,
+    status: Option<u16>,
+    error: Option<&str>,
+    latency_ms: i64,
+    now: i64,
+) -> sqlx::Result<sqlx::sqlite::SqliteQueryResult> {
+    sqlx::query(
+        "update webhook_outbox set status = 'failed', last_status = ?, last_error = ?, last_latency_ms = ?,
+             finished_at = ? where id = ?",
+    )
+    .bind(status.map(i64::from))
+    .bind(error.map(|e| e.to_owned()).or_else(|| status.map(|s| format!("HTTP {s}"))))
+    .bind(latency_ms)
+    .bind(now)
+    .bind(&row.id)
+    .execute(db)
+    .await
+}
+
+/// The `webhook-signature` header: one signature per valid secret.
+fn signature_header(row: &Claimed, timestamp: i64, now_ms: i64) -> Result<String, String> {
+    let current = row.secret.as_deref().ok_or("the webhook was deleted")?;
+    let mut signatures = vec![
+        WebhookSecret::parse(current)
+            .map_err(|e| format!("webhook secret: {e}"))?
+            .sign(&row.id, timestamp, row.payload.as_bytes()),
+    ];
+    if let (Some(previous), Some(until)) = (&row.previous_secret, row.previous_secret_until)
+        && until > now_ms
+        && let Ok(previous) = WebhookSecret::parse(previous)
+    {
+        signatures.push(previous.sign(&row.id, timestamp, row.payload.as_bytes()));
+    }
+    Ok(signatures.join(" "))
+}
+
+/// One signed POST.
+async fn attempt(worker: &Worker, row: &Claimed) -> Outcome {
+    let Some(url) = row.url.as_deref() else {
+        return Outcome::NoAnswer("the webhook was deleted".into());
+    };
+    let internal = row.internal == Some(1);
+    if !internal {
+        match reqwest::Url::parse(url) {
+            Ok(parsed) => {
+                if let Err(why) = worker.outbound.check_url(&parsed) {
+                    return Outcome::NoAnswer(format!("refused: {why}"));
+                }
+            }
+            Err(e) => return Outcome::NoAnswer(format!("bad url: {e}")),
+        }
+    }
+    let timestamp = worker.clock.now_secs();
+    let signature = match signature_header(row, timestamp, worker.clock.now_ms()) {
+        Ok(s) => s,
+        Err(e) => return Outcome::NoAnswer(e),
+    };
+    let client = if internal {
+        &worker.internal
+    } else {
+        &worker.guarded
+    };
+    let sent = client
+        .post(url)
+        .timeout(worker.policy.timeout)
         .header("content-type", "application/json")
         .header("webhook-id", &row.id)
         .header("webhook-timestamp", timestamp.to_string())
         .header("webhook-signature", signature)
         .body(row.payload.clone())
         .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(response.status().as_u16())
+        .await;
+    match sent {
+        Err(e) => Outcome::NoAnswer(error_chain(&e)),
+        Ok(response) if response.status().is_success() => {
+            Outcome::Accepted(response.status().as_u16())
+        }
+        Ok(response) => Outcome::Refused {
+            status: response.status().as_u16(),
+            retry_after: response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_retry_after),
+        },
+    }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// `Retry-After` in delta-seconds (HTTP dates are treated as absent).
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@
 //! deduplicate. A row is claimed by pushing its due time past the request
 //! timeout (a lease), so a crash mid-delivery only delays it.
 
+pub mod api;
 pub mod delivery;
+pub mod ssrf;
 
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
@@ -13,17 +15,18 @@ use crate::db::now_ms;
 use crate::error::Result;
 use crate::topics::Item;
 
-/// Writes one outbox row per enabled webhook on the item's topic, inside the
-/// publish transaction. Returns how many were written.
+/// Writes one outbox row per webhook on the item's topic, inside the publish
+/// transaction. Rows for a disabled webhook wait, pending, until an admin
+/// enables it again: nothing published meanwhile is lost. Returns how many
+/// were written.
 ///
 /// # Errors
 /// Database errors (the publish then rolls back).
 pub async fn enqueue(tx: &mut Transaction<'_, Sqlite>, item: &Item, now: i64) -> Result<usize> {
-    let names: Vec<(String,)> =
-        sqlx::query_as("select name from webhooks where topic = ? and enabled = 1")
-            .bind(&item.topic)
-            .fetch_all(&mut **tx)
-            .await?;
+    let names: Vec<(String,)> = sqlx::query_as("select name from webhooks where topic = ?")
+        .bind(&item.topic)
+        .fetch_all(&mut **tx)
+        .await?;
     if names.is_empty() {
         return Ok(0);
     }
@@ -46,12 +49,12 @@ pub async fn enqueue(tx: &mut Transaction<'_, Sqlite>, item: &Item, now: i64) ->
     Ok(names.len())
 }
 
-/// Creates or updates a webhook. Used at start to register the embedded
-/// pipeline on each room's publish topic.
+/// Registers (or re-points) a webhook of Parley's own, such as the embedded
+/// pipeline: exempt from the private-address policy, since it is on loopback.
 ///
 /// # Errors
 /// Database errors.
-pub async fn upsert(
+pub async fn upsert_internal(
     db: &SqlitePool,
     name: &str,
     topic: &str,
@@ -59,9 +62,9 @@ pub async fn upsert(
     secret: &str,
 ) -> Result<()> {
     sqlx::query(
-        "insert into webhooks (name, topic, url, secret, enabled, created_at) values (?, ?, ?, ?, 1, ?)
+        "insert into webhooks (name, topic, url, secret, enabled, internal, created_at) values (?, ?, ?, ?, 1, 1, ?)
          on conflict (name) do update set topic = excluded.topic, url = excluded.url,
-             secret = excluded.secret, enabled = 1",
+             secret = excluded.secret, enabled = 1, internal = 1, disabled_reason = null",
     )
     .bind(name)
     .bind(topic)

@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod browser;
+mod history;
 mod pipeline;
+mod tokens;
 mod topics;
 mod webhooks;

@@ -307,3 +307,55 @@ async fn a_pair_without_a_model_is_delivered_untranslated_with_a_note() {
     let note = msg["note"].as_str().unwrap();
     assert!(note.contains("no en→pt model"), "{note}");
 }
+
+#[tokio::test]
+async fn a_redelivered_webhook_is_applied_once() {
+    let server = TestServer::start().await;
+    let secret = pipeline_secret(&server).await;
+    let bruno = server.join("Bruno", "lobby", "pt").await;
+    let mut pt = server
+        .subscribe("lobby-subscribe-pt", bruno["token"].as_str().unwrap(), None)
+        .await
+        .unwrap();
+    let body = |seq: i64, text: &str| {
+        json!({"topic": "lobby-publish", "seq": seq, "published_at": "2026-11-28T22:00:00.000Z",
+               "publisher": {"id": "u_x", "name": "X"}, "value": {"text": text, "lang": "en"}})
+        .to_string()
+    };
+    let deliver = |id: &'static str, body: String| {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let signature = secret.sign(id, now, body.as_bytes());
+        reqwest::Client::new()
+            .post(server.url("/pipeline/webhook"))
+            .header("content-type", "application/json")
+            .header("webhook-id", id)
+            .header("webhook-timestamp", now.to_string())
+            .header("webhook-signature", signature)
+            .body(body)
+            .send()
+    };
+    // The same message three times: twice under one webhook-id (a retry), once
+    // under another (as a second pipeline or a restarted one would see it).
+    for id in ["msg_a", "msg_a", "msg_b"] {
+        assert_eq!(
+            deliver(id, body(100, "Good morning"))
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+    assert_eq!(
+        deliver("msg_c", body(101, "Good night"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(pt.next_item(WITHIN).await["value"]["source_seq"], 100);
+    assert_eq!(
+        pt.next_item(WITHIN).await["value"]["source_seq"],
+        101,
+        "no second copy of 100"
+    );
+}

@@ -1,0 +1,179 @@
+//! Prometheus metrics, rendered in the text exposition format at `GET /metrics`.
+//!
+//! A handful of counters and histograms kept in atomics: cheap enough for
+//! the publish and fan-out hot paths, with no registry to configure.
+
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Upper bounds (seconds) of the latency histogram buckets.
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
+
+/// A latency histogram with fixed buckets.
+#[derive(Default)]
+pub struct Histogram {
+    counts: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    pub fn observe(&self, value: Duration) {
+        let secs = value.as_secs_f64();
+        for (bound, count) in BUCKETS.iter().zip(&self.counts) {
+            if secs <= *bound {
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_micros
+            .fetch_add(value.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let sep = if labels.is_empty() { "" } else { "," };
+        for (bound, count) in BUCKETS.iter().zip(&self.counts) {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {}",
+                count.load(Ordering::Relaxed)
+            );
+        }
+        let total = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {total}");
+        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let braces = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{{{labels}}}")
+        };
+        let _ = writeln!(out, "{name}_sum{braces} {sum}");
+        let _ = writeln!(out, "{name}_count{braces} {total}");
+    }
+}
+
+/// Every metric the server exports.
+#[derive(Default)]
+pub struct Metrics {
+    pub publishes: AtomicU64,
+    pub publish_duplicates: AtomicU64,
+    pub frames_delivered: AtomicU64,
+    pub publish_latency: Histogram,
+    /// (outcome, count, latency) per webhook attempt outcome.
+    webhook: Mutex<Vec<(&'static str, u64, Histogram)>>,
+}
+
+impl Metrics {
+    pub fn webhook_attempt(&self, outcome: &'static str, latency: Duration) {
+        let Ok(mut table) = self.webhook.lock() else {
+            return;
+        };
+        match table.iter_mut().find(|(o, ..)| *o == outcome) {
+            Some((_, count, histogram)) => {
+                *count += 1;
+                histogram.observe(latency);
+            }
+            None => {
+                let histogram = Histogram::default();
+                histogram.observe(latency);
+                table.push((outcome, 1, histogram));
+            }
+        }
+    }
+
+    /// The text exposition of every metric; `subscribers` is read live from the bus.
+    pub fn render(&self, subscribers: usize) -> String {
+        let mut out = String::new();
+        let counter = |out: &mut String, name: &str, help: &str, value: u64| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+            );
+        };
+        counter(
+            &mut out,
+            "parley_publishes_total",
+            "Items appended to topics.",
+            self.publishes.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "parley_publish_duplicates_total",
+            "Publishes answered from an earlier item with the same idempotency key.",
+            self.publish_duplicates.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "parley_frames_delivered_total",
+            "Item frames sent to subscribers.",
+            self.frames_delivered.load(Ordering::Relaxed),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP parley_subscribers Open subscriptions on this node.\n# TYPE parley_subscribers gauge\nparley_subscribers {subscribers}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP parley_publish_seconds Publish latency (commit and fan-out).\n# TYPE parley_publish_seconds histogram"
+        );
+        self.publish_latency
+            .render(&mut out, "parley_publish_seconds", "");
+        let _ = writeln!(
+            out,
+            "# HELP parley_webhook_attempts_total Webhook delivery attempts by outcome.\n# TYPE parley_webhook_attempts_total counter"
+        );
+        if let Ok(table) = self.webhook.lock() {
+            for (outcome, count, _) in table.iter() {
+                let _ = writeln!(
+                    out,
+                    "parley_webhook_attempts_total{{outcome=\"{outcome}\"}} {count}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "# HELP parley_webhook_attempt_seconds Webhook attempt latency by outcome.\n# TYPE parley_webhook_attempt_seconds histogram"
+            );
+            for (outcome, _, histogram) in table.iter() {
+                histogram.render(
+                    &mut out,
+                    "parley_webhook_attempt_seconds",
+                    &format!("outcome=\"{outcome}\""),
+                );
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_cumulative_buckets() {
+        let m = Metrics::default();
+        m.publishes.fetch_add(3, Ordering::Relaxed);
+        m.webhook_attempt("success", Duration::from_millis(3));
+        m.webhook_attempt("success", Duration::from_millis(30));
+        m.webhook_attempt("failure", Duration::from_millis(1));
+        let text = m.render(7);
+        assert!(text.contains("parley_publishes_total 3"), "{text}");
+        assert!(text.contains("parley_subscribers 7"));
+        assert!(text.contains("parley_webhook_attempts_total{outcome=\"success\"} 2"));
+        assert!(
+            text.contains(
+                "parley_webhook_attempt_seconds_bucket{outcome=\"success\",le=\"0.005\"} 1"
+            )
+        );
+        assert!(
+            text.contains(
+                "parley_webhook_attempt_seconds_bucket{outcome=\"success\",le=\"0.05\"} 2"
+            )
+        );
+        assert!(text.contains("parley_webhook_attempt_seconds_count{outcome=\"failure\"} 1"));
+    }
+}

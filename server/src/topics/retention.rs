@@ -1,0 +1,111 @@
+//! Retention: how many items, and how old, each topic keeps.
+//!
+//! A janitor evicts what falls outside the limits; subscribers resuming
+//! from an evicted range get a `discontinuity` frame first.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sqlx::SqlitePool;
+
+use super::validate_topic;
+use crate::AppState;
+use crate::auth::AdminCaller;
+use crate::clock::Clock;
+use crate::error::{ApiJson, Error, Result};
+use crate::shutdown::Shutdown;
+
+/// The server-wide limits, for topics without their own.
+#[derive(Debug, Clone, Copy)]
+pub struct RetentionDefaults {
+    pub max_items: i64,
+    pub max_age: Duration,
+}
+
+impl Default for RetentionDefaults {
+    fn default() -> Self {
+        Self {
+            max_items: 100_000,
+            max_age: Duration::from_secs(30 * 24 * 60 * 60),
+        }
+    }
+}
+
+/// Evicts every item outside its topic's limits; returns how many.
+///
+/// # Errors
+/// Database errors.
+pub async fn sweep(db: &SqlitePool, defaults: RetentionDefaults, now_ms: i64) -> Result<u64> {
+    let deleted = sqlx::query(
+        "delete from items where rowid in (
+             select i.rowid from items i join topics t on t.name = i.topic
+             where i.seq <= t.last_seq - coalesce(t.retain_items, ?)
+                or i.published_at < ? - coalesce(t.retain_ms, ?))",
+    )
+    .bind(defaults.max_items)
+    .bind(now_ms)
+    .bind(defaults.max_age.as_millis() as i64)
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(deleted)
+}
+
+/// Sweeps every `interval` until shutdown.
+pub async fn run_janitor(
+    db: SqlitePool,
+    defaults: RetentionDefaults,
+    clock: Clock,
+    interval: Duration,
+    shutdown: Shutdown,
+) {
+    loop {
+        match sweep(&db, defaults, clock.now_ms()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(evicted = n, "retention sweep"),
+            Err(error) => tracing::warn!(%error, "retention sweep failed"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            () = shutdown.wait() => return,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct RetentionRequest {
+    max_items: Option<i64>,
+    max_age_seconds: Option<i64>,
+}
+
+/// `PUT /api/topics/{topic}/retention` (admins): this topic's own limits; `null` restores the default.
+pub(super) async fn set_retention(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Path(topic): Path<String>,
+    ApiJson(request): ApiJson<RetentionRequest>,
+) -> Result<Json<Value>> {
+    validate_topic(&topic)?;
+    if request.max_items.is_some_and(|n| n < 1) || request.max_age_seconds.is_some_and(|s| s < 1) {
+        return Err(Error::Invalid(
+            "max_items and max_age_seconds must be positive".into(),
+        ));
+    }
+    sqlx::query(
+        "insert into topics (name, retain_items, retain_ms) values (?, ?, ?)
+         on conflict (name) do update set retain_items = excluded.retain_items, retain_ms = excluded.retain_ms",
+    )
+    .bind(&topic)
+    .bind(request.max_items)
+    .bind(request.max_age_seconds.map(|s| s.saturating_mul(1000)))
+    .execute(&state.db)
+    .await?;
+    Ok(Json(json!({
+        "topic": topic,
+        "max_items": request.max_items,
+        "max_age_seconds": request.max_age_seconds,
+    })))
+}

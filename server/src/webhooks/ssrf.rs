@@ -1,0 +1,224 @@
+//! Outbound address policy: webhooks may not reach private networks.
+//!
+//! A webhook URL is chosen by an admin, but an admin account can be stolen,
+//! and a URL can resolve to anything. Deliveries to loopback, private,
+//! link-local and similar addresses are refused, at DNS resolution time (so a
+//! name cannot be re-pointed after it was checked) and for literal IPs, unless
+//! an allow-list (`PARLEY_WEBHOOK_ALLOW`, CIDRs) names them. The embedded
+//! pipeline is reached through a separate client without this policy.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+
+/// One allow-listed network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl std::str::FromStr for Cidr {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: IpAddr = addr
+            .trim()
+            .parse()
+            .map_err(|_| format!("{s:?} is not an IP network"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or(format!("bad prefix in {s:?}"))?,
+            None => max,
+        };
+        Ok(Self { addr, prefix })
+    }
+}
+
+impl Cidr {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Addresses no webhook may reach without an allow-list entry.
+pub fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_private_v4(v4),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_private_v4(v4);
+            }
+            let first = v6.segments()[0];
+            v6 == Ipv6Addr::LOCALHOST
+                || v6.is_unspecified()
+                || (first & 0xfe00) == 0xfc00 // unique local fc00::/7
+                || (first & 0xffc0) == 0xfe80 // link-local fe80::/10
+                || (first & 0xff00) == 0xff00 // multicast
+        }
+    }
+}
+
+fn is_private_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, ..] = ip.octets();
+    ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || a == 0
+        || (a == 100 && (64..128).contains(&b)) // carrier-grade NAT
+}
+
+/// The policy: private addresses refused unless allow-listed.
+#[derive(Debug, Clone, Default)]
+pub struct OutboundPolicy {
+    pub allow: Vec<Cidr>,
+}
+
+impl OutboundPolicy {
+    pub fn allows(&self, ip: IpAddr) -> bool {
+        !is_private(ip) || self.allow.iter().any(|c| c.contains(ip))
+    }
+
+    /// Checks a URL's scheme, and its host when it is a literal IP (names
+    /// are checked when resolved).
+    ///
+    /// # Errors
+    /// A message saying why the URL is refused.
+    pub fn check_url(&self, url: &reqwest::Url) -> Result<(), String> {
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!(
+                "scheme {} is not allowed: use http or https",
+                url.scheme()
+            ));
+        }
+        match url.host() {
+            None => Err("the URL has no host".into()),
+            Some(url::Host::Ipv4(ip)) if !self.allows(IpAddr::V4(ip)) => Err(format!(
+                "{ip} is a private address; allow it with PARLEY_WEBHOOK_ALLOW"
+            )),
+            Some(url::Host::Ipv6(ip)) if !self.allows(IpAddr::V6(ip)) => Err(format!(
+                "{ip} is a private address; allow it with PARLEY_WEBHOOK_ALLOW"
+            )),
+            // Names are checked when they are resolved, at every delivery.
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A DNS resolver that drops addresses the policy refuses.
+struct GuardedResolver(Arc<OutboundPolicy>);
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let policy = self.0.clone();
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<SocketAddr> = found
+                .into_iter()
+                .filter(|a| policy.allows(a.ip()))
+                .collect();
+            if allowed.is_empty() {
+                let refused: Box<dyn std::error::Error + Send + Sync> =
+                    format!("{host} resolves only to private addresses").into();
+                return Err(refused);
+            }
+            Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// An HTTP client for external webhooks that enforces `policy`.
+///
+/// # Errors
+/// The client cannot be built (TLS initialisation).
+pub fn guarded_client(policy: Arc<OutboundPolicy>) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .dns_resolver(Arc::new(GuardedResolver(policy)))
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn refuses_private_loopback_and_link_local() {
+        let policy = OutboundPolicy::default();
+        for bad in [
+            "10.1.2.3",
+            "127.0.0.1",
+            "169.254.169.254",
+            "192.168.1.1",
+            "172.16.0.1",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(!policy.allows(ip(bad)), "{bad}");
+        }
+        for good in ["93.184.216.34", "1.1.1.1", "2606:4700::1111", "172.32.0.1"] {
+            assert!(policy.allows(ip(good)), "{good}");
+        }
+    }
+
+    #[test]
+    fn the_allow_list_opens_exactly_its_networks() {
+        let policy = OutboundPolicy {
+            allow: vec!["127.0.0.0/8".parse().unwrap(), "fd00::/8".parse().unwrap()],
+        };
+        assert!(policy.allows(ip("127.0.0.1")));
+        assert!(policy.allows(ip("127.255.0.9")));
+        assert!(policy.allows(ip("fd12::1")));
+        assert!(!policy.allows(ip("10.0.0.1")));
+        assert!(!policy.allows(ip("::1")));
+        assert!("10.0.0.0/33".parse::<Cidr>().is_err());
+        assert!("nonsense".parse::<Cidr>().is_err());
+    }
+
+    #[test]
+    fn checks_literal_urls_and_schemes() {
+        let policy = OutboundPolicy::default();
+        let url = |s: &str| reqwest::Url::parse(s).unwrap();
+        assert!(policy.check_url(&url("http://127.0.0.1:9/hook")).is_err());
+        assert!(policy.check_url(&url("http://[::1]/hook")).is_err());
+
+        assert!(policy.check_url(&url("ftp://example.com/")).is_err());
+        assert!(policy.check_url(&url("https://example.com/hook")).is_ok());
+    }
+}
