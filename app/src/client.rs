@@ -34,11 +34,7 @@ mod browser {
     use crate::wire::{ErrorBody, JoinAnswer, Room, User};
 
     fn network(e: impl std::fmt::Display) -> ApiError {
-        ApiError {
-            status: 0,
-            code: "network".into(),
-            message: format!("network error: {e}"),
-        }
+        ApiError { status: 0, code: "network".into(), message: format!("network error: {e}") }
     }
 
     async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
@@ -47,16 +43,8 @@ mod browser {
             return response.json::<T>().await.map_err(network);
         }
         match response.json::<ErrorBody>().await {
-            Ok(body) => Err(ApiError {
-                status,
-                code: body.error.code,
-                message: body.error.message,
-            }),
-            Err(_) => Err(ApiError {
-                status,
-                code: "http".into(),
-                message: format!("HTTP {status}"),
-            }),
+            Ok(body) => Err(ApiError { status, code: body.error.code, message: body.error.message }),
+            Err(_) => Err(ApiError { status, code: "http".into(), message: format!("HTTP {status}") }),
         }
     }
 
@@ -102,12 +90,7 @@ mod browser {
         read(response).await
     }
 
-    pub async fn publish(
-        topic: &str,
-        token: &str,
-        text: &str,
-        lang: &str,
-    ) -> Result<i64, ApiError> {
+    pub async fn publish(topic: &str, token: &str, text: &str, lang: &str) -> Result<i64, ApiError> {
         #[derive(Deserialize)]
         struct Answer {
             seq: i64,
@@ -124,14 +107,8 @@ mod browser {
 
     fn ws_base() -> String {
         let location = web_sys::window().map(|w| w.location());
-        let protocol = location
-            .as_ref()
-            .and_then(|l| l.protocol().ok())
-            .unwrap_or_default();
-        let host = location
-            .as_ref()
-            .and_then(|l| l.host().ok())
-            .unwrap_or_default();
+        let protocol = location.as_ref().and_then(|l| l.protocol().ok()).unwrap_or_default();
+        let host = location.as_ref().and_then(|l| l.host().ok()).unwrap_or_default();
         let scheme = if protocol == "https:" { "wss" } else { "ws" };
         format!("{scheme}://{host}")
     }
@@ -143,10 +120,7 @@ mod browser {
         on_open: impl FnOnce(),
         mut on_text: impl FnMut(String),
     ) -> Result<(), ApiError> {
-        let url = format!(
-            "{}/api/topics/{topic}/subscribe?token={token}&resume_after={resume_after}",
-            ws_base()
-        );
+        let url = format!("{}/api/topics/{topic}/subscribe?token={token}&resume_after={resume_after}", ws_base());
         let mut socket = WebSocket::open(&url).map_err(network)?;
         let mut opened = Some(on_open);
         while let Some(message) = socket.next().await {
@@ -183,11 +157,7 @@ mod browser {
     use crate::wire::{JoinAnswer, Room, User};
 
     fn not_in_browser() -> ApiError {
-        ApiError {
-            status: 0,
-            code: "not_in_browser".into(),
-            message: "only available in the browser".into(),
-        }
+        ApiError { status: 0, code: "not_in_browser".into(), message: "only available in the browser".into() }
     }
 
     pub async fn guest(_: &str) -> Result<User, ApiError> {
@@ -205,13 +175,7 @@ mod browser {
     pub async fn publish(_: &str, _: &str, _: &str, _: &str) -> Result<i64, ApiError> {
         Err(not_in_browser())
     }
-    pub async fn subscribe(
-        _: &str,
-        _: &str,
-        _: i64,
-        _: impl FnOnce(),
-        _: impl FnMut(String),
-    ) -> Result<(), ApiError> {
+    pub async fn subscribe(_: &str, _: &str, _: i64, _: impl FnOnce(), _: impl FnMut(String)) -> Result<(), ApiError> {
         Err(not_in_browser())
     }
     pub async fn sleep_ms(_: u32) {}

@@ -94,9 +94,7 @@ mod tests {
                 "translated":true,"provider":"firefox","moderation":{"action":"none","flags":[]},"sent_at":"2026-11-28T22:05:00.123Z"}}"#,
         )
         .unwrap();
-        let Frame::Item { seq, value } = frame else {
-            panic!("not an item")
-        };
+        let Frame::Item { seq, value } = frame else { panic!("not an item") };
         assert_eq!(seq, 3);
         let envelope: Envelope = serde_json::from_value(value).unwrap();
         assert_eq!(envelope.text, "olá");

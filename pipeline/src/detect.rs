@@ -65,34 +65,21 @@ fn iso_code(lang: Lang) -> Option<&'static str> {
 /// Returns `None` only when nothing is allowed.
 pub fn detect(text: &str, allowed: &[String], declared: Option<&str>) -> Option<Detected> {
     let langs: Vec<Lang> = allowed.iter().filter_map(|c| whatlang_lang(c)).collect();
-    let fallback = declared
-        .filter(|d| allowed.iter().any(|a| a == d))
-        .or_else(|| allowed.first().map(String::as_str))?;
+    let fallback =
+        declared.filter(|d| allowed.iter().any(|a| a == d)).or_else(|| allowed.first().map(String::as_str))?;
     if langs.len() == 1 {
-        return Some(Detected {
-            lang: fallback.to_owned(),
-            confidence: 1.0,
-        });
+        return Some(Detected { lang: fallback.to_owned(), confidence: 1.0 });
     }
-    let found = if langs.is_empty() {
-        None
-    } else {
-        Detector::with_allowlist(langs).detect(text)
-    };
+    let found = if langs.is_empty() { None } else { Detector::with_allowlist(langs).detect(text) };
     match found.and_then(|info| Some((iso_code(info.lang())?, info))) {
-        Some((code, info)) if info.is_reliable() || declared.is_none() => Some(Detected {
-            lang: code.to_owned(),
-            confidence: round2(info.confidence()),
-        }),
-        Some((code, info)) if code == fallback => Some(Detected {
-            lang: code.to_owned(),
-            confidence: round2(info.confidence()),
-        }),
+        Some((code, info)) if info.is_reliable() || declared.is_none() => {
+            Some(Detected { lang: code.to_owned(), confidence: round2(info.confidence()) })
+        }
+        Some((code, info)) if code == fallback => {
+            Some(Detected { lang: code.to_owned(), confidence: round2(info.confidence()) })
+        }
         // Unreliable and disagreeing with the sender: trust the sender.
-        _ => Some(Detected {
-            lang: fallback.to_owned(),
-            confidence: 0.5,
-        }),
+        _ => Some(Detected { lang: fallback.to_owned(), confidence: 0.5 }),
     }
 }
 
@@ -111,18 +98,8 @@ mod tests {
     #[test]
     fn tells_english_from_portuguese() {
         let room = langs(&["en", "pt"]);
-        assert_eq!(
-            detect("Can you send me the link?", &room, None)
-                .unwrap()
-                .lang,
-            "en"
-        );
-        assert_eq!(
-            detect("Você pode me enviar o link?", &room, None)
-                .unwrap()
-                .lang,
-            "pt"
-        );
+        assert_eq!(detect("Can you send me the link?", &room, None).unwrap().lang, "en");
+        assert_eq!(detect("Você pode me enviar o link?", &room, None).unwrap().lang, "pt");
     }
 
     #[test]
@@ -135,13 +112,7 @@ mod tests {
     #[test]
     fn a_single_language_room_needs_no_detection() {
         let d = detect("whatever", &langs(&["pt"]), None).unwrap();
-        assert_eq!(
-            d,
-            Detected {
-                lang: "pt".into(),
-                confidence: 1.0
-            }
-        );
+        assert_eq!(d, Detected { lang: "pt".into(), confidence: 1.0 });
     }
 
     #[test]

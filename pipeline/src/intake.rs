@@ -80,30 +80,20 @@ pub fn router<S: Clone + Send + Sync + 'static>(pipeline: Arc<Pipeline>) -> Rout
         .with_state(pipeline)
 }
 
-async fn receive(
-    State(pipeline): State<Arc<Pipeline>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<StatusCode> {
+async fn receive(State(pipeline): State<Arc<Pipeline>>, headers: HeaderMap, body: Bytes) -> Result<StatusCode> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let signed = SignedHeaders {
         id: header("webhook-id"),
         timestamp: header("webhook-timestamp"),
         signature: header("webhook-signature"),
     };
-    verify(
-        &pipeline.config.secrets,
-        signed,
-        &body,
-        (pipeline.config.clock)(),
-    )?;
+    verify(&pipeline.config.secrets, signed, &body, (pipeline.config.clock)())?;
     let id = signed.id.unwrap_or_default().to_owned();
     if pipeline.seen(&id) {
         tracing::debug!(webhook_id = %id, "duplicate delivery dropped");
         return Ok(StatusCode::OK);
     }
-    let delivery: Delivery =
-        serde_json::from_slice(&body).map_err(|e| Error::BadDelivery(e.to_string()))?;
+    let delivery: Delivery = serde_json::from_slice(&body).map_err(|e| Error::BadDelivery(e.to_string()))?;
     pipeline.process(&delivery).await?;
     pipeline.remember(&id);
     Ok(StatusCode::OK)
@@ -111,10 +101,7 @@ async fn receive(
 
 impl Pipeline {
     pub fn new(config: PipelineConfig) -> Self {
-        Self {
-            config,
-            recent: Mutex::new(RecentIds::default()),
-        }
+        Self { config, recent: Mutex::new(RecentIds::default()) }
     }
 
     fn seen(&self, id: &str) -> bool {
@@ -134,34 +121,24 @@ impl Pipeline {
     /// A malformed delivery, an unknown room, or a topics server that did not
     /// accept a publish (the sender then retries the whole delivery).
     pub async fn process(&self, delivery: &Delivery) -> Result<()> {
-        let room_name = delivery.topic.strip_suffix("-publish").ok_or_else(|| {
-            Error::BadDelivery(format!("{} is not a publish topic", delivery.topic))
-        })?;
+        let room_name = delivery
+            .topic
+            .strip_suffix("-publish")
+            .ok_or_else(|| Error::BadDelivery(format!("{} is not a publish topic", delivery.topic)))?;
         let message: ChatMessage = serde_json::from_value(delivery.value.clone())
             .map_err(|e| Error::BadDelivery(format!("not a chat message: {e}")))?;
         let room = self.config.topics.room(room_name).await?;
         let detected = detect(&message.text, &room.languages, message.lang.as_deref())
             .ok_or_else(|| Error::BadDelivery(format!("room {room_name} has no languages")))?;
         let (clean_source, source_moderation) = moderate(&message.text, room.moderation);
-        let envelopes = room.languages.iter().map(|lang| {
-            self.envelope_for(
-                lang,
-                delivery,
-                &room,
-                &detected,
-                &clean_source,
-                &source_moderation,
-            )
-        });
+        let envelopes = room
+            .languages
+            .iter()
+            .map(|lang| self.envelope_for(lang, delivery, &room, &detected, &clean_source, &source_moderation));
         let envelopes = join_all(envelopes).await;
         let publishes = envelopes.iter().map(|envelope| {
             let topic = format!("{}-subscribe-{}", room.name, envelope.lang);
-            async move {
-                self.config
-                    .topics
-                    .publish(&topic, &envelope.id, envelope)
-                    .await
-            }
+            async move { self.config.topics.publish(&topic, &envelope.id, envelope).await }
         });
         for result in join_all(publishes).await {
             result?;
@@ -186,52 +163,36 @@ impl Pipeline {
         source_moderation: &Moderation,
     ) -> Envelope {
         let translator = &self.config.translator;
-        let (text, translated, provider, note, moderation) = if lang == detected.lang
-            || source_moderation.action == "blocked"
-        {
-            (
-                clean_source.to_owned(),
-                false,
-                None,
-                None,
-                source_moderation.clone(),
-            )
-        } else {
-            // Translate the moderated text, then moderate the translation:
-            // a translation can create words the source did not have.
-            match translator
-                .translate(clean_source, &detected.lang, lang)
-                .await
-            {
-                Ok(translation) => {
-                    let (text, translated_moderation) = moderate(&translation, room.moderation);
-                    let moderation = if source_moderation.action != "none" {
-                        source_moderation.clone()
-                    } else {
-                        translated_moderation
-                    };
-                    (
-                        text,
-                        true,
-                        Some(translator.name().to_owned()),
-                        None,
-                        moderation,
-                    )
-                }
-                Err(error) => {
-                    if !matches!(error, TranslateError::UnsupportedPair { .. }) {
-                        tracing::warn!(%error, from = %detected.lang, to = lang, "translation failed");
+        let (text, translated, provider, note, moderation) =
+            if lang == detected.lang || source_moderation.action == "blocked" {
+                (clean_source.to_owned(), false, None, None, source_moderation.clone())
+            } else {
+                // Translate the moderated text, then moderate the translation:
+                // a translation can create words the source did not have.
+                match translator.translate(clean_source, &detected.lang, lang).await {
+                    Ok(translation) => {
+                        let (text, translated_moderation) = moderate(&translation, room.moderation);
+                        let moderation = if source_moderation.action != "none" {
+                            source_moderation.clone()
+                        } else {
+                            translated_moderation
+                        };
+                        (text, true, Some(translator.name().to_owned()), None, moderation)
                     }
-                    (
-                        clean_source.to_owned(),
-                        false,
-                        Some(translator.name().to_owned()),
-                        Some(error.to_string()),
-                        source_moderation.clone(),
-                    )
+                    Err(error) => {
+                        if !matches!(error, TranslateError::UnsupportedPair { .. }) {
+                            tracing::warn!(%error, from = %detected.lang, to = lang, "translation failed");
+                        }
+                        (
+                            clean_source.to_owned(),
+                            false,
+                            Some(translator.name().to_owned()),
+                            Some(error.to_string()),
+                            source_moderation.clone(),
+                        )
+                    }
                 }
-            }
-        };
+            };
         Envelope {
             id: format!("{}:{}", delivery.topic, delivery.seq),
             room: room.name.clone(),

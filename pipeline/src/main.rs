@@ -15,22 +15,16 @@ fn env(name: &str) -> anyhow::Result<String> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     let addr = std::env::var("PARLEY_PIPELINE_ADDR").unwrap_or_else(|_| "127.0.0.1:3100".into());
     let server = env("PARLEY_SERVER_URL")?;
     let token = env("PARLEY_PIPELINE_TOKEN")?;
     let secrets = env("PARLEY_WEBHOOK_SECRET")?
         .split(',')
-        .map(|s| {
-            WebhookSecret::parse(s.trim()).context("PARLEY_WEBHOOK_SECRET is not a whsec_ secret")
-        })
+        .map(|s| WebhookSecret::parse(s.trim()).context("PARLEY_WEBHOOK_SECRET is not a whsec_ secret"))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let http = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()?;
+    let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?;
     let translator: Arc<dyn Translator> = match std::env::var("PARLEY_TRANSLATOR").as_deref() {
         Ok("libretranslate") => Arc::new(LibreTranslate::new(
             env("PARLEY_LIBRETRANSLATE_URL")?,
@@ -49,9 +43,7 @@ async fn main() -> anyhow::Result<()> {
         translator,
         clock: system_clock(),
     }));
-    let listener = tokio::net::TcpListener::bind(&addr)
-        .await
-        .with_context(|| format!("bind {addr}"))?;
+    let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("bind {addr}"))?;
     tracing::info!(%addr, "parley-pipeline listening");
     axum::serve(listener, parley_pipeline::router::<()>(pipeline))
         .with_graceful_shutdown(async {

@@ -29,10 +29,7 @@ pub struct Moderation {
 
 impl Moderation {
     pub fn clean() -> Self {
-        Self {
-            action: "none".into(),
-            flags: Vec::new(),
-        }
+        Self { action: "none".into(), flags: Vec::new() }
     }
 }
 
@@ -57,27 +54,9 @@ pub fn moderate(text: &str, policy: Policy) -> (String, Moderation) {
         flags.push("sexual".to_owned());
     }
     match policy {
-        Policy::Mask => (
-            censored,
-            Moderation {
-                action: "masked".into(),
-                flags,
-            },
-        ),
-        Policy::Block => (
-            String::new(),
-            Moderation {
-                action: "blocked".into(),
-                flags,
-            },
-        ),
-        Policy::Flag => (
-            text.to_owned(),
-            Moderation {
-                action: "flagged".into(),
-                flags,
-            },
-        ),
+        Policy::Mask => (censored, Moderation { action: "masked".into(), flags }),
+        Policy::Block => (String::new(), Moderation { action: "blocked".into(), flags }),
+        Policy::Flag => (text.to_owned(), Moderation { action: "flagged".into(), flags }),
     }
 }
 

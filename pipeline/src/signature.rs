@@ -110,21 +110,13 @@ pub fn verify(
     body: &[u8],
     now_unix: i64,
 ) -> Result<(), SignatureError> {
-    let id = headers
-        .id
-        .ok_or(SignatureError::MissingHeader("webhook-id"))?;
-    let timestamp = headers
-        .timestamp
-        .ok_or(SignatureError::MissingHeader("webhook-timestamp"))?;
-    let signature = headers
-        .signature
-        .ok_or(SignatureError::MissingHeader("webhook-signature"))?;
+    let id = headers.id.ok_or(SignatureError::MissingHeader("webhook-id"))?;
+    let timestamp = headers.timestamp.ok_or(SignatureError::MissingHeader("webhook-timestamp"))?;
+    let signature = headers.signature.ok_or(SignatureError::MissingHeader("webhook-signature"))?;
     if id.is_empty() || id.len() > 256 {
         return Err(SignatureError::MalformedHeader("webhook-id"));
     }
-    let timestamp: i64 = timestamp
-        .parse()
-        .map_err(|_| SignatureError::MalformedHeader("webhook-timestamp"))?;
+    let timestamp: i64 = timestamp.parse().map_err(|_| SignatureError::MalformedHeader("webhook-timestamp"))?;
     if (now_unix - timestamp).abs() > WEBHOOK_TOLERANCE_SECS {
         return Err(SignatureError::StaleTimestamp);
     }
@@ -157,11 +149,7 @@ mod tests {
     const SPEC_SIG: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
 
     fn headers<'a>(sig: &'a str, ts: &'a str) -> SignedHeaders<'a> {
-        SignedHeaders {
-            id: Some(SPEC_ID),
-            timestamp: Some(ts),
-            signature: Some(sig),
-        }
+        SignedHeaders { id: Some(SPEC_ID), timestamp: Some(ts), signature: Some(sig) }
     }
 
     fn secret() -> WebhookSecret {
@@ -170,45 +158,23 @@ mod tests {
 
     #[test]
     fn signs_the_known_vector() {
-        assert_eq!(
-            secret().sign(SPEC_ID, SPEC_TS, SPEC_BODY.as_bytes()),
-            SPEC_SIG
-        );
+        assert_eq!(secret().sign(SPEC_ID, SPEC_TS, SPEC_BODY.as_bytes()), SPEC_SIG);
     }
 
     #[test]
     fn verifies_the_known_vector() {
         let ts = SPEC_TS.to_string();
-        verify(
-            &[secret()],
-            headers(SPEC_SIG, &ts),
-            SPEC_BODY.as_bytes(),
-            SPEC_TS,
-        )
-        .unwrap();
+        verify(&[secret()], headers(SPEC_SIG, &ts), SPEC_BODY.as_bytes(), SPEC_TS).unwrap();
     }
 
     #[test]
     fn rejects_tampered_body_bare_prefix_and_other_versions() {
         let ts = SPEC_TS.to_string();
         let tampered = br#"{"test": 2432232315}"#;
-        assert_eq!(
-            verify(&[secret()], headers(SPEC_SIG, &ts), tampered, SPEC_TS),
-            Err(SignatureError::NoMatch)
-        );
-        for sig in [
-            "v1,",
-            "v2,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
-            "",
-            "garbage",
-        ] {
+        assert_eq!(verify(&[secret()], headers(SPEC_SIG, &ts), tampered, SPEC_TS), Err(SignatureError::NoMatch));
+        for sig in ["v1,", "v2,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", "", "garbage"] {
             assert_eq!(
-                verify(
-                    &[secret()],
-                    headers(sig, &ts),
-                    SPEC_BODY.as_bytes(),
-                    SPEC_TS
-                ),
+                verify(&[secret()], headers(sig, &ts), SPEC_BODY.as_bytes(), SPEC_TS),
                 Err(SignatureError::NoMatch),
                 "{sig:?}"
             );
@@ -220,55 +186,26 @@ mod tests {
         let ts = SPEC_TS.to_string();
         let other = WebhookSecret::generate().sign(SPEC_ID, SPEC_TS, SPEC_BODY.as_bytes());
         let header = format!("{other} v1,AAAA {SPEC_SIG}");
-        verify(
-            &[secret()],
-            headers(&header, &ts),
-            SPEC_BODY.as_bytes(),
-            SPEC_TS,
-        )
-        .unwrap();
+        verify(&[secret()], headers(&header, &ts), SPEC_BODY.as_bytes(), SPEC_TS).unwrap();
         let none = format!("{other} v1,AAAA");
-        assert!(
-            verify(
-                &[secret()],
-                headers(&none, &ts),
-                SPEC_BODY.as_bytes(),
-                SPEC_TS
-            )
-            .is_err()
-        );
+        assert!(verify(&[secret()], headers(&none, &ts), SPEC_BODY.as_bytes(), SPEC_TS).is_err());
     }
 
     #[test]
     fn either_secret_verifies_during_rotation() {
         let ts = SPEC_TS.to_string();
         let secrets = [WebhookSecret::generate(), secret()];
-        verify(
-            &secrets,
-            headers(SPEC_SIG, &ts),
-            SPEC_BODY.as_bytes(),
-            SPEC_TS,
-        )
-        .unwrap();
+        verify(&secrets, headers(SPEC_SIG, &ts), SPEC_BODY.as_bytes(), SPEC_TS).unwrap();
     }
 
     #[test]
     fn replay_window_is_enforced_on_both_sides() {
         let ts = SPEC_TS.to_string();
         let body = SPEC_BODY.as_bytes();
-        for now in [
-            SPEC_TS + WEBHOOK_TOLERANCE_SECS + 1,
-            SPEC_TS - WEBHOOK_TOLERANCE_SECS - 1,
-        ] {
-            assert_eq!(
-                verify(&[secret()], headers(SPEC_SIG, &ts), body, now),
-                Err(SignatureError::StaleTimestamp)
-            );
+        for now in [SPEC_TS + WEBHOOK_TOLERANCE_SECS + 1, SPEC_TS - WEBHOOK_TOLERANCE_SECS - 1] {
+            assert_eq!(verify(&[secret()], headers(SPEC_SIG, &ts), body, now), Err(SignatureError::StaleTimestamp));
         }
-        for now in [
-            SPEC_TS + WEBHOOK_TOLERANCE_SECS - 1,
-            SPEC_TS - WEBHOOK_TOLERANCE_SECS + 1,
-        ] {
+        for now in [SPEC_TS + WEBHOOK_TOLERANCE_SECS - 1, SPEC_TS - WEBHOOK_TOLERANCE_SECS + 1] {
             verify(&[secret()], headers(SPEC_SIG, &ts), body, now).unwrap();
         }
     }
@@ -278,15 +215,9 @@ mod tests {
         let ts = SPEC_TS.to_string();
         let mut h = headers(SPEC_SIG, &ts);
         h.id = None;
-        assert_eq!(
-            verify(&[secret()], h, b"", SPEC_TS),
-            Err(SignatureError::MissingHeader("webhook-id"))
-        );
+        assert_eq!(verify(&[secret()], h, b"", SPEC_TS), Err(SignatureError::MissingHeader("webhook-id")));
         let h = headers(SPEC_SIG, "yesterday");
-        assert_eq!(
-            verify(&[secret()], h, b"", SPEC_TS),
-            Err(SignatureError::MalformedHeader("webhook-timestamp"))
-        );
+        assert_eq!(verify(&[secret()], h, b"", SPEC_TS), Err(SignatureError::MalformedHeader("webhook-timestamp")));
     }
 
     #[test]
@@ -294,13 +225,7 @@ mod tests {
         let s = WebhookSecret::generate();
         let again = WebhookSecret::parse(&s.to_text()).unwrap();
         assert_eq!(s.sign("a", 1, b"b"), again.sign("a", 1, b"b"));
-        assert_eq!(
-            WebhookSecret::parse("whsec_!!!").err(),
-            Some(SignatureError::BadSecret)
-        );
-        assert_eq!(
-            WebhookSecret::parse("whsec_").err(),
-            Some(SignatureError::BadSecret)
-        );
+        assert_eq!(WebhookSecret::parse("whsec_!!!").err(), Some(SignatureError::BadSecret));
+        assert_eq!(WebhookSecret::parse("whsec_").err(), Some(SignatureError::BadSecret));
     }
 }

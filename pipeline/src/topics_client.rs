@@ -28,17 +28,9 @@ pub struct TopicsClient {
 }
 
 impl TopicsClient {
-    pub fn new(
-        base_url: impl Into<String>,
-        token: impl Into<String>,
-        http: reqwest::Client,
-    ) -> Self {
+    pub fn new(base_url: impl Into<String>, token: impl Into<String>, http: reqwest::Client) -> Self {
         let base_url = base_url.into().trim_end_matches('/').to_owned();
-        Self {
-            base_url,
-            token: token.into(),
-            http,
-        }
+        Self { base_url, token: token.into(), http }
     }
 
     /// Looks up a room's languages and moderation policy.
@@ -57,15 +49,9 @@ impl TopicsClient {
             return Err(Error::UnknownRoom(room.to_owned()));
         }
         if !response.status().is_success() {
-            return Err(Error::Upstream(format!(
-                "room lookup answered {}",
-                response.status()
-            )));
+            return Err(Error::Upstream(format!("room lookup answered {}", response.status())));
         }
-        let answer: RoomAnswer = response
-            .json()
-            .await
-            .map_err(|e| Error::Upstream(e.to_string()))?;
+        let answer: RoomAnswer = response.json().await.map_err(|e| Error::Upstream(e.to_string()))?;
         Ok(answer.room)
     }
 
@@ -75,12 +61,7 @@ impl TopicsClient {
     ///
     /// # Errors
     /// [`Error::Upstream`] when the server does not answer 200.
-    pub async fn publish(
-        &self,
-        topic: &str,
-        idempotency_key: &str,
-        value: &impl serde::Serialize,
-    ) -> Result<i64> {
+    pub async fn publish(&self, topic: &str, idempotency_key: &str, value: &impl serde::Serialize) -> Result<i64> {
         #[derive(Deserialize)]
         struct Published {
             seq: i64,
@@ -97,14 +78,9 @@ impl TopicsClient {
         if !response.status().is_success() {
             let status = response.status();
             let body = response.text().await.unwrap_or_default();
-            return Err(Error::Upstream(format!(
-                "publish to {topic} answered {status}: {body}"
-            )));
+            return Err(Error::Upstream(format!("publish to {topic} answered {status}: {body}")));
         }
-        let published: Published = response
-            .json()
-            .await
-            .map_err(|e| Error::Upstream(e.to_string()))?;
+        let published: Published = response.json().await.map_err(|e| Error::Upstream(e.to_string()))?;
         Ok(published.seq)
     }
 }

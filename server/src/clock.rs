@@ -30,10 +30,7 @@ impl Clock {
     pub fn manual(start_ms: i64) -> (Self, ManualClock) {
         let now = Arc::new(AtomicI64::new(start_ms));
         let read = now.clone();
-        (
-            Self(Arc::new(move || read.load(Ordering::SeqCst))),
-            ManualClock(now),
-        )
+        (Self(Arc::new(move || read.load(Ordering::SeqCst))), ManualClock(now))
     }
 
     pub fn now_ms(&self) -> i64 {

@@ -24,10 +24,7 @@ pub enum TranslatorConfig {
     /// Firefox Translations models from a directory.
     Firefox { models_dir: PathBuf },
     /// A LibreTranslate server.
-    LibreTranslate {
-        url: String,
-        api_key: Option<String>,
-    },
+    LibreTranslate { url: String, api_key: Option<String> },
 }
 
 /// Everything `run` needs. Tests build one with [`Config::for_tests`].
@@ -45,6 +42,8 @@ pub struct Config {
     pub webhook_max_attempts: u32,
     /// How long a webhook receiver may take to answer.
     pub webhook_timeout: Duration,
+    /// Consecutive dead letters after which a webhook is disabled.
+    pub webhook_disable_after: u32,
     /// Rooms created at first start: (name, languages).
     pub seed_rooms: Vec<(String, Vec<String>)>,
     /// Networks external webhooks may reach although private (`PARLEY_WEBHOOK_ALLOW`).
@@ -76,9 +75,7 @@ impl Config {
         };
         let translator = match var("PARLEY_TRANSLATOR").as_deref() {
             None | Some("firefox") => TranslatorConfig::Firefox {
-                models_dir: var("PARLEY_MODELS_DIR")
-                    .unwrap_or_else(|| "data/models".into())
-                    .into(),
+                models_dir: var("PARLEY_MODELS_DIR").unwrap_or_else(|| "data/models".into()).into(),
             },
             Some("libretranslate") => TranslatorConfig::LibreTranslate {
                 url: var("PARLEY_LIBRETRANSLATE_URL")
@@ -103,30 +100,20 @@ impl Config {
             .context("PARLEY_WEBHOOK_ALLOW must be a comma-separated list of CIDRs")?
             .unwrap_or_default();
         let number = |name: &str| -> anyhow::Result<Option<u64>> {
-            var(name)
-                .map(|v| {
-                    v.parse::<u64>()
-                        .with_context(|| format!("{name} must be a number"))
-                })
-                .transpose()
+            var(name).map(|v| v.parse::<u64>().with_context(|| format!("{name} must be a number"))).transpose()
         };
         let defaults = Self::defaults();
         Ok(Self {
             database_url,
             pipeline,
             translator,
-            site_root: var("PARLEY_SITE_ROOT")
-                .unwrap_or_else(|| "target/site".into())
-                .into(),
+            site_root: var("PARLEY_SITE_ROOT").unwrap_or_else(|| "target/site".into()).into(),
             webhook_allow,
             retention: RetentionDefaults {
-                max_items: number("PARLEY_RETAIN_ITEMS")?
-                    .map_or(defaults.retention.max_items, |n| n as i64),
-                max_age: number("PARLEY_RETAIN_SECONDS")?
-                    .map_or(defaults.retention.max_age, Duration::from_secs),
+                max_items: number("PARLEY_RETAIN_ITEMS")?.map_or(defaults.retention.max_items, |n| n as i64),
+                max_age: number("PARLEY_RETAIN_SECONDS")?.map_or(defaults.retention.max_age, Duration::from_secs),
             },
-            publish_rate: number("PARLEY_PUBLISH_RATE")?
-                .map_or(defaults.publish_rate, |n| n as f64),
+            publish_rate: number("PARLEY_PUBLISH_RATE")?.map_or(defaults.publish_rate, |n| n as f64),
             max_subscriptions_per_token: number("PARLEY_MAX_SUBSCRIPTIONS")?
                 .map_or(defaults.max_subscriptions_per_token, |n| n as usize),
             ..defaults
@@ -137,13 +124,12 @@ impl Config {
         Self {
             database_url: "sqlite://data/parley.db".into(),
             pipeline: PipelineMode::Embedded,
-            translator: TranslatorConfig::Firefox {
-                models_dir: "data/models".into(),
-            },
+            translator: TranslatorConfig::Firefox { models_dir: "data/models".into() },
             site_root: "target/site".into(),
             webhook_retry_base: Duration::from_secs(1),
             webhook_max_attempts: 8,
             webhook_timeout: Duration::from_secs(30),
+            webhook_disable_after: 10,
             seed_rooms: vec![("lobby".into(), vec!["en".into(), "pt".into()])],
             webhook_allow: Vec::new(),
             retention: RetentionDefaults::default(),

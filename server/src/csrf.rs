@@ -17,11 +17,7 @@ pub async fn csrf_guard(request: Request, next: Next) -> Response {
         return next.run(request).await;
     }
     tracing::info!(path = %request.uri().path(), "cross-site request refused");
-    error_body(
-        StatusCode::FORBIDDEN,
-        "csrf_rejected",
-        "cross-site requests are not allowed",
-    )
+    error_body(StatusCode::FORBIDDEN, "csrf_rejected", "cross-site requests are not allowed")
 }
 
 fn is_safe(method: &Method) -> bool {
@@ -38,11 +34,8 @@ fn same_origin(request: &Request) -> bool {
         return true;
     };
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let origin_host = origin
-        .to_str()
-        .ok()
-        .and_then(|o| o.split_once("://"))
-        .map(|(_, rest)| rest.trim_end_matches('/'));
+    let origin_host =
+        origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, rest)| rest.trim_end_matches('/'));
     matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
 }
 
@@ -62,23 +55,14 @@ mod tests {
     #[test]
     fn same_origin_and_non_browser_requests_pass() {
         assert!(same_origin(&request(&[])));
-        assert!(same_origin(&request(&[
-            ("host", "127.0.0.1:3000"),
-            ("origin", "http://127.0.0.1:3000")
-        ])));
+        assert!(same_origin(&request(&[("host", "127.0.0.1:3000"), ("origin", "http://127.0.0.1:3000")])));
         assert!(same_origin(&request(&[("sec-fetch-site", "same-origin")])));
     }
 
     #[test]
     fn cross_site_requests_are_refused() {
-        assert!(!same_origin(&request(&[
-            ("host", "127.0.0.1:3000"),
-            ("origin", "https://evil.example")
-        ])));
+        assert!(!same_origin(&request(&[("host", "127.0.0.1:3000"), ("origin", "https://evil.example")])));
         assert!(!same_origin(&request(&[("sec-fetch-site", "cross-site")])));
-        assert!(!same_origin(&request(&[
-            ("host", "127.0.0.1:3000"),
-            ("origin", "null")
-        ])));
+        assert!(!same_origin(&request(&[("host", "127.0.0.1:3000"), ("origin", "null")])));
     }
 }

@@ -40,13 +40,8 @@ pub async fn connect(url: &str) -> anyhow::Result<SqlitePool> {
 ///
 /// # Errors
 /// Database errors.
-pub async fn setting_or_init(
-    pool: &SqlitePool,
-    key: &str,
-    make: impl FnOnce() -> String,
-) -> Result<String> {
-    let read =
-        || sqlx::query_as::<_, (String,)>("select value from settings where key = ?").bind(key);
+pub async fn setting_or_init(pool: &SqlitePool, key: &str, make: impl FnOnce() -> String) -> Result<String> {
+    let read = || sqlx::query_as::<_, (String,)>("select value from settings where key = ?").bind(key);
     if let Some((value,)) = read().fetch_optional(pool).await? {
         return Ok(value);
     }
@@ -70,9 +65,8 @@ pub fn now_ms() -> i64 {
 pub fn format_ms(ms: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     t.format(&format).unwrap_or_default()
 }
 

@@ -71,19 +71,16 @@ impl Error {
     pub fn status(&self) -> StatusCode {
         match self {
             Error::BadRequest(_) | Error::MalformedJson(_) => StatusCode::BAD_REQUEST,
-            Error::Unauthenticated
-            | Error::InvalidToken
-            | Error::TokenExpired
-            | Error::TokenRevoked => StatusCode::UNAUTHORIZED,
+            Error::Unauthenticated | Error::InvalidToken | Error::TokenExpired | Error::TokenRevoked => {
+                StatusCode::UNAUTHORIZED
+            }
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Error::RateLimited { .. } | Error::TooManySubscriptions(_) => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
+            Error::RateLimited { .. } | Error::TooManySubscriptions(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -141,9 +138,7 @@ where
 fn json_rejection(rejection: JsonRejection) -> Error {
     match rejection {
         JsonRejection::JsonDataError(e) => Error::Invalid(e.body_text()),
-        JsonRejection::MissingJsonContentType(_) => {
-            Error::BadRequest("expected Content-Type: application/json".into())
-        }
+        JsonRejection::MissingJsonContentType(_) => Error::BadRequest("expected Content-Type: application/json".into()),
         JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             Error::PayloadTooLarge(crate::MAX_BODY_BYTES)
         }
@@ -155,19 +150,14 @@ fn json_rejection(rejection: JsonRejection) -> Error {
 /// limit) into the API error body, so nothing else reaches a client.
 pub async fn api_error_shape(request: Request, next: axum::middleware::Next) -> Response {
     let response = next.run(request).await;
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let is_json =
+        response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     let status = response.status();
     if is_json || !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
     if response.headers().contains_key(header::CONTENT_TYPE)
-        && response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes().starts_with(b"text/html"))
+        && response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"))
     {
         return response;
     }
@@ -175,9 +165,7 @@ pub async fn api_error_shape(request: Request, next: axum::middleware::Next) -> 
         StatusCode::NOT_FOUND => ("not_found", "no such resource"),
         StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "method not allowed"),
         StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "request body too large"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            ("unsupported_media_type", "unsupported content type")
-        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "unsupported content type"),
         s if s.is_server_error() => ("internal", "internal error"),
         _ => ("bad_request", "bad request"),
     };

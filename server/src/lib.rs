@@ -20,6 +20,7 @@ pub mod db;
 pub mod error;
 pub mod limits;
 pub mod metrics;
+pub mod openapi;
 pub mod ops;
 pub mod rooms;
 pub mod shutdown;
@@ -45,6 +46,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
+use utoipa::OpenApi as _;
 
 pub use config::{Config, PipelineMode, TranslatorConfig};
 pub use error::{Error, Result};
@@ -89,15 +91,15 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Router {
         .with_same_site(tower_sessions::cookie::SameSite::Lax)
         .with_secure(std::env::var("PARLEY_SECURE_COOKIES").is_ok_and(|v| v == "1"))
         .with_expiry(Expiry::OnInactivity(time::Duration::days(30)));
-    let api = Router::new()
+    let (api, doc) = utoipa_axum::router::OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(topics::router())
         .merge(rooms::router())
         .merge(auth::router())
         .merge(webhooks::api::router())
         .merge(ops::router())
-        .layer(sessions);
+        .split_for_parts();
     Router::new()
-        .merge(api)
+        .merge(api.merge(openapi::route(doc)).layer(sessions))
         .merge(web::router(&state))
         .merge(extra)
         .fallback(|| async { Error::NotFound("route".into()) })
@@ -117,21 +119,14 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let db = db::connect(&config.database_url)
-        .await
-        .with_context(|| format!("opening {}", config.database_url))?;
+    let db = db::connect(&config.database_url).await.with_context(|| format!("opening {}", config.database_url))?;
     let tokens = token_key(&db).await?;
     rooms::seed(&db, &config.seed_rooms).await?;
-    SqliteStore::new(db.clone())
-        .migrate()
-        .await
-        .context("session table")?;
+    SqliteStore::new(db.clone()).migrate().await.context("session table")?;
 
     let (trigger, stop) = shutdown::channel();
     let addr = loopback_url(listener.local_addr()?);
-    let outbound = Arc::new(OutboundPolicy {
-        allow: config.webhook_allow.clone(),
-    });
+    let outbound = Arc::new(OutboundPolicy { allow: config.webhook_allow.clone() });
     let metrics = Arc::new(Metrics::default());
     let state = AppState {
         db: db.clone(),
@@ -156,14 +151,13 @@ pub async fn run(
         webhooks::delivery::Worker {
             db: db.clone(),
             guarded: webhooks::ssrf::guarded_client(outbound.clone())?,
-            internal: reqwest::Client::builder()
-                .connect_timeout(std::time::Duration::from_secs(5))
-                .build()?,
+            internal: reqwest::Client::builder().connect_timeout(std::time::Duration::from_secs(5)).build()?,
             outbound,
             policy: webhooks::delivery::RetryPolicy {
                 base: config.webhook_retry_base,
                 max_attempts: config.webhook_max_attempts,
                 timeout: config.webhook_timeout,
+                disable_after: config.webhook_disable_after,
             },
             clock: config.clock.clone(),
             metrics,
@@ -182,11 +176,8 @@ pub async fn run(
     tracing::info!(url = %addr, "Parley is listening");
     let router = app(state, pipeline_routes);
     let serve_stop = stop.clone();
-    let serving = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move { serve_stop.wait().await });
+    let serving = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move { serve_stop.wait().await });
     tokio::spawn(async move {
         shutdown.await;
         trigger.fire();
@@ -204,11 +195,7 @@ pub async fn run(
 /// Database errors or a corrupt stored key.
 pub async fn token_key(db: &SqlitePool) -> anyhow::Result<TokenKey> {
     let key = db::setting_or_init(db, "token_key", random_key).await?;
-    Ok(TokenKey::new(
-        base64::engine::general_purpose::STANDARD
-            .decode(key)
-            .context("corrupt token_key setting")?,
-    ))
+    Ok(TokenKey::new(base64::engine::general_purpose::STANDARD.decode(key).context("corrupt token_key setting")?))
 }
 
 /// An admin token for operators and scripts (`parley admin-token`).
@@ -217,25 +204,16 @@ pub fn admin_claims(now_secs: i64, ttl_secs: i64) -> Claims {
         "admin",
         "Administrator",
         Role::Admin,
-        vec![Permission {
-            topic: "*".into(),
-            ops: vec![Op::Publish, Op::Subscribe],
-        }],
+        vec![Permission { topic: "*".into(), ops: vec![Op::Publish, Op::Subscribe] }],
         now_secs + ttl_secs,
     )
 }
 
 /// Loads the translator, registers the pipeline as the webhook of every
 /// room's publish topic, and returns its routes.
-async fn embedded_pipeline(
-    state: &AppState,
-    config: &Config,
-    base_url: &str,
-) -> anyhow::Result<Router<AppState>> {
-    let secret_text = db::setting_or_init(&state.db, "pipeline_webhook_secret", || {
-        WebhookSecret::generate().to_text()
-    })
-    .await?;
+async fn embedded_pipeline(state: &AppState, config: &Config, base_url: &str) -> anyhow::Result<Router<AppState>> {
+    let secret_text =
+        db::setting_or_init(&state.db, "pipeline_webhook_secret", || WebhookSecret::generate().to_text()).await?;
     let secret = WebhookSecret::parse(&secret_text).context("corrupt pipeline_webhook_secret")?;
     let url = format!("{base_url}/pipeline/webhook");
     for room in rooms::all_rooms(&state.db).await? {
@@ -248,19 +226,14 @@ async fn embedded_pipeline(
         )
         .await?;
     }
-    let http = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()?;
+    let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?;
     let translator = build_translator(&config.translator, http.clone()).await?;
     // The pipeline only ever publishes to subscribe topics; it never reads one.
     let token = state.tokens.sign(&Claims::new(
         "pipeline",
         "Parley pipeline",
         Role::Service,
-        vec![Permission {
-            topic: "*-subscribe-*".into(),
-            ops: vec![Op::Publish],
-        }],
+        vec![Permission { topic: "*-subscribe-*".into(), ops: vec![Op::Publish] }],
         state.clock.now_secs() + PIPELINE_TOKEN_TTL_SECS,
     ));
 
@@ -277,16 +250,12 @@ async fn embedded_pipeline(
 ///
 /// # Errors
 /// A model directory whose models cannot be loaded.
-pub async fn build_translator(
-    config: &TranslatorConfig,
-    http: reqwest::Client,
-) -> anyhow::Result<Arc<dyn Translator>> {
+pub async fn build_translator(config: &TranslatorConfig, http: reqwest::Client) -> anyhow::Result<Arc<dyn Translator>> {
     Ok(match config {
         TranslatorConfig::Firefox { models_dir } => {
             let dir = models_dir.clone();
-            let translator = tokio::task::spawn_blocking(move || FirefoxTranslator::load(dir))
-                .await?
-                .map_err(anyhow::Error::msg)?;
+            let translator =
+                tokio::task::spawn_blocking(move || FirefoxTranslator::load(dir)).await?.map_err(anyhow::Error::msg)?;
             let pairs = translator.pairs();
             if pairs.is_empty() {
                 tracing::warn!(dir = %models_dir.display(), "no translation models installed: messages will be delivered untranslated");
@@ -310,10 +279,6 @@ fn random_key() -> String {
 
 /// `http://…` for this server as seen from this machine.
 fn loopback_url(addr: SocketAddr) -> String {
-    let ip = if addr.ip().is_unspecified() {
-        std::net::IpAddr::from([127, 0, 0, 1])
-    } else {
-        addr.ip()
-    };
+    let ip = if addr.ip().is_unspecified() { std::net::IpAddr::from([127, 0, 0, 1]) } else { addr.ip() };
     format!("http://{}", SocketAddr::new(ip, addr.port()))
 }

@@ -17,11 +17,7 @@ const MAX_BUCKETS: usize = 100_000;
 
 impl RateLimiter {
     pub fn new(rate_per_sec: f64, burst: u32) -> Self {
-        Self {
-            rate: rate_per_sec,
-            burst: f64::from(burst),
-            buckets: Mutex::new(HashMap::new()),
-        }
+        Self { rate: rate_per_sec, burst: f64::from(burst), buckets: Mutex::new(HashMap::new()) }
     }
 
     /// Takes one token for `key` at `now_ms`.
@@ -32,14 +28,10 @@ impl RateLimiter {
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.len() >= MAX_BUCKETS {
             let (rate, burst) = (self.rate, self.burst);
-            buckets
-                .retain(|_, (tokens, at)| *tokens + (now_ms - *at) as f64 / 1000.0 * rate < burst);
+            buckets.retain(|_, (tokens, at)| *tokens + (now_ms - *at) as f64 / 1000.0 * rate < burst);
         }
-        let (tokens, at) = buckets
-            .entry(key.to_owned())
-            .or_insert((self.burst, now_ms));
-        let refilled =
-            (*tokens + (now_ms - *at).max(0) as f64 / 1000.0 * self.rate).min(self.burst);
+        let (tokens, at) = buckets.entry(key.to_owned()).or_insert((self.burst, now_ms));
+        let refilled = (*tokens + (now_ms - *at).max(0) as f64 / 1000.0 * self.rate).min(self.burst);
         *at = now_ms;
         if refilled >= 1.0 {
             *tokens = refilled - 1.0;
@@ -47,9 +39,7 @@ impl RateLimiter {
         }
         *tokens = refilled;
         let wait = ((1.0 - refilled) / self.rate).ceil().max(1.0) as u64;
-        Err(Error::RateLimited {
-            retry_after_secs: wait,
-        })
+        Err(Error::RateLimited { retry_after_secs: wait })
     }
 }
 
@@ -67,10 +57,7 @@ pub struct SubscriptionGuard {
 
 impl SubscriptionCaps {
     pub fn new(max: usize) -> Self {
-        Self {
-            max,
-            open: Arc::default(),
-        }
+        Self { max, open: Arc::default() }
     }
 
     /// Takes a slot for `key`.
@@ -84,10 +71,7 @@ impl SubscriptionCaps {
             return Err(Error::TooManySubscriptions(self.max));
         }
         *count += 1;
-        Ok(SubscriptionGuard {
-            key: key.to_owned(),
-            open: self.open.clone(),
-        })
+        Ok(SubscriptionGuard { key: key.to_owned(), open: self.open.clone() })
     }
 }
 
@@ -129,10 +113,7 @@ mod tests {
         let caps = SubscriptionCaps::new(2);
         let a = caps.acquire("t").unwrap();
         let _b = caps.acquire("t").unwrap();
-        assert!(matches!(
-            caps.acquire("t"),
-            Err(Error::TooManySubscriptions(2))
-        ));
+        assert!(matches!(caps.acquire("t"), Err(Error::TooManySubscriptions(2))));
         drop(a);
         caps.acquire("t").unwrap();
     }

@@ -18,44 +18,28 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let models_dir = std::env::var("PARLEY_MODELS_DIR").unwrap_or_else(|_| "data/models".into());
-    match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         [] => serve().await,
         ["models", "import", source] => {
-            let pairs = parley_pipeline::translate::firefox::import_models(
-                source.as_ref(),
-                models_dir.as_ref(),
-            )
-            .with_context(|| format!("importing models from {source}"))?;
+            let pairs = parley_pipeline::translate::firefox::import_models(source.as_ref(), models_dir.as_ref())
+                .with_context(|| format!("importing models from {source}"))?;
             println!("imported {} into {models_dir}", pairs.join(", "));
             Ok(())
         }
         ["admin-token", rest @ ..] => {
             let ttl: i64 = match rest {
                 [] => 3600,
-                [secs] => secs
-                    .parse()
-                    .context("the lifetime is a number of seconds")?,
+                [secs] => secs.parse().context("the lifetime is a number of seconds")?,
                 _ => {
                     eprintln!("{USAGE}");
                     std::process::exit(2);
                 }
             };
-            anyhow::ensure!(
-                (1..=86_400).contains(&ttl),
-                "the lifetime must be 1 to 86400 seconds"
-            );
+            anyhow::ensure!((1..=86_400).contains(&ttl), "the lifetime must be 1 to 86400 seconds");
             let config = parley::Config::from_env()?;
             let db = parley::db::connect(&config.database_url).await?;
             let key = parley::token_key(&db).await?;
-            println!(
-                "{}",
-                key.sign(&parley::admin_claims(config.clock.now_secs(), ttl))
-            );
+            println!("{}", key.sign(&parley::admin_claims(config.clock.now_secs(), ttl)));
             Ok(())
         }
         ["models", "list"] => {
@@ -78,9 +62,7 @@ async fn main() -> anyhow::Result<()> {
 async fn serve() -> anyhow::Result<()> {
     let config = parley::Config::from_env()?;
     let addr = std::env::var("PARLEY_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
-    let listener = tokio::net::TcpListener::bind(&addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
+    let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     parley::run(listener, config, async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");

@@ -9,9 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Upper bounds (seconds) of the latency histogram buckets.
-const BUCKETS: [f64; 12] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
-];
+const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
 /// A latency histogram with fixed buckets.
 #[derive(Default)]
@@ -30,27 +28,18 @@ impl Histogram {
             }
         }
         self.count.fetch_add(1, Ordering::Relaxed);
-        self.sum_micros
-            .fetch_add(value.as_micros() as u64, Ordering::Relaxed);
+        self.sum_micros.fetch_add(value.as_micros() as u64, Ordering::Relaxed);
     }
 
     fn render(&self, out: &mut String, name: &str, labels: &str) {
         let sep = if labels.is_empty() { "" } else { "," };
         for (bound, count) in BUCKETS.iter().zip(&self.counts) {
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {}",
-                count.load(Ordering::Relaxed)
-            );
+            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {}", count.load(Ordering::Relaxed));
         }
         let total = self.count.load(Ordering::Relaxed);
         let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {total}");
         let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        let braces = if labels.is_empty() {
-            String::new()
-        } else {
-            format!("{{{labels}}}")
-        };
+        let braces = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
         let _ = writeln!(out, "{name}_sum{braces} {sum}");
         let _ = writeln!(out, "{name}_count{braces} {total}");
     }
@@ -89,10 +78,7 @@ impl Metrics {
     pub fn render(&self, subscribers: usize) -> String {
         let mut out = String::new();
         let counter = |out: &mut String, name: &str, help: &str, value: u64| {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
-            );
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
         };
         counter(
             &mut out,
@@ -120,29 +106,21 @@ impl Metrics {
             out,
             "# HELP parley_publish_seconds Publish latency (commit and fan-out).\n# TYPE parley_publish_seconds histogram"
         );
-        self.publish_latency
-            .render(&mut out, "parley_publish_seconds", "");
+        self.publish_latency.render(&mut out, "parley_publish_seconds", "");
         let _ = writeln!(
             out,
             "# HELP parley_webhook_attempts_total Webhook delivery attempts by outcome.\n# TYPE parley_webhook_attempts_total counter"
         );
         if let Ok(table) = self.webhook.lock() {
             for (outcome, count, _) in table.iter() {
-                let _ = writeln!(
-                    out,
-                    "parley_webhook_attempts_total{{outcome=\"{outcome}\"}} {count}"
-                );
+                let _ = writeln!(out, "parley_webhook_attempts_total{{outcome=\"{outcome}\"}} {count}");
             }
             let _ = writeln!(
                 out,
                 "# HELP parley_webhook_attempt_seconds Webhook attempt latency by outcome.\n# TYPE parley_webhook_attempt_seconds histogram"
             );
             for (outcome, _, histogram) in table.iter() {
-                histogram.render(
-                    &mut out,
-                    "parley_webhook_attempt_seconds",
-                    &format!("outcome=\"{outcome}\""),
-                );
+                histogram.render(&mut out, "parley_webhook_attempt_seconds", &format!("outcome=\"{outcome}\""));
             }
         }
         out
@@ -164,16 +142,8 @@ mod tests {
         assert!(text.contains("parley_publishes_total 3"), "{text}");
         assert!(text.contains("parley_subscribers 7"));
         assert!(text.contains("parley_webhook_attempts_total{outcome=\"success\"} 2"));
-        assert!(
-            text.contains(
-                "parley_webhook_attempt_seconds_bucket{outcome=\"success\",le=\"0.005\"} 1"
-            )
-        );
-        assert!(
-            text.contains(
-                "parley_webhook_attempt_seconds_bucket{outcome=\"success\",le=\"0.05\"} 2"
-            )
-        );
+        assert!(text.contains("parley_webhook_attempt_seconds_bucket{outcome=\"success\",le=\"0.005\"} 1"));
+        assert!(text.contains("parley_webhook_attempt_seconds_bucket{outcome=\"success\",le=\"0.05\"} 2"));
         assert!(text.contains("parley_webhook_attempt_seconds_count{outcome=\"failure\"} 1"));
     }
 }

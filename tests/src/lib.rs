@@ -15,24 +15,17 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// The workspace root, where `data/models` and `target/site` live by default.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
 }
 
 /// Where the translation models are: `PARLEY_MODELS_DIR` or `data/models`.
 pub fn models_dir() -> PathBuf {
-    std::env::var_os("PARLEY_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("data/models"))
+    std::env::var_os("PARLEY_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("data/models"))
 }
 
 /// Where the built site is: `PARLEY_SITE_ROOT` or `target/site`.
 pub fn site_root() -> PathBuf {
-    std::env::var_os("PARLEY_SITE_ROOT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target/site"))
+    std::env::var_os("PARLEY_SITE_ROOT").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target/site"))
 }
 
 /// A directory removed when dropped.
@@ -69,9 +62,7 @@ impl TestServer {
         let dir = TempDir::new("parley-test");
         let db_path = dir.0.join("parley.db");
         let mut config = Config::for_tests(&db_path);
-        config.translator = parley::TranslatorConfig::Firefox {
-            models_dir: models_dir(),
-        };
+        config.translator = parley::TranslatorConfig::Firefox { models_dir: models_dir() };
         config.site_root = site_root();
         adjust(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -80,30 +71,14 @@ impl TestServer {
         let handle = tokio::spawn(parley::run(listener, config, async move {
             let _ = stopped.await;
         }));
-        let server = Self {
-            addr,
-            base: format!("http://{addr}"),
-            db_path,
-            stop: Some(stop),
-            handle: Some(handle),
-            _dir: dir,
-        };
+        let server =
+            Self { addr, base: format!("http://{addr}"), db_path, stop: Some(stop), handle: Some(handle), _dir: dir };
         let http = reqwest::Client::new();
         let url = format!("{}/healthz", server.base);
-        eventually(
-            Duration::from_secs(30),
-            "the server answers /healthz",
-            || {
-                let (http, url) = (http.clone(), url.clone());
-                async move {
-                    http.get(&url)
-                        .send()
-                        .await
-                        .ok()
-                        .filter(|r| r.status().is_success())
-                }
-            },
-        )
+        eventually(Duration::from_secs(30), "the server answers /healthz", || {
+            let (http, url) = (http.clone(), url.clone());
+            async move { http.get(&url).send().await.ok().filter(|r| r.status().is_success()) }
+        })
         .await;
         server
     }
@@ -126,17 +101,12 @@ impl TestServer {
 
     /// The server's database, opened beside it (SQLite allows several connections).
     pub async fn db(&self) -> sqlx::SqlitePool {
-        parley::db::connect(&format!("sqlite://{}", self.db_path.display()))
-            .await
-            .unwrap()
+        parley::db::connect(&format!("sqlite://{}", self.db_path.display())).await.unwrap()
     }
 
     /// A token signed with the server's key for `claims`.
     pub async fn sign(&self, claims: &parley::auth::Claims) -> String {
-        parley::token_key(&self.db().await)
-            .await
-            .unwrap()
-            .sign(claims)
+        parley::token_key(&self.db().await).await.unwrap().sign(claims)
     }
 
     /// An admin token valid for an hour (of the system clock).
@@ -150,45 +120,21 @@ impl TestServer {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let perms = perms
             .iter()
-            .map(|(topic, ops)| parley::auth::Permission {
-                topic: (*topic).into(),
-                ops: ops.to_vec(),
-            })
+            .map(|(topic, ops)| parley::auth::Permission { topic: (*topic).into(), ops: ops.to_vec() })
             .collect();
-        self.sign(&parley::auth::Claims::new(
-            "u_test",
-            "Tester",
-            parley::auth::Role::User,
-            perms,
-            now + 3600,
-        ))
-        .await
+        self.sign(&parley::auth::Claims::new("u_test", "Tester", parley::auth::Role::User, perms, now + 3600)).await
     }
 
     /// An HTTP client and a request builder carrying `token`.
-    pub fn authed(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        token: &str,
-    ) -> reqwest::RequestBuilder {
-        reqwest::Client::new()
-            .request(method, self.url(path))
-            .bearer_auth(token)
+    pub fn authed(&self, method: reqwest::Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+        reqwest::Client::new().request(method, self.url(path)).bearer_auth(token)
     }
 
     /// A new guest with its own cookie jar.
     pub async fn guest(&self, name: &str) -> reqwest::Client {
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .build()
-            .unwrap();
-        let response = client
-            .post(self.url("/api/auth/guest"))
-            .json(&json!({ "display_name": name }))
-            .send()
-            .await
-            .unwrap();
+        let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        let response =
+            client.post(self.url("/api/auth/guest")).json(&json!({ "display_name": name })).send().await.unwrap();
         assert_eq!(response.status(), 200, "guest sign-in");
         client
     }
@@ -224,10 +170,7 @@ impl TestServer {
         token: &str,
         resume_after: Option<i64>,
     ) -> Result<Subscription, tokio_tungstenite::tungstenite::Error> {
-        let mut url = format!(
-            "ws://{}/api/topics/{topic}/subscribe?token={token}",
-            self.addr
-        );
+        let mut url = format!("ws://{}/api/topics/{topic}/subscribe?token={token}", self.addr);
         if let Some(after) = resume_after {
             url.push_str(&format!("&resume_after={after}"));
         }
@@ -264,10 +207,7 @@ impl Subscription {
     pub async fn next_frame(&mut self, within: Duration) -> Value {
         let deadline = Instant::now() + within;
         loop {
-            match self
-                .next_message(deadline.saturating_duration_since(Instant::now()))
-                .await
-            {
+            match self.next_message(deadline.saturating_duration_since(Instant::now())).await {
                 Message::Text(text) => {
                     let frame: Value = serde_json::from_str(&text).unwrap();
                     if frame["type"] != "heartbeat" {
@@ -281,16 +221,10 @@ impl Subscription {
     }
 
     /// The close frame that ends the subscription (skipping anything before it).
-    pub async fn closed(
-        &mut self,
-        within: Duration,
-    ) -> Option<tokio_tungstenite::tungstenite::protocol::CloseFrame> {
+    pub async fn closed(&mut self, within: Duration) -> Option<tokio_tungstenite::tungstenite::protocol::CloseFrame> {
         let deadline = Instant::now() + within;
         loop {
-            if let Message::Close(close) = self
-                .next_message(deadline.saturating_duration_since(Instant::now()))
-                .await
-            {
+            if let Message::Close(close) = self.next_message(deadline.saturating_duration_since(Instant::now())).await {
                 return close;
             }
         }
@@ -326,12 +260,6 @@ where
 /// The API error code of a response body.
 pub async fn error_code(response: reqwest::Response) -> String {
     let body: Value = response.json().await.expect("an API error body");
-    assert!(
-        body["error"]["message"].is_string(),
-        "error body has a message: {body}"
-    );
-    body["error"]["code"]
-        .as_str()
-        .expect("error code")
-        .to_owned()
+    assert!(body["error"]["message"].is_string(), "error body has a message: {body}");
+    body["error"]["code"].as_str().expect("error code").to_owned()
 }

@@ -117,14 +117,8 @@ pub fn RoomView() -> impl IntoView {
                     connection.set(Connection::Live);
                     problem.set(None);
                 };
-                let result = client::subscribe(
-                    &answer.subscribe_topic,
-                    &answer.token,
-                    last_seq.get(),
-                    on_open,
-                    on_text,
-                )
-                .await;
+                let result =
+                    client::subscribe(&answer.subscribe_topic, &answer.token, last_seq.get(), on_open, on_text).await;
                 if result.is_ok() {
                     backoff = FIRST_BACKOFF_MS;
                 }
@@ -149,8 +143,7 @@ pub fn RoomView() -> impl IntoView {
         spawn_local(async move {
             match client::publish(&answer.publish_topic, &answer.token, &text, &lang).await {
                 Ok(seq) => {
-                    let arrived =
-                        messages.with_untracked(|all| all.iter().any(|m| m.source_seq == seq));
+                    let arrived = messages.with_untracked(|all| all.iter().any(|m| m.source_seq == seq));
                     if !arrived {
                         pending.update(|p| p.push(Pending { seq, text }));
                     }

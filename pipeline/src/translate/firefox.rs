@@ -75,28 +75,22 @@ impl FirefoxTranslator {
 
 impl std::fmt::Debug for FirefoxTranslator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FirefoxTranslator")
-            .field("dir", &self.dir)
-            .field("pairs", &self.pairs())
-            .finish()
+        f.debug_struct("FirefoxTranslator").field("dir", &self.dir).field("pairs", &self.pairs()).finish()
     }
 }
 
 fn load_engine(dir: &Path, pair: &str) -> Result<&'static Engine, String> {
-    let mut cache = ENGINES
-        .lock()
-        .map_err(|_| "model cache poisoned".to_owned())?;
+    let mut cache = ENGINES.lock().map_err(|_| "model cache poisoned".to_owned())?;
     if let Some((_, engine)) = cache.iter().find(|(path, _)| path == dir) {
         return Ok(engine);
     }
     let vocab = dir.join(format!("vocab.{pair}.spm"));
     let model = dir.join(format!("model.{pair}.intgemm.alphas.bin"));
-    let mut engine = Engine::load_mmapped(&model, &vocab, &vocab)
-        .map_err(|e| format!("cannot load {}: {e}", model.display()))?;
+    let mut engine =
+        Engine::load_mmapped(&model, &vocab, &vocab).map_err(|e| format!("cannot load {}: {e}", model.display()))?;
     let shortlist = dir.join(format!("lex.50.50.{pair}.s2t.bin"));
     if shortlist.exists() {
-        let list = Shortlist::load(&shortlist)
-            .map_err(|e| format!("cannot load {}: {e}", shortlist.display()))?;
+        let list = Shortlist::load(&shortlist).map_err(|e| format!("cannot load {}: {e}", shortlist.display()))?;
         engine = engine.with_shortlist(list);
     }
     let engine: &'static Engine = Box::leak(Box::new(engine));
@@ -165,10 +159,7 @@ pub fn import_models(source: &Path, target: &Path) -> std::io::Result<Vec<String
     if imported.is_empty() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::NotFound,
-            format!(
-                "no Firefox Translations model found under {}",
-                source.display()
-            ),
+            format!("no Firefox Translations model found under {}", source.display()),
         ));
     }
     imported.sort();
@@ -190,13 +181,9 @@ impl Translator for FirefoxTranslator {
             let route = self.route(from, to)?;
             let text = text.to_owned();
             // Inference is CPU-bound: keep it off the async workers.
-            tokio::task::spawn_blocking(move || {
-                route
-                    .iter()
-                    .fold(text, |text, engine| engine.translate_long(&text))
-            })
-            .await
-            .map_err(|e| TranslateError::Transient(format!("translation task failed: {e}")))
+            tokio::task::spawn_blocking(move || route.iter().fold(text, |text, engine| engine.translate_long(&text)))
+                .await
+                .map_err(|e| TranslateError::Transient(format!("translation task failed: {e}")))
         })
     }
 }

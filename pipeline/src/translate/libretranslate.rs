@@ -34,27 +34,13 @@ struct Failure {
 }
 
 impl LibreTranslate {
-    pub fn new(
-        base_url: impl Into<String>,
-        api_key: Option<String>,
-        http: reqwest::Client,
-    ) -> Self {
+    pub fn new(base_url: impl Into<String>, api_key: Option<String>, http: reqwest::Client) -> Self {
         let base_url = base_url.into().trim_end_matches('/').to_owned();
-        Self {
-            base_url,
-            api_key,
-            http,
-        }
+        Self { base_url, api_key, http }
     }
 
     async fn call(&self, text: &str, from: &str, to: &str) -> Result<String, TranslateError> {
-        let body = Request {
-            q: text,
-            source: from,
-            target: to,
-            format: "text",
-            api_key: self.api_key.as_deref(),
-        };
+        let body = Request { q: text, source: from, target: to, format: "text", api_key: self.api_key.as_deref() };
         let response = self
             .http
             .post(format!("{}/translate", self.base_url))
@@ -68,26 +54,20 @@ impl LibreTranslate {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok());
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| TranslateError::Transient(e.to_string()))?;
+        let bytes = response.bytes().await.map_err(|e| TranslateError::Transient(e.to_string()))?;
         if status.is_success() {
             let ok: Success = serde_json::from_slice(&bytes)
                 .map_err(|e| TranslateError::Transient(format!("unexpected answer: {e}")))?;
             return Ok(ok.translated_text);
         }
-        let message = serde_json::from_slice::<Failure>(&bytes)
-            .map(|f| f.error)
-            .unwrap_or_else(|_| format!("HTTP {status}"));
+        let message =
+            serde_json::from_slice::<Failure>(&bytes).map(|f| f.error).unwrap_or_else(|_| format!("HTTP {status}"));
         Err(match status.as_u16() {
             400 => TranslateError::UnsupportedPair {
                 note: format!("libretranslate cannot translate {from}→{to}: {message}"),
             },
             401 | 403 => TranslateError::Auth(message),
-            429 => TranslateError::RateLimited {
-                retry_after_secs: retry_after,
-            },
+            429 => TranslateError::RateLimited { retry_after_secs: retry_after },
             _ => TranslateError::Transient(message),
         })
     }

@@ -1,30 +1,37 @@
 //! `POST /api/auth/guest` and `GET /api/me`: guest accounts with a session.
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
 use tower_sessions::Session;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{SESSION_USER_ID, SessionUser, User};
 use crate::AppState;
 use crate::db::now_ms;
 use crate::error::{ApiJson, Error, Result};
+use crate::openapi::ErrorBody;
 
 /// The longest display name, in characters.
 pub const MAX_DISPLAY_NAME_CHARS: usize = 48;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/auth/guest", post(guest))
-        .route("/api/me", get(me))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(guest)).routes(routes!(me))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct GuestRequest {
+    /// 1–48 characters.
     display_name: String,
+}
+
+/// The signed-in user.
+#[derive(Serialize, ToSchema)]
+pub struct UserAnswer {
+    pub user: User,
 }
 
 /// Validates a display name: trimmed, 1–48 characters, no control characters.
@@ -37,23 +44,29 @@ pub fn clean_display_name(name: &str) -> Result<String> {
         return Err(Error::Invalid("display_name must not be empty".into()));
     }
     if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
-        return Err(Error::Invalid(format!(
-            "display_name must be at most {MAX_DISPLAY_NAME_CHARS} characters"
-        )));
+        return Err(Error::Invalid(format!("display_name must be at most {MAX_DISPLAY_NAME_CHARS} characters")));
     }
     if name.chars().any(char::is_control) {
-        return Err(Error::Invalid(
-            "display_name must not contain control characters".into(),
-        ));
+        return Err(Error::Invalid("display_name must not contain control characters".into()));
     }
     Ok(name.to_owned())
 }
 
+/// Signs in as a new guest: a user without a password, and a session cookie.
+#[utoipa::path(
+    post,
+    path = "/api/auth/guest",
+    tag = "auth",
+    request_body = GuestRequest,
+    responses((status = 200, body = UserAnswer, description = "and a session cookie"),
+              (status = 403, body = ErrorBody, description = "cross-site request"),
+              (status = 422, body = ErrorBody))
+)]
 async fn guest(
     State(db): State<SqlitePool>,
     session: Session,
     ApiJson(request): ApiJson<GuestRequest>,
-) -> Result<Json<Value>> {
+) -> Result<Json<UserAnswer>> {
     let display_name = clean_display_name(&request.display_name)?;
     let user = User {
         id: format!("u_{}", ulid::Ulid::new().to_string().to_lowercase()),
@@ -69,17 +82,19 @@ async fn guest(
         .execute(&db)
         .await?;
     // A new identity gets a new session id: never keep one chosen before sign-in.
-    session
-        .cycle_id()
-        .await
-        .map_err(|e| Error::Internal(format!("session store: {e}")))?;
-    session
-        .insert(SESSION_USER_ID, &user.id)
-        .await
-        .map_err(|e| Error::Internal(format!("session store: {e}")))?;
-    Ok(Json(json!({ "user": user })))
+    session.cycle_id().await.map_err(|e| Error::Internal(format!("session store: {e}")))?;
+    session.insert(SESSION_USER_ID, &user.id).await.map_err(|e| Error::Internal(format!("session store: {e}")))?;
+    Ok(Json(UserAnswer { user }))
 }
 
-async fn me(SessionUser(user): SessionUser) -> Json<Value> {
-    Json(json!({ "user": user }))
+/// The user of this session.
+#[utoipa::path(
+    get,
+    path = "/api/me",
+    tag = "auth",
+    responses((status = 200, body = UserAnswer), (status = 401, body = ErrorBody)),
+    security(("session" = []))
+)]
+async fn me(SessionUser(user): SessionUser) -> Json<UserAnswer> {
+    Json(UserAnswer { user })
 }

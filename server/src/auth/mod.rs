@@ -23,7 +23,7 @@ pub use tokens::{Claims, Op, Permission, Role, TokenKey};
 pub const SESSION_USER_ID: &str = "user_id";
 
 /// A user as the API shows it.
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct User {
     pub id: String,
     pub username: Option<String>,
@@ -36,12 +36,10 @@ pub struct User {
 /// # Errors
 /// Database errors.
 pub async fn find_user(db: &SqlitePool, id: &str) -> Result<Option<User>> {
-    Ok(
-        sqlx::query_as("select id, username, display_name, role from users where id = ?")
-            .bind(id)
-            .fetch_optional(db)
-            .await?,
-    )
+    Ok(sqlx::query_as("select id, username, display_name, role from users where id = ?")
+        .bind(id)
+        .fetch_optional(db)
+        .await?)
 }
 
 /// A caller identified by its session cookie.
@@ -59,14 +57,10 @@ where
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|_| Error::Internal("session layer missing".into()))?;
-        let id: Option<String> = session
-            .get(SESSION_USER_ID)
-            .await
-            .map_err(|e| Error::Internal(format!("session store: {e}")))?;
+        let id: Option<String> =
+            session.get(SESSION_USER_ID).await.map_err(|e| Error::Internal(format!("session store: {e}")))?;
         let id = id.ok_or(Error::Unauthenticated)?;
-        let user = find_user(&app.db, &id)
-            .await?
-            .ok_or(Error::Unauthenticated)?;
+        let user = find_user(&app.db, &id).await?.ok_or(Error::Unauthenticated)?;
         Ok(SessionUser(user))
     }
 }
@@ -125,13 +119,9 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
         if parts.headers.contains_key(AUTHORIZATION) {
-            return Ok(Caller::Token(
-                TokenCaller::from_request_parts(parts, state).await?.0,
-            ));
+            return Ok(Caller::Token(TokenCaller::from_request_parts(parts, state).await?.0));
         }
-        Ok(Caller::Session(
-            SessionUser::from_request_parts(parts, state).await?.0,
-        ))
+        Ok(Caller::Session(SessionUser::from_request_parts(parts, state).await?.0))
     }
 }
 
@@ -160,6 +150,6 @@ where
 }
 
 /// All of the auth routes.
-pub fn router() -> axum::Router<AppState> {
+pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
     guest::router().merge(mint::router())
 }

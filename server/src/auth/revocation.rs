@@ -24,13 +24,8 @@ impl Revocations {
     /// # Errors
     /// Database errors.
     pub async fn load(db: &SqlitePool, now_ms: i64) -> Result<Self> {
-        sqlx::query("delete from revoked_tokens where revoked_at < ?")
-            .bind(now_ms - REMEMBER_MS)
-            .execute(db)
-            .await?;
-        let rows: Vec<(String,)> = sqlx::query_as("select jti from revoked_tokens")
-            .fetch_all(db)
-            .await?;
+        sqlx::query("delete from revoked_tokens where revoked_at < ?").bind(now_ms - REMEMBER_MS).execute(db).await?;
+        let rows: Vec<(String,)> = sqlx::query_as("select jti from revoked_tokens").fetch_all(db).await?;
         Ok(Self {
             revoked: RwLock::new(rows.into_iter().map(|(jti,)| jti).collect()),
             announce: broadcast::channel(256).0,

@@ -14,7 +14,7 @@ use sha2::Sha256;
 use crate::error::{Error, Result};
 
 /// What a permission lets its holder do on matching topics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Op {
     Publish,
@@ -22,7 +22,7 @@ pub enum Op {
 }
 
 /// One entry of a token's permission list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Permission {
     pub topic: String,
     pub ops: Vec<Op>,
@@ -59,13 +59,7 @@ pub struct Claims {
 
 impl Claims {
     /// Claims with a fresh `jti`.
-    pub fn new(
-        sub: impl Into<String>,
-        name: impl Into<String>,
-        role: Role,
-        perms: Vec<Permission>,
-        exp: i64,
-    ) -> Self {
+    pub fn new(sub: impl Into<String>, name: impl Into<String>, role: Role, perms: Vec<Permission>, exp: i64) -> Self {
         Self {
             jti: format!("tok_{}", ulid::Ulid::new().to_string().to_lowercase()),
             sub: sub.into(),
@@ -78,29 +72,22 @@ impl Claims {
 
     /// The key that rate limits and subscription caps count against.
     pub fn limit_key(&self) -> String {
-        if self.jti.is_empty() {
-            format!("sub:{}", self.sub)
-        } else {
-            self.jti.clone()
-        }
+        if self.jti.is_empty() { format!("sub:{}", self.sub) } else { self.jti.clone() }
     }
 
     /// Whether `requested` grants nothing these claims do not hold: every
     /// topic a requested pattern can match is matched by one of ours with
     /// the same operation.
     pub fn covers(&self, requested: &Permission) -> bool {
-        requested.ops.iter().all(|op| {
-            self.perms
-                .iter()
-                .any(|p| p.ops.contains(op) && pattern_covers(&p.topic, &requested.topic))
-        })
+        requested
+            .ops
+            .iter()
+            .all(|op| self.perms.iter().any(|p| p.ops.contains(op) && pattern_covers(&p.topic, &requested.topic)))
     }
 
     /// Whether these claims allow `op` on `topic`.
     pub fn allows(&self, op: Op, topic: &str) -> bool {
-        self.perms
-            .iter()
-            .any(|p| p.ops.contains(&op) && topic_matches(&p.topic, topic))
+        self.perms.iter().any(|p| p.ops.contains(&op) && topic_matches(&p.topic, topic))
     }
 }
 
@@ -116,9 +103,7 @@ pub fn topic_matches(pattern: &str, topic: &str) -> bool {
                 return true;
             }
             // Try every split point for the rest of the pattern.
-            (0..=tail.len())
-                .filter(|i| tail.is_char_boundary(*i))
-                .any(|i| topic_matches(rest, &tail[i..]))
+            (0..=tail.len()).filter(|i| tail.is_char_boundary(*i)).any(|i| topic_matches(rest, &tail[i..]))
         }
     }
 }
@@ -193,19 +178,13 @@ mod tests {
             "u_1",
             "Ana",
             Role::User,
-            vec![
-                perm("lobby-publish", &[Op::Publish]),
-                perm("lobby-subscribe-pt", &[Op::Subscribe]),
-            ],
+            vec![perm("lobby-publish", &[Op::Publish]), perm("lobby-subscribe-pt", &[Op::Subscribe])],
             exp,
         )
     }
 
     fn perm(topic: &str, ops: &[Op]) -> Permission {
-        Permission {
-            topic: topic.into(),
-            ops: ops.to_vec(),
-        }
+        Permission { topic: topic.into(), ops: ops.to_vec() }
     }
 
     #[test]
@@ -214,10 +193,7 @@ mod tests {
             "u",
             "U",
             Role::User,
-            vec![
-                perm("lobby-subscribe-*", &[Op::Subscribe]),
-                perm("lobby-publish", &[Op::Publish]),
-            ],
+            vec![perm("lobby-subscribe-*", &[Op::Subscribe]), perm("lobby-publish", &[Op::Publish])],
             10,
         );
         assert!(holder.covers(&perm("lobby-subscribe-en", &[Op::Subscribe])));
@@ -229,13 +205,7 @@ mod tests {
         assert!(!holder.covers(&perm("lobby-subscribe-en", &[Op::Publish])));
         assert!(!holder.covers(&perm("lobby-publish", &[Op::Publish, Op::Subscribe])));
         assert!(!holder.covers(&perm("other-subscribe-en", &[Op::Subscribe])));
-        let wide = Claims::new(
-            "a",
-            "A",
-            Role::Admin,
-            vec![perm("*-subscribe-*", &[Op::Subscribe])],
-            10,
-        );
+        let wide = Claims::new("a", "A", Role::Admin, vec![perm("*-subscribe-*", &[Op::Subscribe])], 10);
         assert!(wide.covers(&perm("lobby-subscribe-*", &[Op::Subscribe])));
         assert!(!wide.covers(&perm("lobby-*", &[Op::Subscribe])));
     }
@@ -254,23 +224,16 @@ mod tests {
     #[test]
     fn rejects_expired_forged_and_garbage_tokens() {
         let key = TokenKey::new(b"k".to_vec());
-        assert!(matches!(
-            key.verify(&key.sign(&claims(100)), 100),
-            Err(Error::TokenExpired)
-        ));
+        assert!(matches!(key.verify(&key.sign(&claims(100)), 100), Err(Error::TokenExpired)));
         let other = TokenKey::new(b"other".to_vec()).sign(&claims(100));
         assert!(matches!(key.verify(&other, 50), Err(Error::InvalidToken)));
         for bad in ["", "pt_", "pt_abc", "pt_abc.def", "xx_abc.def"] {
-            assert!(
-                matches!(key.verify(bad, 50), Err(Error::InvalidToken)),
-                "{bad}"
-            );
+            assert!(matches!(key.verify(bad, 50), Err(Error::InvalidToken)), "{bad}");
         }
         // A payload edited to grant more is caught by the signature.
         let token = key.sign(&claims(100));
         let (payload, tag) = token.trim_start_matches("pt_").split_once('.').unwrap();
-        let mut json: serde_json::Value =
-            serde_json::from_slice(&B64.decode(payload).unwrap()).unwrap();
+        let mut json: serde_json::Value = serde_json::from_slice(&B64.decode(payload).unwrap()).unwrap();
         json["perms"][1]["topic"] = "lobby-subscribe-*".into();
         let forged = format!("pt_{}.{tag}", B64.encode(json.to_string()));
         assert!(matches!(key.verify(&forged, 50), Err(Error::InvalidToken)));

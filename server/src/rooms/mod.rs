@@ -3,23 +3,25 @@
 //! Joining gives a token that may publish to `{room}-publish` and subscribe
 //! only to `{room}-subscribe-{lang}`: nobody can read the unmoderated topic.
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use sqlx::SqlitePool;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::{Caller, Claims, Op, Permission, Role, SessionUser};
 use crate::db::{format_ms, now_ms};
 use crate::error::{ApiJson, Error, Result};
+use crate::openapi::ErrorBody;
 
 /// How long a join token lives; the client joins again to renew it.
 pub const JOIN_TOKEN_TTL_SECS: i64 = 60 * 60;
 
 /// A room as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Room {
     pub name: String,
     pub title: String,
@@ -46,11 +48,8 @@ impl From<RoomRow> for Room {
     }
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/rooms", get(list))
-        .route("/api/rooms/{room}", get(show))
-        .route("/api/rooms/{room}/join", post(join))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list)).routes(routes!(show)).routes(routes!(join))
 }
 
 /// All rooms, by name.
@@ -59,9 +58,7 @@ pub fn router() -> Router<AppState> {
 /// Database errors.
 pub async fn all_rooms(db: &SqlitePool) -> Result<Vec<Room>> {
     let rows: Vec<RoomRow> =
-        sqlx::query_as("select name, title, languages, moderation from rooms order by name")
-            .fetch_all(db)
-            .await?;
+        sqlx::query_as("select name, title, languages, moderation from rooms order by name").fetch_all(db).await?;
     Ok(rows.into_iter().map(Room::from).collect())
 }
 
@@ -70,13 +67,11 @@ pub async fn all_rooms(db: &SqlitePool) -> Result<Vec<Room>> {
 /// # Errors
 /// [`Error::NotFound`] for an unknown room.
 pub async fn find_room(db: &SqlitePool, name: &str) -> Result<Room> {
-    let row: Option<RoomRow> =
-        sqlx::query_as("select name, title, languages, moderation from rooms where name = ?")
-            .bind(name)
-            .fetch_optional(db)
-            .await?;
-    row.map(Room::from)
-        .ok_or_else(|| Error::NotFound(format!("room {name}")))
+    let row: Option<RoomRow> = sqlx::query_as("select name, title, languages, moderation from rooms where name = ?")
+        .bind(name)
+        .fetch_optional(db)
+        .await?;
+    row.map(Room::from).ok_or_else(|| Error::NotFound(format!("room {name}")))
 }
 
 /// Creates the configured rooms that do not exist yet (first start).
@@ -101,36 +96,71 @@ pub async fn seed(db: &SqlitePool, rooms: &[(String, Vec<String>)]) -> Result<()
 
 fn title_case(name: &str) -> String {
     let mut chars = name.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
-/// Public: the landing page lists rooms before anyone has signed in.
-async fn list(State(db): State<SqlitePool>) -> Result<Json<Value>> {
-    Ok(Json(json!({ "rooms": all_rooms(&db).await? })))
+#[derive(Serialize, ToSchema)]
+pub struct RoomList {
+    pub rooms: Vec<Room>,
 }
 
-async fn show(
-    _caller: Caller,
-    State(db): State<SqlitePool>,
-    Path(room): Path<String>,
-) -> Result<Json<Value>> {
-    Ok(Json(json!({ "room": find_room(&db, &room).await? })))
+#[derive(Serialize, ToSchema)]
+pub struct RoomAnswer {
+    pub room: Room,
 }
 
-#[derive(Deserialize)]
+/// Lists the rooms. Public: the landing page lists them before anyone signs in.
+#[utoipa::path(get, path = "/api/rooms", tag = "rooms", responses((status = 200, body = RoomList)))]
+async fn list(State(db): State<SqlitePool>) -> Result<Json<RoomList>> {
+    Ok(Json(RoomList { rooms: all_rooms(&db).await? }))
+}
+
+/// One room, for signed-in users and token holders (the pipeline reads languages and policy here).
+#[utoipa::path(
+    get,
+    path = "/api/rooms/{room}",
+    tag = "rooms",
+    params(("room" = String, Path)),
+    responses((status = 200, body = RoomAnswer), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("session" = []))
+)]
+async fn show(_caller: Caller, State(db): State<SqlitePool>, Path(room): Path<String>) -> Result<Json<RoomAnswer>> {
+    Ok(Json(RoomAnswer { room: find_room(&db, &room).await? }))
+}
+
+#[derive(Deserialize, ToSchema)]
 struct JoinRequest {
+    /// One of the room's languages.
     language: String,
 }
 
+/// What joining gives: a token for exactly these two topics.
+#[derive(Serialize, ToSchema)]
+pub struct JoinAnswer {
+    pub token: String,
+    pub publish_topic: String,
+    pub subscribe_topic: String,
+    pub expires_at: String,
+}
+
+/// Joins a room reading one of its languages.
+#[utoipa::path(
+    post,
+    path = "/api/rooms/{room}/join",
+    tag = "rooms",
+    params(("room" = String, Path)),
+    request_body = JoinRequest,
+    responses((status = 200, body = JoinAnswer), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody, description = "the room does not have that language"),
+              (status = 404, body = ErrorBody)),
+    security(("session" = []))
+)]
 async fn join(
     State(state): State<AppState>,
     SessionUser(user): SessionUser,
     Path(room): Path<String>,
     ApiJson(request): ApiJson<JoinRequest>,
-) -> Result<Json<Value>> {
+) -> Result<Json<JoinAnswer>> {
     let room = find_room(&state.db, &room).await?;
     if !room.languages.contains(&request.language) {
         return Err(Error::Forbidden(format!(
@@ -148,22 +178,10 @@ async fn join(
         user.display_name,
         Role::User,
         vec![
-            Permission {
-                topic: publish_topic.clone(),
-                ops: vec![Op::Publish],
-            },
-            Permission {
-                topic: subscribe_topic.clone(),
-                ops: vec![Op::Subscribe],
-            },
+            Permission { topic: publish_topic.clone(), ops: vec![Op::Publish] },
+            Permission { topic: subscribe_topic.clone(), ops: vec![Op::Subscribe] },
         ],
         exp,
     ));
-
-    Ok(Json(json!({
-        "token": token,
-        "publish_topic": publish_topic,
-        "subscribe_topic": subscribe_topic,
-        "expires_at": format_ms(exp * 1000),
-    })))
+    Ok(Json(JoinAnswer { token, publish_topic, subscribe_topic, expires_at: format_ms(exp * 1000) }))
 }

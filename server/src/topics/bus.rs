@@ -27,10 +27,7 @@ impl Bus {
     /// Starts receiving `topic`'s live items.
     pub fn subscribe(&self, topic: &str) -> broadcast::Receiver<Arc<Item>> {
         let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
-        channels
-            .entry(topic.to_owned())
-            .or_insert_with(|| broadcast::channel(SUBSCRIBER_BUFFER).0)
-            .subscribe()
+        channels.entry(topic.to_owned()).or_insert_with(|| broadcast::channel(SUBSCRIBER_BUFFER).0).subscribe()
     }
 
     /// Sends a committed item to the topic's current subscribers, if any.
@@ -47,9 +44,6 @@ impl Bus {
     /// How many subscriptions are open on this node.
     pub fn subscriber_count(&self) -> usize {
         let channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
-        channels
-            .values()
-            .map(broadcast::Sender::receiver_count)
-            .sum()
+        channels.values().map(broadcast::Sender::receiver_count).sum()
     }
 }

@@ -10,10 +10,11 @@ pub mod publish;
 pub mod retention;
 pub mod subscribe;
 
-use axum::Router;
-use axum::routing::{get, post, put};
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::db::format_ms;
@@ -24,19 +25,16 @@ pub use publish::publish_item;
 /// The largest item body a publisher may send.
 pub const MAX_ITEM_BYTES: usize = 16 * 1024;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/topics/{topic}", post(publish::publish))
-        .route("/api/topics/{topic}/subscribe", get(subscribe::subscribe))
-        .route("/api/topics/{topic}/items", get(subscribe::items))
-        .route(
-            "/api/topics/{topic}/retention",
-            put(retention::set_retention),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(publish::publish))
+        .routes(routes!(subscribe::subscribe))
+        .routes(routes!(subscribe::items))
+        .routes(routes!(retention::set_retention))
 }
 
 /// Who published an item, stamped by the server from the caller's credentials.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, ToSchema)]
 pub struct Publisher {
     pub id: String,
     pub name: String,
@@ -50,6 +48,24 @@ pub struct Item {
     pub published_at_ms: i64,
     pub publisher: Publisher,
     pub value: Value,
+    /// The serialized `item` frame, made once however many subscribers read it.
+    frame_text: std::sync::OnceLock<String>,
+}
+
+/// The `item` frame on a subscription, and an entry of a history page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ItemFrame<'a> {
+    /// Always `item`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub topic: &'a str,
+    pub seq: i64,
+    /// RFC 3339 with milliseconds.
+    pub published_at: String,
+    pub publisher: &'a Publisher,
+    /// What was published: any JSON value (text bodies become strings).
+    #[schema(value_type = Object)]
+    pub value: &'a Value,
 }
 
 impl Item {
@@ -64,16 +80,25 @@ impl Item {
         })
     }
 
+    pub fn new(topic: String, seq: i64, published_at_ms: i64, publisher: Publisher, value: Value) -> Self {
+        Self { topic, seq, published_at_ms, publisher, value, frame_text: std::sync::OnceLock::new() }
+    }
+
     /// The `item` frame a subscriber receives.
-    pub fn frame(&self) -> Value {
-        serde_json::json!({
-            "type": "item",
-            "topic": self.topic,
-            "seq": self.seq,
-            "published_at": format_ms(self.published_at_ms),
-            "publisher": self.publisher,
-            "value": self.value,
-        })
+    pub fn frame(&self) -> ItemFrame<'_> {
+        ItemFrame {
+            kind: "item",
+            topic: &self.topic,
+            seq: self.seq,
+            published_at: format_ms(self.published_at_ms),
+            publisher: &self.publisher,
+            value: &self.value,
+        }
+    }
+
+    /// The frame as JSON text, serialized on first use.
+    pub fn frame_text(&self) -> &str {
+        self.frame_text.get_or_init(|| serde_json::to_string(&self.frame()).unwrap_or_default())
     }
 }
 
@@ -83,16 +108,8 @@ impl Item {
 /// [`Error::BadRequest`] naming the rule.
 pub fn validate_topic(name: &str) -> Result<()> {
     let ok = (1..=128).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::BadRequest(
-            "topic names are 1–128 characters of A-Z a-z 0-9 _ . -".into(),
-        ))
-    }
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if ok { Ok(()) } else { Err(Error::BadRequest("topic names are 1–128 characters of A-Z a-z 0-9 _ . -".into())) }
 }
 
 /// Checks a permission pattern: a topic name in which `*` may stand for any run.
@@ -101,15 +118,11 @@ pub fn validate_topic(name: &str) -> Result<()> {
 /// [`Error::BadRequest`] naming the rule.
 pub fn validate_pattern(pattern: &str) -> Result<()> {
     let ok = (1..=128).contains(&pattern.len())
-        && pattern
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'*'));
+        && pattern.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'*'));
     if ok {
         Ok(())
     } else {
-        Err(Error::BadRequest(
-            "topic patterns are 1–128 characters of A-Z a-z 0-9 _ . - *".into(),
-        ))
+        Err(Error::BadRequest("topic patterns are 1–128 characters of A-Z a-z 0-9 _ . - *".into()))
     }
 }
 

@@ -7,15 +7,16 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
+use utoipa::ToSchema;
 
 use super::validate_topic;
 use crate::AppState;
 use crate::auth::AdminCaller;
 use crate::clock::Clock;
 use crate::error::{ApiJson, Error, Result};
+use crate::openapi::ErrorBody;
 use crate::shutdown::Shutdown;
 
 /// The server-wide limits, for topics without their own.
@@ -27,10 +28,7 @@ pub struct RetentionDefaults {
 
 impl Default for RetentionDefaults {
     fn default() -> Self {
-        Self {
-            max_items: 100_000,
-            max_age: Duration::from_secs(30 * 24 * 60 * 60),
-        }
+        Self { max_items: 100_000, max_age: Duration::from_secs(30 * 24 * 60 * 60) }
     }
 }
 
@@ -75,24 +73,40 @@ pub async fn run_janitor(
     }
 }
 
-#[derive(Deserialize)]
-pub(super) struct RetentionRequest {
-    max_items: Option<i64>,
-    max_age_seconds: Option<i64>,
+/// A topic's own retention; `null` means the server's default.
+#[derive(Deserialize, Serialize, ToSchema)]
+pub struct Retention {
+    pub max_items: Option<i64>,
+    pub max_age_seconds: Option<i64>,
 }
 
-/// `PUT /api/topics/{topic}/retention` (admins): this topic's own limits; `null` restores the default.
+/// The retention now in force for a topic.
+#[derive(Serialize, ToSchema)]
+pub struct RetentionAnswer {
+    pub topic: String,
+    #[serde(flatten)]
+    pub retention: Retention,
+}
+
+/// Sets a topic's own retention (admins).
+#[utoipa::path(
+    put,
+    path = "/api/topics/{topic}/retention",
+    tag = "topics",
+    params(("topic" = String, Path)),
+    request_body = Retention,
+    responses((status = 200, body = RetentionAnswer), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []), ("session" = []))
+)]
 pub(super) async fn set_retention(
     State(state): State<AppState>,
     _admin: AdminCaller,
     Path(topic): Path<String>,
-    ApiJson(request): ApiJson<RetentionRequest>,
-) -> Result<Json<Value>> {
+    ApiJson(request): ApiJson<Retention>,
+) -> Result<Json<RetentionAnswer>> {
     validate_topic(&topic)?;
     if request.max_items.is_some_and(|n| n < 1) || request.max_age_seconds.is_some_and(|s| s < 1) {
-        return Err(Error::Invalid(
-            "max_items and max_age_seconds must be positive".into(),
-        ));
+        return Err(Error::Invalid("max_items and max_age_seconds must be positive".into()));
     }
     sqlx::query(
         "insert into topics (name, retain_items, retain_ms) values (?, ?, ?)
@@ -103,9 +117,5 @@ pub(super) async fn set_retention(
     .bind(request.max_age_seconds.map(|s| s.saturating_mul(1000)))
     .execute(&state.db)
     .await?;
-    Ok(Json(json!({
-        "topic": topic,
-        "max_items": request.max_items,
-        "max_age_seconds": request.max_age_seconds,
-    })))
+    Ok(Json(RetentionAnswer { topic, retention: request }))
 }

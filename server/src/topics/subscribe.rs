@@ -16,17 +16,19 @@ use axum::extract::{FromRequestParts, Path, Query, Request, State};
 use axum::http::{HeaderMap, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::SqlitePool;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
+use utoipa::{IntoParams, ToSchema};
 
 use super::{Item, Publisher, validate_topic};
 use crate::AppState;
 use crate::auth::{Claims, Op, TokenCaller};
 use crate::error::{Error, Result};
 use crate::limits::SubscriptionGuard;
+use crate::openapi::ErrorBody;
 
 /// How often an idle subscription gets a `heartbeat` frame.
 pub const HEARTBEAT: Duration = Duration::from_secs(25);
@@ -47,11 +49,32 @@ const CLOSE_GOING_AWAY: u16 = 1001;
 const CLOSE_TOKEN_EXPIRED: u16 = 4001;
 const CLOSE_TOKEN_REVOKED: u16 = 4003;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 pub(super) struct SubscribeQuery {
+    /// Replay every retained item after this seq, then go live.
     resume_after: Option<i64>,
 }
 
+/// Subscribes to a topic: a WebSocket, or Server-Sent Events with `Accept: text/event-stream`.
+///
+/// Frames are `item`, `discontinuity` (items evicted before they could be
+/// replayed) and `heartbeat`. SSE events carry the item's seq as their id, so
+/// `Last-Event-ID` resumes. A revoked or expired token closes the stream
+/// (WebSocket close codes 4003 and 4001); shutdown closes it with 1001.
+#[utoipa::path(
+    get,
+    path = "/api/topics/{topic}/subscribe",
+    tag = "topics",
+    params(("topic" = String, Path), SubscribeQuery,
+           ("token" = Option<String>, Query, description = "for clients that cannot set Authorization")),
+    responses(
+        (status = 101, description = "WebSocket: one JSON frame per message"),
+        (status = 200, content_type = "text/event-stream", description = "SSE: events item, discontinuity, heartbeat"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "too many open subscriptions for this token"),
+    ),
+    security(("bearer" = []))
+)]
 pub(super) async fn subscribe(
     State(state): State<AppState>,
     TokenCaller(claims): TokenCaller,
@@ -61,16 +84,12 @@ pub(super) async fn subscribe(
 ) -> Result<Response> {
     validate_topic(&topic)?;
     if !claims.allows(Op::Subscribe, &topic) {
-        return Err(Error::Forbidden(format!(
-            "this token may not subscribe to {topic}"
-        )));
+        return Err(Error::Forbidden(format!("this token may not subscribe to {topic}")));
     }
     let headers = request.headers().clone();
     let guard = state.subscription_caps.acquire(&claims.limit_key())?;
-    let wants_sse = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/event-stream"));
+    let wants_sse =
+        headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/event-stream"));
     if wants_sse {
         let resume_after = query.resume_after.or_else(|| last_event_id(&headers));
         return Ok(sse(state, claims, topic, resume_after, guard));
@@ -78,9 +97,7 @@ pub(super) async fn subscribe(
     let (mut parts, _) = request.into_parts();
     let ws = WebSocketUpgrade::from_request_parts(&mut parts, &state)
         .await
-        .map_err(|_| {
-            Error::BadRequest("expected a WebSocket upgrade or Accept: text/event-stream".into())
-        })?;
+        .map_err(|_| Error::BadRequest("expected a WebSocket upgrade or Accept: text/event-stream".into()))?;
     Ok(ws.on_upgrade(move |socket| async move {
         let sink = Sink::WebSocket(Box::new(socket));
         run_subscription(sink, state, claims, topic, query.resume_after, guard).await;
@@ -88,13 +105,7 @@ pub(super) async fn subscribe(
 }
 
 fn last_event_id(headers: &HeaderMap) -> Option<i64> {
-    headers
-        .get("last-event-id")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    headers.get("last-event-id")?.to_str().ok()?.trim().parse().ok()
 }
 
 fn sse(
@@ -105,22 +116,11 @@ fn sse(
     guard: SubscriptionGuard,
 ) -> Response {
     let (tx, rx) = mpsc::channel::<Event>(SSE_BUFFER);
-    tokio::spawn(run_subscription(
-        Sink::Sse(tx),
-        state,
-        claims,
-        topic,
-        resume_after,
-        guard,
-    ));
+    tokio::spawn(run_subscription(Sink::Sse(tx), state, claims, topic, resume_after, guard));
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv()
-            .await
-            .map(|event| (Ok::<_, Infallible>(event), rx))
+        rx.recv().await.map(|event| (Ok::<_, Infallible>(event), rx))
     });
-    Sse::new(stream)
-        .keep_alive(KeepAlive::default())
-        .into_response()
+    Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
 }
 
 /// Where a subscription's frames go.
@@ -147,17 +147,13 @@ impl Sink {
     }
 
     async fn item(&mut self, item: &Item) -> Result<(), Gone> {
-        self.frame(item.frame().to_string(), Some(item.seq), "item")
-            .await
+        self.frame(item.frame_text().to_owned(), Some(item.seq), "item").await
     }
 
     async fn close(&mut self, code: u16, reason: &str) {
         match self {
             Sink::WebSocket(ws) => {
-                let frame = CloseFrame {
-                    code,
-                    reason: reason.into(),
-                };
+                let frame = CloseFrame { code, reason: reason.into() };
                 let _ = ws.send(Message::Close(Some(frame))).await;
             }
             Sink::Sse(tx) => {
@@ -191,9 +187,8 @@ async fn run_subscription(
 ) {
     let mut revoked = state.revocations.watch();
     let shutdown = state.shutdown.clone();
-    let expires_in = Duration::from_millis(
-        (claims.exp.saturating_mul(1000) - state.clock.now_ms()).clamp(0, MAX_TIMER_MS) as u64,
-    );
+    let expires_in =
+        Duration::from_millis((claims.exp.saturating_mul(1000) - state.clock.now_ms()).clamp(0, MAX_TIMER_MS) as u64);
     let expiry = tokio::time::sleep(expires_in);
     tokio::pin!(expiry);
     // Listen before reading history, so nothing committed in between is missed;
@@ -207,11 +202,7 @@ async fn run_subscription(
         None => None,
     };
     // A first heartbeat tells the client the subscription is live.
-    if sink
-        .frame(HEARTBEAT_FRAME.into(), None, "heartbeat")
-        .await
-        .is_err()
-    {
+    if sink.frame(HEARTBEAT_FRAME.into(), None, "heartbeat").await.is_err() {
         return;
     }
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
@@ -269,12 +260,7 @@ async fn run_subscription(
 
 /// Sends every retained item after `after`, preceded by a `discontinuity`
 /// when some were already evicted; returns the last `seq` sent.
-async fn replay(
-    sink: &mut Sink,
-    state: &AppState,
-    topic: &str,
-    mut after: i64,
-) -> Result<Option<i64>, Gone> {
+async fn replay(sink: &mut Sink, state: &AppState, topic: &str, mut after: i64) -> Result<Option<i64>, Gone> {
     let mut last = None;
     let bounds = retained_bounds(&state.db, topic).await.map_err(|e| {
         tracing::warn!(error = %e, "history unavailable for replay");
@@ -284,26 +270,20 @@ async fn replay(
         && newest > after
         && first > after + 1
     {
-        let frame =
-            json!({"type": "discontinuity", "topic": topic, "last_seq": after, "new_seq": first});
+        let frame = json!({"type": "discontinuity", "topic": topic, "last_seq": after, "new_seq": first});
         sink.frame(frame.to_string(), None, "discontinuity").await?;
         after = first - 1;
         last = Some(after);
     }
     loop {
-        let page = items_after(&state.db, topic, after, REPLAY_PAGE)
-            .await
-            .map_err(|e| {
-                tracing::warn!(error = %e, "history unavailable for replay");
-                Gone
-            })?;
+        let page = items_after(&state.db, topic, after, REPLAY_PAGE).await.map_err(|e| {
+            tracing::warn!(error = %e, "history unavailable for replay");
+            Gone
+        })?;
         let done = (page.len() as i64) < REPLAY_PAGE;
         for item in &page {
             sink.item(item).await?;
-            state
-                .metrics
-                .frames_delivered
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            state.metrics.frames_delivered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             last = Some(item.seq);
             after = item.seq;
         }
@@ -337,25 +317,17 @@ struct ItemRow {
 
 impl From<ItemRow> for Item {
     fn from(row: ItemRow) -> Self {
-        Item {
-            topic: row.topic,
-            seq: row.seq,
-            published_at_ms: row.published_at,
-            publisher: Publisher {
-                id: row.publisher_id,
-                name: row.publisher_name,
-            },
-            value: serde_json::from_str(&row.value).unwrap_or(Value::Null),
-        }
+        Item::new(
+            row.topic,
+            row.seq,
+            row.published_at,
+            Publisher { id: row.publisher_id, name: row.publisher_name },
+            serde_json::from_str(&row.value).unwrap_or(Value::Null),
+        )
     }
 }
 
-async fn items_after(
-    db: &SqlitePool,
-    topic: &str,
-    after: i64,
-    limit: i64,
-) -> Result<Vec<Arc<Item>>> {
+async fn items_after(db: &SqlitePool, topic: &str, after: i64, limit: i64) -> Result<Vec<Arc<Item>>> {
     let rows: Vec<ItemRow> = sqlx::query_as(
         "select topic, seq, published_at, publisher_id, publisher_name, value
          from items where topic = ? and seq > ? order by seq limit ?",
@@ -368,19 +340,36 @@ async fn items_after(
     Ok(rows.into_iter().map(|r| Arc::new(Item::from(r))).collect())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 pub(super) struct ItemsQuery {
+    /// Only items before this seq (default: the newest).
     before_seq: Option<i64>,
+    /// 1–500, default 50.
     limit: Option<i64>,
 }
 
-/// `GET /api/topics/{topic}/items?before_seq=&limit=`: a page of history, oldest first.
+/// A page of history, oldest first.
+#[derive(Serialize, ToSchema)]
+pub struct ItemsPage<'a> {
+    pub items: Vec<super::ItemFrame<'a>>,
+}
+
+/// Reads a page of a topic's retained history, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/topics/{topic}/items",
+    tag = "topics",
+    params(("topic" = String, Path), ItemsQuery),
+    responses((status = 200, body = ItemsPage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
 pub(super) async fn items(
     State(db): State<SqlitePool>,
     TokenCaller(claims): TokenCaller,
     Path(topic): Path<String>,
     Query(query): Query<ItemsQuery>,
-) -> Result<Json<Value>> {
+) -> Result<Response> {
     validate_topic(&topic)?;
     if !claims.allows(Op::Subscribe, &topic) {
         return Err(Error::Forbidden(format!("this token may not read {topic}")));
@@ -399,6 +388,6 @@ pub(super) async fn items(
     .fetch_all(&db)
     .await?;
     rows.reverse();
-    let items: Vec<Value> = rows.into_iter().map(|r| Item::from(r).frame()).collect();
-    Ok(Json(json!({ "items": items })))
+    let items: Vec<Item> = rows.into_iter().map(Item::from).collect();
+    Ok(Json(ItemsPage { items: items.iter().map(Item::frame).collect() }).into_response())
 }

@@ -1,56 +1,91 @@
 //! The webhook management API (admins): create, list, delete, rotate the
 //! secret, read the delivery log, retry a delivery.
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
 use parley_pipeline::signature::WebhookSecret;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::AdminCaller;
 use crate::db::format_ms;
 use crate::error::{ApiJson, Error, Result};
+use crate::openapi::ErrorBody;
 use crate::topics::validate_topic;
 
 /// How long the previous secret keeps signing after a rotation.
 pub const ROTATION_OVERLAP_MS: i64 = 24 * 60 * 60 * 1000;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/webhooks", get(list))
-        .route("/api/webhooks/{name}", put(upsert).get(show).delete(remove))
-        .route("/api/webhooks/{name}/rotate-secret", post(rotate))
-        .route("/api/webhooks/{name}/deliveries", get(deliveries))
-        .route("/api/webhooks/{name}/deliveries/{id}/retry", post(retry))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(upsert, show, remove))
+        .routes(routes!(rotate))
+        .routes(routes!(deliveries))
+        .routes(routes!(retry))
 }
 
-/// A webhook as admins see it (never its secret, except once at creation or rotation).
-#[derive(Debug, Serialize, sqlx::FromRow)]
-pub struct WebhookView {
+#[derive(sqlx::FromRow)]
+struct WebhookRow {
+    name: String,
+    topic: String,
+    url: String,
+    enabled: i64,
+    disabled_reason: Option<String>,
+    created_at: i64,
+    pending: i64,
+    failed: i64,
+}
+
+/// A webhook as admins see it. The secret appears once: when it is created or rotated.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Webhook {
     pub name: String,
     pub topic: String,
     pub url: String,
-    #[sqlx(try_from = "i64")]
-    pub enabled: Enabled,
+    pub enabled: bool,
+    /// Why it was disabled (e.g. the receiver answered 410).
     pub disabled_reason: Option<String>,
-    #[serde(skip)]
-    pub created_at: i64,
+    pub created_at: String,
+    /// Deliveries waiting (including those held while disabled).
     pub pending: i64,
+    /// Dead letters.
     pub failed: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_secret_valid_until: Option<String>,
 }
 
-/// SQLite's 0/1 as a JSON boolean.
-#[derive(Debug, Clone, Copy, Serialize)]
-#[serde(transparent)]
-pub struct Enabled(pub bool);
-
-impl From<i64> for Enabled {
-    fn from(v: i64) -> Self {
-        Enabled(v != 0)
+impl From<WebhookRow> for Webhook {
+    fn from(r: WebhookRow) -> Self {
+        Webhook {
+            name: r.name,
+            topic: r.topic,
+            url: r.url,
+            enabled: r.enabled != 0,
+            disabled_reason: r.disabled_reason,
+            created_at: format_ms(r.created_at),
+            pending: r.pending,
+            failed: r.failed,
+            secret: None,
+            previous_secret_valid_until: None,
+        }
     }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WebhookAnswer {
+    pub webhook: Webhook,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WebhookList {
+    pub webhooks: Vec<Webhook>,
 }
 
 const VIEW: &str = "select name, topic, url, enabled, disabled_reason, created_at,
@@ -58,73 +93,80 @@ const VIEW: &str = "select name, topic, url, enabled, disabled_reason, created_a
         (select count(*) from webhook_outbox o where o.webhook_name = w.name and o.status = 'failed') as failed
     from webhooks w";
 
-fn view_json(view: &WebhookView) -> Value {
-    let mut v = serde_json::to_value(view).unwrap_or_default();
-    v["created_at"] = json!(format_ms(view.created_at));
-    v
-}
-
 /// Webhook names: 1–64 of `[a-z0-9_-]`.
 fn validate_name(name: &str) -> Result<()> {
     let ok = (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::BadRequest(
-            "webhook names are 1–64 characters of a-z 0-9 _ -".into(),
-        ))
-    }
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if ok { Ok(()) } else { Err(Error::BadRequest("webhook names are 1–64 characters of a-z 0-9 _ -".into())) }
 }
 
-async fn find(state: &AppState, name: &str) -> Result<WebhookView> {
-    sqlx::query_as(&format!("{VIEW} where name = ?"))
-        .bind(name)
-        .fetch_optional(&state.db)
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("webhook {name}")))
+async fn find(state: &AppState, name: &str) -> Result<Webhook> {
+    let row: Option<WebhookRow> =
+        sqlx::query_as(&format!("{VIEW} where name = ?")).bind(name).fetch_optional(&state.db).await?;
+    row.map(Webhook::from).ok_or_else(|| Error::NotFound(format!("webhook {name}")))
 }
 
-async fn list(State(state): State<AppState>, _admin: AdminCaller) -> Result<Json<Value>> {
-    let all: Vec<WebhookView> = sqlx::query_as(&format!("{VIEW} order by name"))
-        .fetch_all(&state.db)
-        .await?;
-    Ok(Json(
-        json!({ "webhooks": all.iter().map(view_json).collect::<Vec<_>>() }),
-    ))
+/// Lists the webhooks (admins).
+#[utoipa::path(
+    get,
+    path = "/api/webhooks",
+    tag = "webhooks",
+    responses((status = 200, body = WebhookList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = []), ("session" = []))
+)]
+async fn list(State(state): State<AppState>, _admin: AdminCaller) -> Result<Json<WebhookList>> {
+    let rows: Vec<WebhookRow> = sqlx::query_as(&format!("{VIEW} order by name")).fetch_all(&state.db).await?;
+    Ok(Json(WebhookList { webhooks: rows.into_iter().map(Webhook::from).collect() }))
 }
 
+/// One webhook (admins).
+#[utoipa::path(
+    get,
+    path = "/api/webhooks/{name}",
+    tag = "webhooks",
+    params(("name" = String, Path)),
+    responses((status = 200, body = WebhookAnswer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("session" = []))
+)]
 async fn show(
     State(state): State<AppState>,
     _admin: AdminCaller,
     Path(name): Path<String>,
-) -> Result<Json<Value>> {
-    Ok(Json(
-        json!({ "webhook": view_json(&find(&state, &name).await?) }),
-    ))
+) -> Result<Json<WebhookAnswer>> {
+    Ok(Json(WebhookAnswer { webhook: find(&state, &name).await? }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct UpsertRequest {
+    /// The topic whose publishes are delivered.
     topic: String,
+    /// `http` or `https`; private addresses are refused unless allow-listed.
     url: String,
 }
 
+/// Creates a webhook (201, with its secret, shown this once) or updates one
+/// (200; re-enables it and releases the deliveries held while it was disabled).
+#[utoipa::path(
+    put,
+    path = "/api/webhooks/{name}",
+    tag = "webhooks",
+    params(("name" = String, Path, description = "1–64 of a-z 0-9 _ -")),
+    request_body = UpsertRequest,
+    responses((status = 201, body = WebhookAnswer), (status = 200, body = WebhookAnswer),
+              (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 422, body = ErrorBody, description = "bad or private URL")),
+    security(("bearer" = []), ("session" = []))
+)]
 async fn upsert(
     State(state): State<AppState>,
     _admin: AdminCaller,
     Path(name): Path<String>,
     ApiJson(request): ApiJson<UpsertRequest>,
-) -> Result<(StatusCode, Json<Value>)> {
+) -> Result<(StatusCode, Json<WebhookAnswer>)> {
     validate_name(&name)?;
     validate_topic(&request.topic)?;
     let url = reqwest::Url::parse(&request.url).map_err(|e| Error::Invalid(format!("url: {e}")))?;
-    state
-        .outbound
-        .check_url(&url)
-        .map_err(|why| Error::Invalid(format!("url: {why}")))?;
+    state.outbound.check_url(&url).map_err(|why| Error::Invalid(format!("url: {why}")))?;
     let now = state.clock.now_ms();
     let secret = WebhookSecret::generate().to_text();
     let created = sqlx::query(
@@ -153,23 +195,28 @@ async fn upsert(
     }
     // Deliveries that waited while it was disabled can go now.
     state.outbox_wakeup.notify_one();
-    let mut body = view_json(&find(&state, &name).await?);
+    let mut webhook = find(&state, &name).await?;
     if created {
-        body["secret"] = json!(secret);
+        webhook.secret = Some(secret);
     }
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(json!({ "webhook": body }))))
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(WebhookAnswer { webhook })))
 }
 
+/// Replaces the secret; the previous one keeps signing (a second signature) for 24 hours.
+#[utoipa::path(
+    post,
+    path = "/api/webhooks/{name}/rotate-secret",
+    tag = "webhooks",
+    params(("name" = String, Path)),
+    responses((status = 200, body = WebhookAnswer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("session" = []))
+)]
 async fn rotate(
     State(state): State<AppState>,
     _admin: AdminCaller,
     Path(name): Path<String>,
-) -> Result<Json<Value>> {
+) -> Result<Json<WebhookAnswer>> {
     let secret = WebhookSecret::generate().to_text();
     let until = state.clock.now_ms() + ROTATION_OVERLAP_MS;
     let changed = sqlx::query(
@@ -184,23 +231,25 @@ async fn rotate(
     if changed == 0 {
         return Err(Error::NotFound(format!("webhook {name}")));
     }
-    let mut body = view_json(&find(&state, &name).await?);
-    body["secret"] = json!(secret);
-    body["previous_secret_valid_until"] = json!(format_ms(until));
-    Ok(Json(json!({ "webhook": body })))
+    let mut webhook = find(&state, &name).await?;
+    webhook.secret = Some(secret);
+    webhook.previous_secret_valid_until = Some(format_ms(until));
+    Ok(Json(WebhookAnswer { webhook }))
 }
 
-async fn remove(
-    State(state): State<AppState>,
-    _admin: AdminCaller,
-    Path(name): Path<String>,
-) -> Result<StatusCode> {
+/// Deletes a webhook and the deliveries still waiting for it.
+#[utoipa::path(
+    delete,
+    path = "/api/webhooks/{name}",
+    tag = "webhooks",
+    params(("name" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("session" = []))
+)]
+async fn remove(State(state): State<AppState>, _admin: AdminCaller, Path(name): Path<String>) -> Result<StatusCode> {
     let mut tx = state.db.begin().await?;
-    let deleted = sqlx::query("delete from webhooks where name = ?")
-        .bind(&name)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let deleted =
+        sqlx::query("delete from webhooks where name = ?").bind(&name).execute(&mut *tx).await?.rows_affected();
     if deleted == 0 {
         return Err(Error::NotFound(format!("webhook {name}")));
     }
@@ -212,9 +261,11 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 struct DeliveriesQuery {
+    /// `pending`, `delivered` or `failed`.
     status: Option<String>,
+    /// 1–500, default 50.
     limit: Option<i64>,
 }
 
@@ -233,19 +284,69 @@ struct DeliveryRow {
     finished_at: Option<i64>,
 }
 
+/// One message to one webhook, with its attempts so far.
+#[derive(Serialize, ToSchema)]
+pub struct Delivery {
+    /// The `webhook-id` it is sent with, the same on every attempt.
+    pub id: String,
+    pub topic: String,
+    pub seq: i64,
+    /// `pending`, `delivered` or `failed` (dead letter).
+    pub status: String,
+    pub attempts: i64,
+    /// The receiver's last HTTP status, if it answered.
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub latency_ms: Option<i64>,
+    pub next_retry_at: Option<String>,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+}
+
+impl From<DeliveryRow> for Delivery {
+    fn from(r: DeliveryRow) -> Self {
+        Delivery {
+            next_retry_at: (r.status == "pending").then(|| format_ms(r.next_attempt_at)),
+            id: r.id,
+            topic: r.topic,
+            seq: r.seq,
+            status: r.status,
+            attempts: r.attempts,
+            last_status: r.last_status,
+            last_error: r.last_error,
+            latency_ms: r.last_latency_ms,
+            created_at: format_ms(r.created_at),
+            finished_at: r.finished_at.map(format_ms),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryList {
+    pub deliveries: Vec<Delivery>,
+}
+
+/// The delivery log, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/webhooks/{name}/deliveries",
+    tag = "webhooks",
+    params(("name" = String, Path), DeliveriesQuery),
+    responses((status = 200, body = DeliveryList), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 422, body = ErrorBody)),
+    security(("bearer" = []), ("session" = []))
+)]
 async fn deliveries(
     State(state): State<AppState>,
     _admin: AdminCaller,
     Path(name): Path<String>,
     Query(query): Query<DeliveriesQuery>,
-) -> Result<Json<Value>> {
+) -> Result<Json<DeliveryList>> {
     find(&state, &name).await?;
     if let Some(status) = &query.status
         && !matches!(status.as_str(), "pending" | "delivered" | "failed")
     {
-        return Err(Error::Invalid(
-            "status must be pending, delivered or failed".into(),
-        ));
+        return Err(Error::Invalid("status must be pending, delivered or failed".into()));
     }
     let limit = query.limit.unwrap_or(50).clamp(1, 500);
     let rows: Vec<DeliveryRow> = sqlx::query_as(
@@ -260,30 +361,33 @@ async fn deliveries(
     .bind(limit)
     .fetch_all(&state.db)
     .await?;
-    let items: Vec<Value> = rows
-        .into_iter()
-        .map(|r| {
-            json!({
-                "id": r.id, "topic": r.topic, "seq": r.seq, "status": r.status, "attempts": r.attempts,
-                "last_status": r.last_status, "last_error": r.last_error, "latency_ms": r.last_latency_ms,
-                "next_retry_at": (r.status == "pending").then(|| format_ms(r.next_attempt_at)),
-                "created_at": format_ms(r.created_at), "finished_at": r.finished_at.map(format_ms),
-            })
-        })
-        .collect();
-    Ok(Json(json!({ "deliveries": items })))
+    Ok(Json(DeliveryList { deliveries: rows.into_iter().map(Delivery::from).collect() }))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct RetryAnswer {
+    pub id: String,
+    pub status: String,
+}
+
+/// Sends a dead letter again, from its first attempt.
+#[utoipa::path(
+    post,
+    path = "/api/webhooks/{name}/deliveries/{id}/retry",
+    tag = "webhooks",
+    params(("name" = String, Path), ("id" = String, Path)),
+    responses((status = 202, body = RetryAnswer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "the webhook is disabled")),
+    security(("bearer" = []), ("session" = []))
+)]
 async fn retry(
     State(state): State<AppState>,
     _admin: AdminCaller,
     Path((name, id)): Path<(String, String)>,
-) -> Result<(StatusCode, Json<Value>)> {
+) -> Result<(StatusCode, Json<RetryAnswer>)> {
     let hook = find(&state, &name).await?;
-    if !hook.enabled.0 {
-        return Err(Error::Conflict(format!(
-            "webhook {name} is disabled; PUT it again to enable it"
-        )));
+    if !hook.enabled {
+        return Err(Error::Conflict(format!("webhook {name} is disabled; PUT it again to enable it")));
     }
     let changed = sqlx::query(
         "update webhook_outbox set status = 'pending', attempts = 0, next_attempt_at = ?, finished_at = null
@@ -296,13 +400,8 @@ async fn retry(
     .await?
     .rows_affected();
     if changed == 0 {
-        return Err(Error::NotFound(format!(
-            "failed delivery {id} of webhook {name}"
-        )));
+        return Err(Error::NotFound(format!("failed delivery {id} of webhook {name}")));
     }
     state.outbox_wakeup.notify_one();
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({ "id": id, "status": "pending" })),
-    ))
+    Ok((StatusCode::ACCEPTED, Json(RetryAnswer { id, status: "pending".into() })))
 }

@@ -29,6 +29,8 @@ pub struct RetryPolicy {
     pub base: Duration,
     pub max_attempts: u32,
     pub timeout: Duration,
+    /// Consecutive dead letters after which a webhook is disabled.
+    pub disable_after: u32,
 }
 
 /// The delay before attempt `attempt + 1`: `base · 2^(attempt-1)`, capped at
@@ -172,31 +174,11 @@ async fn deliver(worker: &Worker, row: Claimed) {
             if let Err(e) = disable {
                 tracing::error!(error = %e, "cannot disable webhook");
             }
-            finish_failed(
-                db,
-                &row,
-                Some(410),
-                Some("410 Gone: webhook disabled"),
-                latency_ms,
-                now,
-            )
-            .await
+            finish_failed(db, &row, Some(410), Some("410 Gone: webhook disabled"), latency_ms, now).await
         }
-        Outcome::Refused {
-            status,
-            retry_after,
-        } => {
+        Outcome::Refused { status, retry_after } => {
             worker.metrics.webhook_attempt("failure", latency);
-            retry_or_fail(
-                worker,
-                &row,
-                Some(status),
-                None,
-                retry_after,
-                latency_ms,
-                now,
-            )
-            .await
+            retry_or_fail(worker, &row, Some(status), None, retry_after, latency_ms, now).await
         }
         Outcome::NoAnswer(error) => {
             worker.metrics.webhook_attempt("error", latency);
@@ -220,7 +202,9 @@ async fn retry_or_fail(
     if row.attempts >= i64::from(worker.policy.max_attempts) {
         tracing::warn!(id = %row.id, webhook = %row.webhook_name, attempts = row.attempts, ?status, ?error,
             "webhook delivery failed for good (dead letter)");
-        return finish_failed(&worker.db, row, status, error, latency_ms, now).await;
+        let result = finish_failed(&worker.db, row, status, error, latency_ms, now).await;
+        disable_if_failing(worker, &row.webhook_name).await;
+        return result;
     }
     let jitter = rand::thread_rng().gen_range(-1.0..=1.0);
     let mut delay = retry_delay(worker.policy.base, row.attempts as u32, jitter);
@@ -241,6 +225,33 @@ async fn retry_or_fail(
     .bind(&row.id)
     .execute(&worker.db)
     .await
+}
+
+/// Disables a webhook whose last `disable_after` finished deliveries all
+/// failed: sustained failure, not a sporadic one (a success in between resets it).
+async fn disable_if_failing(worker: &Worker, webhook: &str) {
+    let recent: sqlx::Result<Vec<(String,)>> = sqlx::query_as(
+        "select status from webhook_outbox where webhook_name = ? and status in ('delivered', 'failed')
+         order by finished_at desc limit ?",
+    )
+    .bind(webhook)
+    .bind(i64::from(worker.policy.disable_after))
+    .fetch_all(&worker.db)
+    .await;
+    let Ok(recent) = recent else { return };
+    if recent.len() < worker.policy.disable_after as usize || recent.iter().any(|(s,)| s != "failed") {
+        return;
+    }
+    let reason = format!("{} consecutive deliveries failed", worker.policy.disable_after);
+    tracing::warn!(%webhook, %reason, "webhook disabled");
+    let result = sqlx::query("update webhooks set enabled = 0, disabled_reason = ? where name = ? and internal = 0")
+        .bind(&reason)
+        .bind(webhook)
+        .execute(&worker.db)
+        .await;
+    if let Err(e) = result {
+        tracing::error!(error = %e, "cannot disable webhook");
+    }
 }
 
 async fn finish_failed(
@@ -267,11 +278,11 @@ async fn finish_failed(
 /// The `webhook-signature` header: one signature per valid secret.
 fn signature_header(row: &Claimed, timestamp: i64, now_ms: i64) -> Result<String, String> {
     let current = row.secret.as_deref().ok_or("the webhook was deleted")?;
-    let mut signatures = vec![
-        WebhookSecret::parse(current)
-            .map_err(|e| format!("webhook secret: {e}"))?
-            .sign(&row.id, timestamp, row.payload.as_bytes()),
-    ];
+    let mut signatures = vec![WebhookSecret::parse(current).map_err(|e| format!("webhook secret: {e}"))?.sign(
+        &row.id,
+        timestamp,
+        row.payload.as_bytes(),
+    )];
     if let (Some(previous), Some(until)) = (&row.previous_secret, row.previous_secret_until)
         && until > now_ms
         && let Ok(previous) = WebhookSecret::parse(previous)
@@ -302,11 +313,7 @@ async fn attempt(worker: &Worker, row: &Claimed) -> Outcome {
         Ok(s) => s,
         Err(e) => return Outcome::NoAnswer(e),
     };
-    let client = if internal {
-        &worker.internal
-    } else {
-        &worker.guarded
-    };
+    let client = if internal { &worker.internal } else { &worker.guarded };
     let sent = client
         .post(url)
         .timeout(worker.policy.timeout)
@@ -319,9 +326,7 @@ async fn attempt(worker: &Worker, row: &Claimed) -> Outcome {
         .await;
     match sent {
         Err(e) => Outcome::NoAnswer(error_chain(&e)),
-        Ok(response) if response.status().is_success() => {
-            Outcome::Accepted(response.status().as_u16())
-        }
+        Ok(response) if response.status().is_success() => Outcome::Accepted(response.status().as_u16()),
         Ok(response) => Outcome::Refused {
             status: response.status().as_u16(),
             retry_after: response
@@ -362,9 +367,6 @@ mod tests {
         assert_eq!(retry_delay(base, 4, 1.0), Duration::from_millis(960));
         assert_eq!(retry_delay(base, 4, -1.0), Duration::from_millis(640));
         assert_eq!(retry_delay(base, 4, 7.0), Duration::from_millis(960));
-        assert_eq!(
-            retry_delay(Duration::from_secs(60), 40, 0.0),
-            Duration::from_secs(3600)
-        );
+        assert_eq!(retry_delay(Duration::from_secs(60), 40, 0.0), Duration::from_secs(3600));
     }
 }

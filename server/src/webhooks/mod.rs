@@ -23,10 +23,8 @@ use crate::topics::Item;
 /// # Errors
 /// Database errors (the publish then rolls back).
 pub async fn enqueue(tx: &mut Transaction<'_, Sqlite>, item: &Item, now: i64) -> Result<usize> {
-    let names: Vec<(String,)> = sqlx::query_as("select name from webhooks where topic = ?")
-        .bind(&item.topic)
-        .fetch_all(&mut **tx)
-        .await?;
+    let names: Vec<(String,)> =
+        sqlx::query_as("select name from webhooks where topic = ?").bind(&item.topic).fetch_all(&mut **tx).await?;
     if names.is_empty() {
         return Ok(0);
     }
@@ -54,13 +52,7 @@ pub async fn enqueue(tx: &mut Transaction<'_, Sqlite>, item: &Item, now: i64) ->
 ///
 /// # Errors
 /// Database errors.
-pub async fn upsert_internal(
-    db: &SqlitePool,
-    name: &str,
-    topic: &str,
-    url: &str,
-    secret: &str,
-) -> Result<()> {
+pub async fn upsert_internal(db: &SqlitePool, name: &str, topic: &str, url: &str, secret: &str) -> Result<()> {
     sqlx::query(
         "insert into webhooks (name, topic, url, secret, enabled, internal, created_at) values (?, ?, ?, ?, 1, 1, ?)
          on conflict (name) do update set topic = excluded.topic, url = excluded.url,

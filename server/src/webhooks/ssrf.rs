@@ -25,18 +25,10 @@ impl std::str::FromStr for Cidr {
             Some((a, p)) => (a, Some(p)),
             None => (s, None),
         };
-        let addr: IpAddr = addr
-            .trim()
-            .parse()
-            .map_err(|_| format!("{s:?} is not an IP network"))?;
+        let addr: IpAddr = addr.trim().parse().map_err(|_| format!("{s:?} is not an IP network"))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
-            Some(p) => p
-                .trim()
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= max)
-                .ok_or(format!("bad prefix in {s:?}"))?,
+            Some(p) => p.trim().parse::<u8>().ok().filter(|p| *p <= max).ok_or(format!("bad prefix in {s:?}"))?,
             None => max,
         };
         Ok(Self { addr, prefix })
@@ -47,15 +39,11 @@ impl Cidr {
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,
@@ -111,19 +99,16 @@ impl OutboundPolicy {
     /// A message saying why the URL is refused.
     pub fn check_url(&self, url: &reqwest::Url) -> Result<(), String> {
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!(
-                "scheme {} is not allowed: use http or https",
-                url.scheme()
-            ));
+            return Err(format!("scheme {} is not allowed: use http or https", url.scheme()));
         }
         match url.host() {
             None => Err("the URL has no host".into()),
-            Some(url::Host::Ipv4(ip)) if !self.allows(IpAddr::V4(ip)) => Err(format!(
-                "{ip} is a private address; allow it with PARLEY_WEBHOOK_ALLOW"
-            )),
-            Some(url::Host::Ipv6(ip)) if !self.allows(IpAddr::V6(ip)) => Err(format!(
-                "{ip} is a private address; allow it with PARLEY_WEBHOOK_ALLOW"
-            )),
+            Some(url::Host::Ipv4(ip)) if !self.allows(IpAddr::V4(ip)) => {
+                Err(format!("{ip} is a private address; allow it with PARLEY_WEBHOOK_ALLOW"))
+            }
+            Some(url::Host::Ipv6(ip)) if !self.allows(IpAddr::V6(ip)) => {
+                Err(format!("{ip} is a private address; allow it with PARLEY_WEBHOOK_ALLOW"))
+            }
             // Names are checked when they are resolved, at every delivery.
             _ => Ok(()),
         }
@@ -138,12 +123,8 @@ impl reqwest::dns::Resolve for GuardedResolver {
         let policy = self.0.clone();
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let found: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let allowed: Vec<SocketAddr> = found
-                .into_iter()
-                .filter(|a| policy.allows(a.ip()))
-                .collect();
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<SocketAddr> = found.into_iter().filter(|a| policy.allows(a.ip())).collect();
             if allowed.is_empty() {
                 let refused: Box<dyn std::error::Error + Send + Sync> =
                     format!("{host} resolves only to private addresses").into();
@@ -199,9 +180,7 @@ mod tests {
 
     #[test]
     fn the_allow_list_opens_exactly_its_networks() {
-        let policy = OutboundPolicy {
-            allow: vec!["127.0.0.0/8".parse().unwrap(), "fd00::/8".parse().unwrap()],
-        };
+        let policy = OutboundPolicy { allow: vec!["127.0.0.0/8".parse().unwrap(), "fd00::/8".parse().unwrap()] };
         assert!(policy.allows(ip("127.0.0.1")));
         assert!(policy.allows(ip("127.255.0.9")));
         assert!(policy.allows(ip("fd12::1")));

@@ -28,19 +28,12 @@ impl ChromeDriver {
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .expect(
-                "chromedriver is installed (scripts/test.sh installs Debian's chromium-driver)",
-            );
+            .expect("chromedriver is installed (scripts/test.sh installs Debian's chromium-driver)");
         let url = format!("http://127.0.0.1:{port}");
         let status = format!("{url}/status");
         eventually(Duration::from_secs(20), "chromedriver answers", || {
             let status = status.clone();
-            async move {
-                reqwest::get(&status)
-                    .await
-                    .ok()
-                    .filter(|r| r.status().is_success())
-            }
+            async move { reqwest::get(&status).await.ok().filter(|r| r.status().is_success()) }
         })
         .await;
         Self { child, url }
@@ -66,10 +59,7 @@ impl ChromeDriver {
         .collect::<Vec<_>>();
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), json!("chrome"));
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({"binary": "/usr/bin/chromium", "args": args}),
-        );
+        caps.insert("goog:chromeOptions".into(), json!({"binary": "/usr/bin/chromium", "args": args}));
         ClientBuilder::new(HttpConnector::new())
             .capabilities(caps)
             .connect(&self.url)
@@ -93,27 +83,9 @@ async fn enter(browser: &Client, server: &TestServer, name: &str, choice: &str) 
         .for_element(Locator::Css(&format!("option[value='{choice}']")))
         .await
         .expect("the landing page hydrated and listed the rooms");
-    browser
-        .find(Locator::Id("display-name"))
-        .await
-        .unwrap()
-        .send_keys(name)
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Id("room-language"))
-        .await
-        .unwrap()
-        .select_by_value(choice)
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("form.join-form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.find(Locator::Id("display-name")).await.unwrap().send_keys(name).await.unwrap();
+    browser.find(Locator::Id("room-language")).await.unwrap().select_by_value(choice).await.unwrap();
+    browser.find(Locator::Css("form.join-form button")).await.unwrap().click().await.unwrap();
     browser
         .wait()
         .at_most(WITHIN)
@@ -125,23 +97,13 @@ async fn enter(browser: &Client, server: &TestServer, name: &str, choice: &str) 
 async fn say(browser: &Client, text: &str) {
     let input = browser.find(Locator::Id("message")).await.unwrap();
     input.send_keys(text).await.unwrap();
-    browser
-        .find(Locator::Css("form.send-box button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.find(Locator::Css("form.send-box button")).await.unwrap().click().await.unwrap();
 }
 
 /// The texts of the messages shown, in order.
 async fn shown(browser: &Client) -> Vec<String> {
     let mut texts = Vec::new();
-    for element in browser
-        .find_all(Locator::Css("li.message:not(.pending) p.text"))
-        .await
-        .unwrap_or_default()
-    {
+    for element in browser.find_all(Locator::Css("li.message:not(.pending) p.text")).await.unwrap_or_default() {
         texts.push(element.text().await.unwrap_or_default());
     }
     texts
@@ -157,11 +119,7 @@ async fn screenshot(browser: &Client, name: &str) {
 #[tokio::test]
 async fn two_browsers_chat_in_english_and_portuguese() {
     let site = parley_e2e::site_root().join("pkg/parley_bg.wasm");
-    assert!(
-        site.exists(),
-        "{} is missing: run scripts/test.sh, which builds the site",
-        site.display()
-    );
+    assert!(site.exists(), "{} is missing: run scripts/test.sh, which builds the site", site.display());
     let server = TestServer::start().await;
     let driver = ChromeDriver::start().await;
     let (profile_a, profile_b) = (TempDir::new("parley-chrome"), TempDir::new("parley-chrome"));
@@ -173,53 +131,29 @@ async fn two_browsers_chat_in_english_and_portuguese() {
 
     say(&alice, "Can you send me the link?").await;
     let portuguese = eventually(WITHIN, "Bruno reads Alice in Portuguese", || async {
-        shown(&bruno)
-            .await
-            .into_iter()
-            .find(|t| t.contains("link") && t != "Can you send me the link?")
+        shown(&bruno).await.into_iter().find(|t| t.contains("link") && t != "Can you send me the link?")
     })
     .await;
     assert!(portuguese.contains("Você"), "{portuguese}");
     eventually(WITHIN, "Alice sees her own message", || async {
-        shown(&alice)
-            .await
-            .contains(&"Can you send me the link?".to_owned())
-            .then_some(())
+        shown(&alice).await.contains(&"Can you send me the link?".to_owned()).then_some(())
     })
     .await;
 
     say(&bruno, "Você pode me enviar o link?").await;
     eventually(WITHIN, "Alice reads Bruno in English", || async {
-        shown(&alice)
-            .await
-            .iter()
-            .filter(|t| t.as_str() == "Can you send me the link?")
-            .count()
-            .eq(&2)
-            .then_some(())
+        shown(&alice).await.iter().filter(|t| t.as_str() == "Can you send me the link?").count().eq(&2).then_some(())
     })
     .await;
     eventually(WITHIN, "Bruno sees his own message", || async {
-        shown(&bruno)
-            .await
-            .contains(&"Você pode me enviar o link?".to_owned())
-            .then_some(())
+        shown(&bruno).await.contains(&"Você pode me enviar o link?".to_owned()).then_some(())
     })
     .await;
 
     // The original is one click away for a translated message.
-    let summary = bruno
-        .find(Locator::Css("details.original summary"))
-        .await
-        .unwrap();
+    let summary = bruno.find(Locator::Css("details.original summary")).await.unwrap();
     summary.click().await.unwrap();
-    let original = bruno
-        .find(Locator::Css("details.original p"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let original = bruno.find(Locator::Css("details.original p")).await.unwrap().text().await.unwrap();
     assert_eq!(original, "Can you send me the link?");
 
     screenshot(&alice, "room-en.png").await;

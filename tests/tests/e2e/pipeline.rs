@@ -16,14 +16,8 @@ async fn english_arrives_translated_in_portuguese_and_unchanged_in_english() {
     let server = TestServer::start().await;
     let ana = server.join("Ana", "lobby", "en").await;
     let bruno = server.join("Bruno", "lobby", "pt").await;
-    let mut en = server
-        .subscribe("lobby-subscribe-en", ana["token"].as_str().unwrap(), None)
-        .await
-        .unwrap();
-    let mut pt = server
-        .subscribe("lobby-subscribe-pt", bruno["token"].as_str().unwrap(), None)
-        .await
-        .unwrap();
+    let mut en = server.subscribe("lobby-subscribe-en", ana["token"].as_str().unwrap(), None).await.unwrap();
+    let mut pt = server.subscribe("lobby-subscribe-pt", bruno["token"].as_str().unwrap(), None).await.unwrap();
 
     let response = server
         .publish(
@@ -33,9 +27,7 @@ async fn english_arrives_translated_in_portuguese_and_unchanged_in_english() {
         )
         .await;
     assert_eq!(response.status(), 200);
-    let seq = response.json::<Value>().await.unwrap()["seq"]
-        .as_i64()
-        .unwrap();
+    let seq = response.json::<Value>().await.unwrap()["seq"].as_i64().unwrap();
 
     let pt_item = pt.next_item(WITHIN).await;
     let en_item = en.next_item(WITHIN).await;
@@ -55,10 +47,7 @@ async fn english_arrives_translated_in_portuguese_and_unchanged_in_english() {
     assert_eq!(pt_msg["original"]["lang"], "en");
     assert_eq!(pt_msg["original"]["text"], "Can you send me the link?");
     let text = pt_msg["text"].as_str().unwrap();
-    assert!(
-        text.contains("link") && text.contains("Você"),
-        "a Portuguese translation: {text}"
-    );
+    assert!(text.contains("link") && text.contains("Você"), "a Portuguese translation: {text}");
     assert_eq!(pt_msg["author"]["name"], "Ana");
     // Published by the pipeline, never by a user.
     assert_eq!(pt_item["publisher"]["id"], "pipeline");
@@ -69,10 +58,7 @@ async fn portuguese_arrives_translated_in_english() {
     let server = TestServer::start().await;
     let ana = server.join("Ana", "lobby", "en").await;
     let bruno = server.join("Bruno", "lobby", "pt").await;
-    let mut en = server
-        .subscribe("lobby-subscribe-en", ana["token"].as_str().unwrap(), None)
-        .await
-        .unwrap();
+    let mut en = server.subscribe("lobby-subscribe-en", ana["token"].as_str().unwrap(), None).await.unwrap();
     let response = server
         .publish(
             "lobby-publish",
@@ -93,14 +79,8 @@ async fn profanity_is_masked_on_every_language_topic() {
     let server = TestServer::start().await;
     let ana = server.join("Ana", "lobby", "en").await;
     let bruno = server.join("Bruno", "lobby", "pt").await;
-    let mut en = server
-        .subscribe("lobby-subscribe-en", ana["token"].as_str().unwrap(), None)
-        .await
-        .unwrap();
-    let mut pt = server
-        .subscribe("lobby-subscribe-pt", bruno["token"].as_str().unwrap(), None)
-        .await
-        .unwrap();
+    let mut en = server.subscribe("lobby-subscribe-en", ana["token"].as_str().unwrap(), None).await.unwrap();
+    let mut pt = server.subscribe("lobby-subscribe-pt", bruno["token"].as_str().unwrap(), None).await.unwrap();
     server
         .publish(
             "lobby-publish",
@@ -112,10 +92,7 @@ async fn profanity_is_masked_on_every_language_topic() {
         let msg = &item["value"];
         let text = msg["text"].as_str().unwrap().to_lowercase();
         let original = msg["original"]["text"].as_str().unwrap().to_lowercase();
-        assert!(
-            !text.contains("fuck") && !original.contains("fuck"),
-            "{msg}"
-        );
+        assert!(!text.contains("fuck") && !original.contains("fuck"), "{msg}");
         assert_eq!(msg["moderation"]["action"], "masked", "{msg}");
         assert!(original.contains('*'), "{msg}");
     }
@@ -127,38 +104,23 @@ async fn history_is_replayed_with_resume_after() {
     let ana = server.join("Ana", "lobby", "en").await;
     let token = ana["token"].as_str().unwrap();
     for text in ["first message", "second message"] {
-        server
-            .publish("lobby-publish", token, &json!({"text": text, "lang": "en"}))
-            .await;
+        server.publish("lobby-publish", token, &json!({"text": text, "lang": "en"})).await;
     }
     // Wait for both to be republished, then read them from the start.
-    let mut live = server
-        .subscribe("lobby-subscribe-en", token, Some(0))
-        .await
-        .unwrap();
+    let mut live = server.subscribe("lobby-subscribe-en", token, Some(0)).await.unwrap();
     let a = live.next_item(WITHIN).await;
     let b = live.next_item(WITHIN).await;
-    let mut texts = [
-        a["value"]["text"].as_str().unwrap().to_owned(),
-        b["value"]["text"].as_str().unwrap().to_owned(),
-    ];
+    let mut texts = [a["value"]["text"].as_str().unwrap().to_owned(), b["value"]["text"].as_str().unwrap().to_owned()];
     texts.sort();
     assert_eq!(texts, ["first message", "second message"]);
     assert_eq!(b["seq"].as_i64().unwrap(), a["seq"].as_i64().unwrap() + 1);
-    let mut resumed = server
-        .subscribe("lobby-subscribe-en", token, a["seq"].as_i64())
-        .await
-        .unwrap();
+    let mut resumed = server.subscribe("lobby-subscribe-en", token, a["seq"].as_i64()).await.unwrap();
     assert_eq!(resumed.next_item(WITHIN).await["seq"], b["seq"]);
 }
 
 async fn pipeline_secret(server: &TestServer) -> WebhookSecret {
-    let db = parley::db::connect(&format!("sqlite://{}", server.db_path.display()))
-        .await
-        .unwrap();
-    let text = parley::db::setting_or_init(&db, "pipeline_webhook_secret", || unreachable!())
-        .await
-        .unwrap();
+    let db = parley::db::connect(&format!("sqlite://{}", server.db_path.display())).await.unwrap();
+    let text = parley::db::setting_or_init(&db, "pipeline_webhook_secret", || unreachable!()).await.unwrap();
     WebhookSecret::parse(&text).unwrap()
 }
 
@@ -166,10 +128,9 @@ async fn pipeline_secret(server: &TestServer) -> WebhookSecret {
 async fn the_pipeline_intake_rejects_wrong_missing_and_stale_signatures() {
     let server = TestServer::start().await;
     let secret = pipeline_secret(&server).await;
-    let body =
-        json!({"topic": "lobby-publish", "seq": 999, "published_at": "2026-11-28T22:00:00.000Z",
+    let body = json!({"topic": "lobby-publish", "seq": 999, "published_at": "2026-11-28T22:00:00.000Z",
                       "publisher": {"id": "u_x", "name": "X"}, "value": {"text": "hello"}})
-        .to_string();
+    .to_string();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let send = |id: &'static str, ts: Option<i64>, sig: Option<String>| {
         let mut request = reqwest::Client::new()
@@ -191,56 +152,38 @@ async fn the_pipeline_intake_rejects_wrong_missing_and_stale_signatures() {
     assert_eq!(parley_e2e::error_code(response).await, "invalid_signature");
 
     assert_eq!(send("msg_2", Some(now), None).await.unwrap().status(), 401);
-    assert_eq!(
-        send(
-            "msg_3",
-            None,
-            Some(secret.sign("msg_3", now, body.as_bytes()))
-        )
-        .await
-        .unwrap()
-        .status(),
-        401
-    );
+    assert_eq!(send("msg_3", None, Some(secret.sign("msg_3", now, body.as_bytes()))).await.unwrap().status(), 401);
 
     let stale = now - 600;
-    let response = send(
-        "msg_4",
-        Some(stale),
-        Some(secret.sign("msg_4", stale, body.as_bytes())),
-    )
-    .await
-    .unwrap();
+    let response = send("msg_4", Some(stale), Some(secret.sign("msg_4", stale, body.as_bytes()))).await.unwrap();
     assert_eq!(response.status(), 401);
 
     let tampered = secret.sign("msg_5", now, b"{\"other\":1}");
-    assert_eq!(
-        send("msg_5", Some(now), Some(tampered))
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    assert_eq!(send("msg_5", Some(now), Some(tampered)).await.unwrap().status(), 401);
+
+    // Headers that are not UTF-8 are refused like missing ones, never with a 500.
+    let response = reqwest::Client::new()
+        .post(server.url("/pipeline/webhook"))
+        .header("webhook-id", reqwest::header::HeaderValue::from_bytes(b"msg_\xff").unwrap())
+        .header("webhook-timestamp", now.to_string())
+        .header("webhook-signature", reqwest::header::HeaderValue::from_bytes(b"v1,\xfe").unwrap())
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
 
     // The same request correctly signed is accepted: the checks above are not blanket refusals.
     let good = secret.sign("msg_6", now, body.as_bytes());
-    assert_eq!(
-        send("msg_6", Some(now), Some(good)).await.unwrap().status(),
-        200
-    );
+    assert_eq!(send("msg_6", Some(now), Some(good)).await.unwrap().status(), 200);
 }
 
 /// A LibreTranslate stand-in speaking its documented `/translate` wire format.
 async fn fake_libretranslate() -> String {
-    async fn translate(
-        Json(request): Json<Value>,
-    ) -> Result<Json<Value>, (axum::http::StatusCode, Json<Value>)> {
+    async fn translate(Json(request): Json<Value>) -> Result<Json<Value>, (axum::http::StatusCode, Json<Value>)> {
         let (q, source, target) = (&request["q"], &request["source"], &request["target"]);
         if target == "xx" {
-            return Err((
-                axum::http::StatusCode::BAD_REQUEST,
-                Json(json!({"error": "xx is not supported"})),
-            ));
+            return Err((axum::http::StatusCode::BAD_REQUEST, Json(json!({"error": "xx is not supported"}))));
         }
         assert_eq!(request["format"], "text");
         Ok(Json(
@@ -263,10 +206,7 @@ async fn the_libretranslate_provider_translates_over_http() {
     .await;
     let ana = server.join("Ana", "lobby", "en").await;
     let bruno = server.join("Bruno", "lobby", "pt").await;
-    let mut pt = server
-        .subscribe("lobby-subscribe-pt", bruno["token"].as_str().unwrap(), None)
-        .await
-        .unwrap();
+    let mut pt = server.subscribe("lobby-subscribe-pt", bruno["token"].as_str().unwrap(), None).await.unwrap();
     server
         .publish(
             "lobby-publish",
@@ -290,10 +230,7 @@ async fn a_pair_without_a_model_is_delivered_untranslated_with_a_note() {
     .await;
     let ana = server.join("Ana", "lobby", "en").await;
     let bruno = server.join("Bruno", "lobby", "pt").await;
-    let mut pt = server
-        .subscribe("lobby-subscribe-pt", bruno["token"].as_str().unwrap(), None)
-        .await
-        .unwrap();
+    let mut pt = server.subscribe("lobby-subscribe-pt", bruno["token"].as_str().unwrap(), None).await.unwrap();
     server
         .publish(
             "lobby-publish",
@@ -313,10 +250,7 @@ async fn a_redelivered_webhook_is_applied_once() {
     let server = TestServer::start().await;
     let secret = pipeline_secret(&server).await;
     let bruno = server.join("Bruno", "lobby", "pt").await;
-    let mut pt = server
-        .subscribe("lobby-subscribe-pt", bruno["token"].as_str().unwrap(), None)
-        .await
-        .unwrap();
+    let mut pt = server.subscribe("lobby-subscribe-pt", bruno["token"].as_str().unwrap(), None).await.unwrap();
     let body = |seq: i64, text: &str| {
         json!({"topic": "lobby-publish", "seq": seq, "published_at": "2026-11-28T22:00:00.000Z",
                "publisher": {"id": "u_x", "name": "X"}, "value": {"text": text, "lang": "en"}})
@@ -337,25 +271,12 @@ async fn a_redelivered_webhook_is_applied_once() {
     // The same message three times: twice under one webhook-id (a retry), once
     // under another (as a second pipeline or a restarted one would see it).
     for id in ["msg_a", "msg_a", "msg_b"] {
-        assert_eq!(
-            deliver(id, body(100, "Good morning"))
-                .await
-                .unwrap()
-                .status(),
-            200
-        );
+        assert_eq!(deliver(id, body(100, "Good morning")).await.unwrap().status(), 200);
     }
-    assert_eq!(
-        deliver("msg_c", body(101, "Good night"))
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    // And concurrently, as two pipelines behind one URL would.
+    let (a, b) = tokio::join!(deliver("msg_d", body(100, "Good morning")), deliver("msg_e", body(100, "Good morning")));
+    assert_eq!((a.unwrap().status().as_u16(), b.unwrap().status().as_u16()), (200, 200));
+    assert_eq!(deliver("msg_c", body(101, "Good night")).await.unwrap().status(), 200);
     assert_eq!(pt.next_item(WITHIN).await["value"]["source_seq"], 100);
-    assert_eq!(
-        pt.next_item(WITHIN).await["value"]["source_seq"],
-        101,
-        "no second copy of 100"
-    );
+    assert_eq!(pt.next_item(WITHIN).await["value"]["source_seq"], 101, "no second copy of 100");
 }

@@ -10,12 +10,7 @@ use serde_json::{Value, json};
 const WITHIN: Duration = Duration::from_secs(10);
 
 async fn mint(server: &TestServer, token: &str, body: Value) -> reqwest::Response {
-    server
-        .authed(Method::POST, "/api/tokens", token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    server.authed(Method::POST, "/api/tokens", token).json(&body).send().await.unwrap()
 }
 
 #[tokio::test]
@@ -25,19 +20,19 @@ async fn a_derived_token_never_grants_more_than_its_parent() {
     let parent = joined["token"].as_str().unwrap();
 
     // Narrower or equal: allowed, and the result works.
-    let response = mint(&server, parent, json!({"permissions": [{"topic": "lobby-subscribe-pt", "ops": ["subscribe"]}], "ttl_seconds": 60})).await;
+    let response = mint(
+        &server,
+        parent,
+        json!({"permissions": [{"topic": "lobby-subscribe-pt", "ops": ["subscribe"]}], "ttl_seconds": 60}),
+    )
+    .await;
     assert_eq!(response.status(), 201);
     let child: Value = response.json().await.unwrap();
     assert!(child["expires_at"].is_string());
     let child = child["token"].as_str().unwrap();
-    server
-        .subscribe("lobby-subscribe-pt", child, None)
-        .await
-        .unwrap();
+    server.subscribe("lobby-subscribe-pt", child, None).await.unwrap();
     // The child holds only what it asked for.
-    let response = server
-        .publish("lobby-publish", child, &json!({"text": "hi"}))
-        .await;
+    let response = server.publish("lobby-publish", child, &json!({"text": "hi"})).await;
     assert_eq!(response.status(), 403);
 
     for (topic, op) in [
@@ -47,12 +42,8 @@ async fn a_derived_token_never_grants_more_than_its_parent() {
         ("*", "publish"),
         ("lobby-subscribe-pt", "publish"),
     ] {
-        let response = mint(
-            &server,
-            parent,
-            json!({"permissions": [{"topic": topic, "ops": [op]}], "ttl_seconds": 60}),
-        )
-        .await;
+        let response =
+            mint(&server, parent, json!({"permissions": [{"topic": topic, "ops": [op]}], "ttl_seconds": 60})).await;
         assert_eq!(response.status(), 403, "{op} on {topic}");
         assert_eq!(error_code(response).await, "forbidden");
     }
@@ -65,12 +56,7 @@ async fn a_derived_token_never_grants_more_than_its_parent() {
         let response = mint(&server, parent, body.clone()).await;
         assert_eq!(response.status(), 422, "{body}");
     }
-    let response = reqwest::Client::new()
-        .post(server.url("/api/tokens"))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let response = reqwest::Client::new().post(server.url("/api/tokens")).json(&json!({})).send().await.unwrap();
     assert_eq!(response.status(), 401);
 }
 
@@ -80,99 +66,51 @@ async fn a_revoked_token_is_refused_and_its_subscriptions_close_at_once() {
     let admin = server.admin_token().await;
     let joined = server.join("Ana", "lobby", "en").await;
     let parent = joined["token"].as_str().unwrap();
-    let minted: Value = mint(&server, parent, json!({"permissions": [{"topic": "lobby-subscribe-en", "ops": ["subscribe"]}], "ttl_seconds": 600}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let (token, jti) = (
-        minted["token"].as_str().unwrap(),
-        minted["jti"].as_str().unwrap(),
-    );
-    let mut ws = server
-        .subscribe("lobby-subscribe-en", token, None)
-        .await
-        .unwrap();
-    let mut sibling = server
-        .subscribe("lobby-subscribe-en", parent, None)
-        .await
-        .unwrap();
+    let minted: Value = mint(
+        &server,
+        parent,
+        json!({"permissions": [{"topic": "lobby-subscribe-en", "ops": ["subscribe"]}], "ttl_seconds": 600}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let (token, jti) = (minted["token"].as_str().unwrap(), minted["jti"].as_str().unwrap());
+    let mut ws = server.subscribe("lobby-subscribe-en", token, None).await.unwrap();
+    let mut sibling = server.subscribe("lobby-subscribe-en", parent, None).await.unwrap();
 
     // Only admins revoke.
-    let response = server
-        .authed(Method::DELETE, &format!("/api/tokens/{jti}"), parent)
-        .send()
-        .await
-        .unwrap();
+    let response = server.authed(Method::DELETE, &format!("/api/tokens/{jti}"), parent).send().await.unwrap();
     assert_eq!(response.status(), 403);
-    let response = server
-        .authed(Method::DELETE, &format!("/api/tokens/{jti}"), &admin)
-        .send()
-        .await
-        .unwrap();
+    let response = server.authed(Method::DELETE, &format!("/api/tokens/{jti}"), &admin).send().await.unwrap();
     assert_eq!(response.status(), 204);
 
-    let close = ws
-        .closed(Duration::from_secs(1))
-        .await
-        .expect("a close frame");
+    let close = ws.closed(Duration::from_secs(1)).await.expect("a close frame");
     assert_eq!(u16::from(close.code), 4003);
     assert_eq!(close.reason.as_str(), "token_revoked");
-    let refused = server
-        .subscribe("lobby-subscribe-en", token, None)
-        .await
-        .err()
-        .expect("refused");
+    let refused = server.subscribe("lobby-subscribe-en", token, None).await.err().expect("refused");
     assert!(matches!(refused, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 401));
-    let response = server
-        .authed(Method::GET, "/api/topics/lobby-subscribe-en/items", token)
-        .send()
-        .await
-        .unwrap();
+    let response = server.authed(Method::GET, "/api/topics/lobby-subscribe-en/items", token).send().await.unwrap();
     assert_eq!(error_code(response).await, "token_revoked");
 
     // The parent is untouched: its stream still delivers.
-    server
-        .publish(
-            "lobby-publish",
-            parent,
-            &json!({"text": "still here", "lang": "en"}),
-        )
-        .await;
-    assert_eq!(
-        sibling.next_item(Duration::from_secs(30)).await["value"]["text"],
-        "still here"
-    );
+    server.publish("lobby-publish", parent, &json!({"text": "still here", "lang": "en"})).await;
+    assert_eq!(sibling.next_item(Duration::from_secs(30)).await["value"]["text"], "still here");
 }
 
 #[tokio::test]
 async fn tokens_expire_by_the_servers_clock() {
-    let (clock, hand) =
-        parley::clock::Clock::manual(time::OffsetDateTime::now_utc().unix_timestamp() * 1000);
+    let (clock, hand) = parley::clock::Clock::manual(time::OffsetDateTime::now_utc().unix_timestamp() * 1000);
     let server = TestServer::start_with(|c| c.clock = clock).await;
     let joined = server.join("Ana", "lobby", "en").await;
     let token = joined["token"].as_str().unwrap();
-    let response = server
-        .authed(Method::GET, "/api/topics/lobby-subscribe-en/items", token)
-        .send()
-        .await
-        .unwrap();
+    let response = server.authed(Method::GET, "/api/topics/lobby-subscribe-en/items", token).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    hand.advance(Duration::from_secs(
-        parley::rooms::JOIN_TOKEN_TTL_SECS as u64 - 1,
-    ));
-    let response = server
-        .authed(Method::GET, "/api/topics/lobby-subscribe-en/items", token)
-        .send()
-        .await
-        .unwrap();
+    hand.advance(Duration::from_secs(parley::rooms::JOIN_TOKEN_TTL_SECS as u64 - 1));
+    let response = server.authed(Method::GET, "/api/topics/lobby-subscribe-en/items", token).send().await.unwrap();
     assert_eq!(response.status(), 200, "valid until its last second");
     hand.advance(Duration::from_secs(1));
-    let response = server
-        .authed(Method::GET, "/api/topics/lobby-subscribe-en/items", token)
-        .send()
-        .await
-        .unwrap();
+    let response = server.authed(Method::GET, "/api/topics/lobby-subscribe-en/items", token).send().await.unwrap();
     assert_eq!(response.status(), 401);
     assert_eq!(error_code(response).await, "token_expired");
 }
@@ -186,26 +124,16 @@ async fn publishing_beyond_the_rate_gets_429_with_retry_after() {
     .await;
     let token = server.token_for(&[("events", &[Op::Publish])]).await;
     for _ in 0..3 {
-        assert_eq!(
-            server.publish("events", &token, &json!({})).await.status(),
-            200
-        );
+        assert_eq!(server.publish("events", &token, &json!({})).await.status(), 200);
     }
     let response = server.publish("events", &token, &json!({})).await;
     assert_eq!(response.status(), 429);
-    let retry_after: u64 = response.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=2).contains(&retry_after), "{retry_after}");
     assert_eq!(error_code(response).await, "rate_limited");
     // Another token is not affected.
     let other = server.token_for(&[("events", &[Op::Publish])]).await;
-    assert_eq!(
-        server.publish("events", &other, &json!({})).await.status(),
-        200
-    );
+    assert_eq!(server.publish("events", &other, &json!({})).await.status(), 200);
 }
 
 #[tokio::test]
@@ -214,11 +142,7 @@ async fn a_token_holds_a_bounded_number_of_subscriptions() {
     let token = server.token_for(&[("events", &[Op::Subscribe])]).await;
     let first = server.subscribe("events", &token, None).await.unwrap();
     let _second = server.subscribe("events", &token, None).await.unwrap();
-    let refused = server
-        .subscribe("events", &token, None)
-        .await
-        .err()
-        .expect("refused");
+    let refused = server.subscribe("events", &token, None).await.err().expect("refused");
     assert!(matches!(refused, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 429));
     drop(first);
     parley_e2e::eventually(WITHIN, "a slot frees when a subscription ends", || async {

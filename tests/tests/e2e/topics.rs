@@ -23,34 +23,21 @@ async fn a_pt_join_token_cannot_read_the_publish_topic_or_another_language() {
     assert_eq!(joined["publish_topic"], "lobby-publish");
     assert_eq!(joined["subscribe_topic"], "lobby-subscribe-pt");
     for topic in ["lobby-publish", "lobby-subscribe-en", "other-subscribe-pt"] {
-        let refused = server
-            .subscribe(topic, token, None)
-            .await
-            .err()
-            .expect("refused");
+        let refused = server.subscribe(topic, token, None).await.err().expect("refused");
         assert_eq!(status_of(refused), 403, "{topic}");
     }
     // Nor can it publish into a language topic.
-    let response = server
-        .publish("lobby-subscribe-pt", token, &json!({"text": "forged"}))
-        .await;
+    let response = server.publish("lobby-subscribe-pt", token, &json!({"text": "forged"})).await;
     assert_eq!(response.status(), 403);
     assert_eq!(error_code(response).await, "forbidden");
     // Its own language works.
-    server
-        .subscribe("lobby-subscribe-pt", token, None)
-        .await
-        .unwrap();
+    server.subscribe("lobby-subscribe-pt", token, None).await.unwrap();
 }
 
 #[tokio::test]
 async fn missing_forged_and_absent_tokens_get_401() {
     let server = TestServer::start().await;
-    let refused = server
-        .subscribe("lobby-subscribe-en", "pt_forged.token", None)
-        .await
-        .err()
-        .unwrap();
+    let refused = server.subscribe("lobby-subscribe-en", "pt_forged.token", None).await.err().unwrap();
     assert_eq!(status_of(refused), 401);
     let response = reqwest::Client::new()
         .post(server.url("/api/topics/lobby-publish"))
@@ -60,9 +47,7 @@ async fn missing_forged_and_absent_tokens_get_401() {
         .unwrap();
     assert_eq!(response.status(), 401);
     assert_eq!(error_code(response).await, "unauthenticated");
-    let response = server
-        .publish("lobby-publish", "pt_nope.nope", &json!({"text": "hi"}))
-        .await;
+    let response = server.publish("lobby-publish", "pt_nope.nope", &json!({"text": "hi"})).await;
     assert_eq!(response.status(), 401);
     assert_eq!(error_code(response).await, "invalid_token");
 }
@@ -71,19 +56,11 @@ async fn missing_forged_and_absent_tokens_get_401() {
 async fn joining_a_language_the_room_does_not_have_is_refused() {
     let server = TestServer::start().await;
     let client = server.guest("Carla").await;
-    let response = client
-        .post(server.url("/api/rooms/lobby/join"))
-        .json(&json!({"language": "de"}))
-        .send()
-        .await
-        .unwrap();
+    let response =
+        client.post(server.url("/api/rooms/lobby/join")).json(&json!({"language": "de"})).send().await.unwrap();
     assert_eq!(response.status(), 403);
-    let response = client
-        .post(server.url("/api/rooms/nowhere/join"))
-        .json(&json!({"language": "en"}))
-        .send()
-        .await
-        .unwrap();
+    let response =
+        client.post(server.url("/api/rooms/nowhere/join")).json(&json!({"language": "en"})).send().await.unwrap();
     assert_eq!(response.status(), 404);
     assert_eq!(error_code(response).await, "not_found");
     // Without a session there is nobody to join as.
@@ -151,10 +128,7 @@ async fn the_server_stamps_the_publisher_and_numbers_items_per_topic() {
     }
     assert_eq!(seqs, vec![1, 2, 3]);
     // Every language sees the author the server stamped, not the one in the body.
-    let en = server
-        .subscribe("lobby-subscribe-en", token, Some(0))
-        .await
-        .unwrap();
+    let en = server.subscribe("lobby-subscribe-en", token, Some(0)).await.unwrap();
     let mut en = en;
     let item = en.next_item(WITHIN * 3).await;
     assert_eq!(item["value"]["author"]["name"], "Ana");
@@ -181,4 +155,16 @@ async fn cross_site_posts_are_rejected() {
         .await
         .unwrap();
     assert_eq!(response.status(), 403);
+}
+
+#[tokio::test]
+async fn a_database_failure_answers_a_generic_500_and_leaks_nothing() {
+    let server = TestServer::start().await;
+    let token = server.token_for(&[("doomed", &[parley::auth::Op::Publish])]).await;
+    // Break the database under the running server.
+    sqlx::query("drop table items").execute(&server.db().await).await.unwrap();
+    let response = server.publish("doomed", &token, &json!({"n": 1})).await;
+    assert_eq!(response.status(), 500);
+    let body = response.text().await.unwrap();
+    assert_eq!(body, r#"{"error":{"code":"internal","message":"internal error"}}"#);
 }

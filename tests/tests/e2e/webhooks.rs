@@ -37,13 +37,7 @@ struct Receiver {
 impl Receiver {
     async fn start(script: &[u16]) -> Self {
         async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
-            let h = |n: &str| {
-                headers
-                    .get(n)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned()
-            };
+            let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
             let mut seen = r.seen.lock().unwrap();
             seen.push(Seen {
                 id: h("webhook-id"),
@@ -52,11 +46,7 @@ impl Receiver {
                 body,
             });
             let script = r.script.lock().unwrap();
-            let status = script
-                .get(seen.len() - 1)
-                .or(script.last())
-                .copied()
-                .unwrap_or(200);
+            let status = script.get(seen.len() - 1).or(script.last()).copied().unwrap_or(200);
             StatusCode::from_u16(status).unwrap()
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -65,9 +55,7 @@ impl Receiver {
             seen: Arc::default(),
             script: Arc::new(Mutex::new(script.to_vec())),
         };
-        let app = axum::Router::new()
-            .route("/hook", post(receive))
-            .with_state(receiver.clone());
+        let app = axum::Router::new().route("/hook", post(receive)).with_state(receiver.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
         receiver
     }
@@ -91,13 +79,7 @@ async fn server() -> TestServer {
 }
 
 /// Creates a webhook through the API; returns its secret.
-async fn create(
-    server: &TestServer,
-    admin: &str,
-    name: &str,
-    topic: &str,
-    url: &str,
-) -> WebhookSecret {
+async fn create(server: &TestServer, admin: &str, name: &str, topic: &str, url: &str) -> WebhookSecret {
     let response = server
         .authed(Method::PUT, &format!("/api/webhooks/{name}"), admin)
         .json(&json!({"topic": topic, "url": url}))
@@ -110,30 +92,20 @@ async fn create(
 }
 
 fn check_signature(secret: &WebhookSecret, seen: &Seen) {
-    let signed = SignedHeaders {
-        id: Some(&seen.id),
-        timestamp: Some(&seen.timestamp),
-        signature: Some(&seen.signature),
-    };
+    let signed =
+        SignedHeaders { id: Some(&seen.id), timestamp: Some(&seen.timestamp), signature: Some(&seen.signature) };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     verify(std::slice::from_ref(secret), signed, &seen.body, now).expect("a valid signature");
 }
 
 async fn deliveries(server: &TestServer, admin: &str, name: &str, status: &str) -> Vec<Value> {
     let response = server
-        .authed(
-            Method::GET,
-            &format!("/api/webhooks/{name}/deliveries?status={status}"),
-            admin,
-        )
+        .authed(Method::GET, &format!("/api/webhooks/{name}/deliveries?status={status}"), admin)
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    response.json::<Value>().await.unwrap()["deliveries"]
-        .as_array()
-        .unwrap()
-        .clone()
+    response.json::<Value>().await.unwrap()["deliveries"].as_array().unwrap().clone()
 }
 
 #[tokio::test]
@@ -146,19 +118,13 @@ async fn a_receiver_failing_twice_gets_the_same_webhook_id_three_times() {
     assert_eq!(response.status(), 200);
 
     let seen = receiver.wait_for(3).await;
-    assert!(
-        seen.iter().all(|s| s.id == seen[0].id),
-        "retries keep the webhook-id"
-    );
+    assert!(seen.iter().all(|s| s.id == seen[0].id), "retries keep the webhook-id");
     for s in &seen {
         check_signature(&secret, s);
     }
     let body: Value = serde_json::from_slice(&seen[0].body).unwrap();
     assert_eq!(body["value"], json!({"n": 1}));
-    assert_eq!(
-        (body["topic"].as_str(), body["seq"].as_i64()),
-        (Some("events"), Some(1))
-    );
+    assert_eq!((body["topic"].as_str(), body["seq"].as_i64()), (Some("events"), Some(1)));
     assert_eq!(body["publisher"]["name"], "Administrator");
 
     let delivered = eventually(WITHIN, "the delivery is logged as delivered", || async {
@@ -168,11 +134,7 @@ async fn a_receiver_failing_twice_gets_the_same_webhook_id_three_times() {
     .await;
     assert_eq!(delivered[0]["attempts"], 3);
     assert_eq!(delivered[0]["last_status"], 204);
-    assert_eq!(
-        receiver.seen().len(),
-        3,
-        "nothing more after it was accepted"
-    );
+    assert_eq!(receiver.seen().len(), 3, "nothing more after it was accepted");
 }
 
 #[tokio::test]
@@ -203,11 +165,7 @@ async fn a_receiver_that_always_fails_lands_in_the_dead_letter_list_and_can_be_r
     *receiver.script.lock().unwrap() = vec![200];
     let id = failed[0]["id"].as_str().unwrap();
     let response = server
-        .authed(
-            Method::POST,
-            &format!("/api/webhooks/broken/deliveries/{id}/retry"),
-            &admin,
-        )
+        .authed(Method::POST, &format!("/api/webhooks/broken/deliveries/{id}/retry"), &admin)
         .send()
         .await
         .unwrap();
@@ -218,15 +176,8 @@ async fn a_receiver_that_always_fails_lands_in_the_dead_letter_list_and_can_be_r
     })
     .await;
     // Unknown deliveries and webhooks answer 404.
-    let response = server
-        .authed(
-            Method::POST,
-            "/api/webhooks/broken/deliveries/msg_nope/retry",
-            &admin,
-        )
-        .send()
-        .await
-        .unwrap();
+    let response =
+        server.authed(Method::POST, "/api/webhooks/broken/deliveries/msg_nope/retry", &admin).send().await.unwrap();
     assert_eq!(response.status(), 404);
 }
 
@@ -238,23 +189,12 @@ async fn a_410_answer_disables_the_webhook() {
     create(&server, &admin, "gone", "events", &receiver.url).await;
     server.publish("events", &admin, &json!({"n": 1})).await;
     let hook = eventually(WITHIN, "the webhook is disabled", || async {
-        let hook: Value = server
-            .authed(Method::GET, "/api/webhooks/gone", &admin)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let hook: Value =
+            server.authed(Method::GET, "/api/webhooks/gone", &admin).send().await.unwrap().json().await.unwrap();
         (hook["webhook"]["enabled"] == false).then_some(hook)
     })
     .await;
-    assert!(
-        hook["webhook"]["disabled_reason"]
-            .as_str()
-            .unwrap()
-            .contains("410")
-    );
+    assert!(hook["webhook"]["disabled_reason"].as_str().unwrap().contains("410"));
     server.publish("events", &admin, &json!({"n": 2})).await;
     // A disabled webhook is not called again: the second item waits, pending.
     let pending = eventually(WITHIN, "the second delivery is queued", || async {
@@ -274,10 +214,7 @@ async fn a_410_answer_disables_the_webhook() {
         .unwrap();
     assert_eq!(response.status(), 200);
     let seen = receiver.wait_for(2).await;
-    assert_eq!(
-        serde_json::from_slice::<Value>(&seen[1].body).unwrap()["value"],
-        json!({"n": 2})
-    );
+    assert_eq!(serde_json::from_slice::<Value>(&seen[1].body).unwrap()["value"], json!({"n": 2}));
 }
 
 #[tokio::test]
@@ -286,22 +223,13 @@ async fn during_a_rotation_both_secrets_sign() {
     let server = server().await;
     let admin = server.admin_token().await;
     let old = create(&server, &admin, "rotating", "events", &receiver.url).await;
-    let response = server
-        .authed(Method::POST, "/api/webhooks/rotating/rotate-secret", &admin)
-        .send()
-        .await
-        .unwrap();
+    let response = server.authed(Method::POST, "/api/webhooks/rotating/rotate-secret", &admin).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     let new = WebhookSecret::parse(body["webhook"]["secret"].as_str().unwrap()).unwrap();
     server.publish("events", &admin, &json!({"n": 1})).await;
     let seen = receiver.wait_for(1).await;
-    assert_eq!(
-        seen[0].signature.split(' ').count(),
-        2,
-        "{}",
-        seen[0].signature
-    );
+    assert_eq!(seen[0].signature.split(' ').count(), 2, "{}", seen[0].signature);
     check_signature(&old, &seen[0]);
     check_signature(&new, &seen[0]);
 }
@@ -310,14 +238,10 @@ async fn during_a_rotation_both_secrets_sign() {
 async fn the_management_api_is_for_admins_and_shows_the_secret_once() {
     let server = server().await;
     let admin = server.admin_token().await;
-    let user = server
-        .token_for(&[("events", &[parley::auth::Op::Publish])])
-        .await;
-    for (method, path) in [
-        (Method::GET, "/api/webhooks"),
-        (Method::PUT, "/api/webhooks/x"),
-        (Method::DELETE, "/api/webhooks/x"),
-    ] {
+    let user = server.token_for(&[("events", &[parley::auth::Op::Publish])]).await;
+    for (method, path) in
+        [(Method::GET, "/api/webhooks"), (Method::PUT, "/api/webhooks/x"), (Method::DELETE, "/api/webhooks/x")]
+    {
         let response = server
             .authed(method, path, &user)
             .json(&json!({"topic": "t", "url": "http://127.0.0.1:9/"}))
@@ -341,54 +265,22 @@ async fn the_management_api_is_for_admins_and_shows_the_secret_once() {
     let body: Value = response.json().await.unwrap();
     assert!(body["webhook"].get("secret").is_none(), "{body}");
     assert_eq!(body["webhook"]["url"], "http://127.0.0.1:10/hook");
-    let list: Value = server
-        .authed(Method::GET, "/api/webhooks", &admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(
-        !list.to_string().contains("whsec_"),
-        "no secret in the list"
-    );
-    assert!(
-        list["webhooks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|w| w["name"] == "once")
-    );
+    let list: Value = server.authed(Method::GET, "/api/webhooks", &admin).send().await.unwrap().json().await.unwrap();
+    assert!(!list.to_string().contains("whsec_"), "no secret in the list");
+    assert!(list["webhooks"].as_array().unwrap().iter().any(|w| w["name"] == "once"));
 
     for (body, code) in [
         (json!({"topic": "events", "url": "not a url"}), 422),
-        (
-            json!({"topic": "bad topic", "url": "http://127.0.0.1:9/"}),
-            400,
-        ),
+        (json!({"topic": "bad topic", "url": "http://127.0.0.1:9/"}), 400),
         (json!({"topic": "events", "url": "ftp://127.0.0.1/"}), 422),
         (json!({"topic": "events"}), 422),
     ] {
-        let response = server
-            .authed(Method::PUT, "/api/webhooks/other", &admin)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let response = server.authed(Method::PUT, "/api/webhooks/other", &admin).json(&body).send().await.unwrap();
         assert_eq!(response.status(), code, "{body}");
     }
-    let response = server
-        .authed(Method::DELETE, "/api/webhooks/once", &admin)
-        .send()
-        .await
-        .unwrap();
+    let response = server.authed(Method::DELETE, "/api/webhooks/once", &admin).send().await.unwrap();
     assert_eq!(response.status(), 204);
-    let response = server
-        .authed(Method::DELETE, "/api/webhooks/once", &admin)
-        .send()
-        .await
-        .unwrap();
+    let response = server.authed(Method::DELETE, "/api/webhooks/once", &admin).send().await.unwrap();
     assert_eq!(response.status(), 404);
 }
 
@@ -397,12 +289,7 @@ async fn webhooks_may_not_reach_private_addresses_unless_allowed() {
     // No allow-list: loopback and metadata addresses are refused at creation...
     let server = TestServer::start().await;
     let admin = server.admin_token().await;
-    for url in [
-        "http://127.0.0.1:9/hook",
-        "http://169.254.169.254/latest",
-        "http://10.0.0.1/",
-        "http://[::1]/",
-    ] {
+    for url in ["http://127.0.0.1:9/hook", "http://169.254.169.254/latest", "http://10.0.0.1/", "http://[::1]/"] {
         let response = server
             .authed(Method::PUT, "/api/webhooks/ssrf", &admin)
             .json(&json!({"topic": "events", "url": url}))
@@ -414,15 +301,7 @@ async fn webhooks_may_not_reach_private_addresses_unless_allowed() {
     }
     // ...and at delivery, when a name resolves to one.
     let receiver = Receiver::start(&[200]).await;
-    let port = receiver
-        .url
-        .split(':')
-        .nth(2)
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap()
-        .to_owned();
+    let port = receiver.url.split(':').nth(2).unwrap().split('/').next().unwrap().to_owned();
     let url = format!("http://localhost:{port}/hook");
 
     let response = server
@@ -435,14 +314,10 @@ async fn webhooks_may_not_reach_private_addresses_unless_allowed() {
     server.publish("events", &admin, &json!({"n": 1})).await;
     let row = eventually(WITHIN, "the attempt is refused", || async {
         let rows = deliveries(&server, &admin, "rebind", "pending").await;
-        rows.into_iter()
-            .find(|r| r["attempts"].as_i64() >= Some(1) && !r["last_error"].is_null())
+        rows.into_iter().find(|r| r["attempts"].as_i64() >= Some(1) && !r["last_error"].is_null())
     })
     .await;
-    assert!(
-        row["last_error"].as_str().unwrap().contains("private"),
-        "{row}"
-    );
+    assert!(row["last_error"].as_str().unwrap().contains("private"), "{row}");
     assert!(receiver.seen().is_empty());
 }
 
@@ -452,9 +327,7 @@ async fn an_independent_standard_webhooks_implementation_accepts_parleys_signatu
     let server = server().await;
     let admin = server.admin_token().await;
     let secret = create(&server, &admin, "checked", "events", &receiver.url).await;
-    server
-        .publish("events", &admin, &json!({"text": "héllo ✓"}))
-        .await;
+    server.publish("events", &admin, &json!({"text": "héllo ✓"})).await;
     let seen = receiver.wait_for(1).await.remove(0);
     // The `standardwebhooks` package from PyPI (scripts/test.sh installs it).
     let script = r#"
@@ -469,21 +342,58 @@ except Exception:
     print("verified")
 "#;
     let output = std::process::Command::new("python3")
-        .args([
-            "-c",
-            script,
-            &secret.to_text(),
-            &seen.id,
-            &seen.timestamp,
-            &seen.signature,
-        ])
+        .args(["-c", script, &secret.to_text(), &seen.id, &seen.timestamp, &seen.signature])
         .arg(std::str::from_utf8(&seen.body).unwrap())
         .output()
         .expect("python3 runs");
-    assert!(
-        output.status.success(),
-        "standardwebhooks refused: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "standardwebhooks refused: {}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "verified");
+}
+
+async fn publish_and_settle(server: &TestServer, admin: &str, receiver: &Receiver, n: usize) {
+    server.publish("events", admin, &json!({"n": n})).await;
+    receiver.wait_for(n).await;
+}
+
+#[tokio::test]
+async fn sustained_failures_disable_a_webhook_and_sporadic_ones_do_not() {
+    let config = |c: &mut parley::Config| {
+        c.webhook_allow = vec!["127.0.0.0/8".parse().unwrap()];
+        c.webhook_max_attempts = 1;
+        c.webhook_disable_after = 3;
+    };
+    // Sporadic: every other delivery fails; it stays enabled.
+    let receiver = Receiver::start(&[500, 200, 500, 200, 500, 200]).await;
+    let server = TestServer::start_with(config).await;
+    let admin = server.admin_token().await;
+    create(&server, &admin, "sporadic", "events", &receiver.url).await;
+    for n in 1..=6 {
+        publish_and_settle(&server, &admin, &receiver, n).await;
+    }
+    eventually(WITHIN, "all six are settled", || async {
+        let hook: Value =
+            server.authed(Method::GET, "/api/webhooks/sporadic", &admin).send().await.unwrap().json().await.unwrap();
+        (hook["webhook"]["pending"] == 0).then_some(())
+    })
+    .await;
+    let hook: Value =
+        server.authed(Method::GET, "/api/webhooks/sporadic", &admin).send().await.unwrap().json().await.unwrap();
+    assert_eq!(hook["webhook"]["enabled"], true, "{hook}");
+    assert_eq!(hook["webhook"]["failed"], 3);
+
+    // Sustained: three dead letters in a row disable it.
+    let receiver = Receiver::start(&[500]).await;
+    let server = TestServer::start_with(config).await;
+    let admin = server.admin_token().await;
+    create(&server, &admin, "sustained", "events", &receiver.url).await;
+    for n in 1..=3 {
+        publish_and_settle(&server, &admin, &receiver, n).await;
+    }
+    let hook = eventually(WITHIN, "the webhook is disabled", || async {
+        let hook: Value =
+            server.authed(Method::GET, "/api/webhooks/sustained", &admin).send().await.unwrap().json().await.unwrap();
+        (hook["webhook"]["enabled"] == false).then_some(hook)
+    })
+    .await;
+    assert_eq!(hook["webhook"]["disabled_reason"], "3 consecutive deliveries failed");
 }
