@@ -20,7 +20,13 @@ pub enum Error {
     /// The topics server did not accept a publish or a lookup; the sender retries.
     #[error("topics server: {0}")]
     Upstream(String),
+    /// Delivered in the original for these languages; the sender retries for the translation.
+    #[error("translation pending for {0}")]
+    TranslationPending(String),
 }
+
+/// When the sender should retry a delivery whose translation is pending.
+pub const PENDING_RETRY_AFTER_SECS: u64 = 30;
 
 impl Error {
     /// The stable code in the error body.
@@ -30,6 +36,7 @@ impl Error {
             Error::BadDelivery(_) => "bad_request",
             Error::UnknownRoom(_) => "unknown_room",
             Error::Upstream(_) => "upstream_unavailable",
+            Error::TranslationPending(_) => "translation_pending",
         }
     }
 
@@ -40,7 +47,7 @@ impl Error {
             // A room deleted after the publish: retrying cannot help, and a
             // 4xx other than 410 still lets an admin see it in the delivery log.
             Error::UnknownRoom(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::Upstream(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Upstream(_) | Error::TranslationPending(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -58,6 +65,10 @@ impl IntoResponse for Error {
             other => other.to_string(),
         };
         let body = serde_json::json!({"error": {"code": self.code(), "message": message}});
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if matches!(self, Error::TranslationPending(_)) {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, PENDING_RETRY_AFTER_SECS.into());
+        }
+        response
     }
 }

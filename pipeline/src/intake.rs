@@ -13,10 +13,10 @@ use futures_util::future::join_all;
 use crate::detect::{Detected, detect};
 use crate::envelope::{ChatMessage, Delivery, Envelope, Original};
 use crate::error::{Error, Result};
-use crate::moderate::{Moderation, moderate};
+use crate::moderate::{Moderation, RoomWords, moderate};
 use crate::signature::{SignedHeaders, WebhookSecret, verify};
 use crate::topics_client::{RoomInfo, TopicsClient};
-use crate::translate::{TranslateError, Translator};
+use crate::translate::{TranslateError, TranslationService};
 
 /// The largest delivery the intake reads: a 16 KiB item plus its metadata.
 pub const MAX_DELIVERY_BYTES: usize = 64 * 1024;
@@ -39,7 +39,7 @@ pub struct PipelineConfig {
     /// The topics API it republishes to, with a token allowed to publish to
     /// `*-subscribe-*` and read rooms.
     pub topics: TopicsClient,
-    pub translator: Arc<dyn Translator>,
+    pub translator: Arc<TranslationService>,
     pub clock: Clock,
 }
 
@@ -70,6 +70,18 @@ impl RecentIds {
             }
         }
     }
+}
+
+/// One message after detection and moderation, ready to go out in each language.
+#[derive(Clone, Copy)]
+struct Source<'a> {
+    delivery: &'a Delivery,
+    room: &'a RoomInfo,
+    words: &'a RoomWords,
+    detected: &'a Detected,
+    /// The moderated source text.
+    text: &'a str,
+    moderation: &'a Moderation,
 }
 
 /// The pipeline's routes: `POST /pipeline/webhook`.
@@ -117,9 +129,15 @@ impl Pipeline {
     /// Runs one delivery through detection, moderation, translation and
     /// republishing. Returns only when every language has been published.
     ///
+    /// A language whose provider is down gets the original with a note at
+    /// once, and the delivery then fails with [`Error::TranslationPending`]:
+    /// the sender retries it later, and the translated envelope (same `id`)
+    /// replaces the original. Publishes carry idempotency keys, so a retry
+    /// or a duplicate delivery appends nothing twice.
+    ///
     /// # Errors
-    /// A malformed delivery, an unknown room, or a topics server that did not
-    /// accept a publish (the sender then retries the whole delivery).
+    /// A malformed delivery, an unknown room, a topics server that did not
+    /// accept a publish, or translations still pending.
     pub async fn process(&self, delivery: &Delivery) -> Result<()> {
         let room_name = delivery
             .topic
@@ -130,86 +148,89 @@ impl Pipeline {
         let room = self.config.topics.room(room_name).await?;
         let detected = detect(&message.text, &room.languages, message.lang.as_deref())
             .ok_or_else(|| Error::BadDelivery(format!("room {room_name} has no languages")))?;
-        let (clean_source, source_moderation) = moderate(&message.text, room.moderation);
-        let envelopes = room
-            .languages
-            .iter()
-            .map(|lang| self.envelope_for(lang, delivery, &room, &detected, &clean_source, &source_moderation));
-        let envelopes = join_all(envelopes).await;
-        let publishes = envelopes.iter().map(|envelope| {
+        let words = room.words();
+        let (clean_source, source_moderation) = moderate(&message.text, &detected.lang, room.moderation, &words);
+        let source = Source {
+            delivery,
+            room: &room,
+            words: &words,
+            detected: &detected,
+            text: &clean_source,
+            moderation: &source_moderation,
+        };
+        // Every language at once: translations run concurrently.
+        let outcomes = join_all(room.languages.iter().map(|lang| self.envelope_for(lang, &source))).await;
+        let publishes = outcomes.iter().map(|(envelope, pending)| {
             let topic = format!("{}-subscribe-{}", room.name, envelope.lang);
-            async move { self.config.topics.publish(&topic, &envelope.id, envelope).await }
+            let key = if *pending { format!("{}:untranslated", envelope.id) } else { envelope.id.clone() };
+            async move { self.config.topics.publish(&topic, &key, envelope).await }
         });
         for result in join_all(publishes).await {
             result?;
         }
+        let pending: Vec<&str> = outcomes.iter().filter(|(_, p)| *p).map(|(e, _)| e.lang.as_str()).collect();
         tracing::info!(
             room = %room.name,
             source_seq = delivery.seq,
             lang = %detected.lang,
             moderation = %source_moderation.action,
+            ?pending,
             "message republished"
         );
+        if !pending.is_empty() {
+            return Err(Error::TranslationPending(pending.join(", ")));
+        }
         Ok(())
     }
 
-    async fn envelope_for(
-        &self,
-        lang: &str,
-        delivery: &Delivery,
-        room: &RoomInfo,
-        detected: &Detected,
-        clean_source: &str,
-        source_moderation: &Moderation,
-    ) -> Envelope {
-        let translator = &self.config.translator;
-        let (text, translated, provider, note, moderation) =
-            if lang == detected.lang || source_moderation.action == "blocked" {
-                (clean_source.to_owned(), false, None, None, source_moderation.clone())
-            } else {
-                // Translate the moderated text, then moderate the translation:
-                // a translation can create words the source did not have.
-                match translator.translate(clean_source, &detected.lang, lang).await {
-                    Ok(translation) => {
-                        let (text, translated_moderation) = moderate(&translation, room.moderation);
-                        let moderation = if source_moderation.action != "none" {
-                            source_moderation.clone()
-                        } else {
-                            translated_moderation
-                        };
-                        (text, true, Some(translator.name().to_owned()), None, moderation)
-                    }
-                    Err(error) => {
-                        if !matches!(error, TranslateError::UnsupportedPair { .. }) {
-                            tracing::warn!(%error, from = %detected.lang, to = lang, "translation failed");
-                        }
-                        (
-                            clean_source.to_owned(),
-                            false,
-                            Some(translator.name().to_owned()),
-                            Some(error.to_string()),
-                            source_moderation.clone(),
-                        )
-                    }
-                }
-            };
-        Envelope {
+    /// The envelope for one language, and whether its translation is still
+    /// owed (the provider failed in a way that may pass).
+    async fn envelope_for(&self, lang: &str, source: &Source<'_>) -> (Envelope, bool) {
+        let Source { delivery, room, words, detected, text: clean_source, moderation: source_moderation } = *source;
+        let mut envelope = Envelope {
             id: format!("{}:{}", delivery.topic, delivery.seq),
             room: room.name.clone(),
             source_seq: delivery.seq,
             author: delivery.publisher.clone(),
             lang: lang.to_owned(),
-            text,
+            text: clean_source.to_owned(),
             original: Original {
                 lang: detected.lang.clone(),
                 confidence: detected.confidence,
                 text: clean_source.to_owned(),
             },
-            translated,
-            provider,
-            note,
-            moderation,
+            translated: false,
+            provider: None,
+            note: None,
+            moderation: source_moderation.clone(),
             sent_at: delivery.published_at.clone(),
+        };
+        if lang == detected.lang || source_moderation.action == "blocked" {
+            return (envelope, false);
+        }
+        // Translate the moderated text, then moderate the translation: a
+        // translation can create words the source did not have.
+        match self.config.translator.translate(clean_source, &detected.lang, lang).await {
+            Ok(translation) => {
+                let (text, translated_moderation) = moderate(&translation.text, lang, room.moderation, words);
+                envelope.text = text;
+                envelope.translated = true;
+                envelope.provider = Some(translation.provider.to_owned());
+                if source_moderation.is_clean() {
+                    envelope.moderation = translated_moderation;
+                }
+                (envelope, false)
+            }
+            Err(error) => {
+                let pending = !matches!(error, TranslateError::UnsupportedPair { .. });
+                if pending {
+                    tracing::warn!(%error, from = %detected.lang, to = lang, "translation failed; delivering the original for now");
+                    envelope.note = Some(format!("{error}; the translation follows when the provider is back"));
+                } else {
+                    envelope.note = Some(error.to_string());
+                }
+                (envelope, pending)
+            }
         }
     }
 }

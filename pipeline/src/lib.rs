@@ -24,6 +24,7 @@
 pub mod detect;
 pub mod envelope;
 pub mod error;
+pub mod eval;
 pub mod intake;
 pub mod moderate;
 pub mod signature;

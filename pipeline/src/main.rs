@@ -1,11 +1,15 @@
 //! `parley-pipeline`: the pipeline as its own service, behind a webhook URL.
+//!
+//! Stateless: run as many copies as you like behind one URL (or register
+//! each as its own webhook); publishes carry idempotency keys, so a message
+//! delivered to two of them is applied once.
 
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use parley_pipeline::signature::WebhookSecret;
 use parley_pipeline::topics_client::TopicsClient;
-use parley_pipeline::translate::{FirefoxTranslator, LibreTranslate, Translator};
+use parley_pipeline::translate::{ProviderConfig, ServiceOptions, TranslationService};
 use parley_pipeline::{Pipeline, PipelineConfig, intake::system_clock};
 
 fn env(name: &str) -> anyhow::Result<String> {
@@ -25,22 +29,17 @@ async fn main() -> anyhow::Result<()> {
         .map(|s| WebhookSecret::parse(s.trim()).context("PARLEY_WEBHOOK_SECRET is not a whsec_ secret"))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?;
-    let translator: Arc<dyn Translator> = match std::env::var("PARLEY_TRANSLATOR").as_deref() {
-        Ok("libretranslate") => Arc::new(LibreTranslate::new(
-            env("PARLEY_LIBRETRANSLATE_URL")?,
-            std::env::var("PARLEY_LIBRETRANSLATE_KEY").ok(),
-            http.clone(),
-        )),
-        Ok("firefox") | Err(_) => {
-            let dir = std::env::var("PARLEY_MODELS_DIR").unwrap_or_else(|_| "data/models".into());
-            Arc::new(FirefoxTranslator::load(dir).map_err(anyhow::Error::msg)?)
-        }
-        Ok(other) => anyhow::bail!("unknown PARLEY_TRANSLATOR {other:?} (firefox, libretranslate)"),
+    let providers = ProviderConfig::list_from_env().map_err(anyhow::Error::msg)?;
+    let built = {
+        let http = http.clone();
+        tokio::task::spawn_blocking(move || providers.iter().map(|p| p.build(&http)).collect::<Result<Vec<_>, _>>())
+            .await?
+            .map_err(anyhow::Error::msg)?
     };
     let pipeline = Arc::new(Pipeline::new(PipelineConfig {
         secrets,
         topics: TopicsClient::new(server, token, http),
-        translator,
+        translator: Arc::new(TranslationService::new(built, ServiceOptions::default())),
         clock: system_clock(),
     }));
     let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("bind {addr}"))?;

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::moderate::Policy;
+use crate::moderate::{Policy, RoomWords};
 
 /// The parts of a room the pipeline needs.
 #[derive(Debug, Clone, Deserialize)]
@@ -12,6 +12,18 @@ pub struct RoomInfo {
     pub languages: Vec<String>,
     #[serde(default)]
     pub moderation: Policy,
+    /// The room's own words to block, beyond the built-in lists.
+    #[serde(default)]
+    pub block_words: Vec<String>,
+    /// Words never flagged in this room.
+    #[serde(default)]
+    pub allow_words: Vec<String>,
+}
+
+impl RoomInfo {
+    pub fn words(&self) -> RoomWords {
+        RoomWords::new(self.block_words.iter().map(String::as_str), self.allow_words.iter().map(String::as_str))
+    }
 }
 
 #[derive(Deserialize)]

@@ -18,14 +18,7 @@ pub enum PipelineMode {
     External,
 }
 
-/// Which translation provider the embedded pipeline uses.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TranslatorConfig {
-    /// Firefox Translations models from a directory.
-    Firefox { models_dir: PathBuf },
-    /// A LibreTranslate server.
-    LibreTranslate { url: String, api_key: Option<String> },
-}
+pub use parley_pipeline::translate::ProviderConfig;
 
 /// Everything `run` needs. Tests build one with [`Config::for_tests`].
 #[derive(Debug, Clone)]
@@ -33,7 +26,12 @@ pub struct Config {
     /// `sqlite://…` (created if missing).
     pub database_url: String,
     pub pipeline: PipelineMode,
-    pub translator: TranslatorConfig,
+    /// With `PipelineMode::External`: the pipeline's intake URL and its
+    /// webhook secret (`PARLEY_PIPELINE_URL`, `PARLEY_PIPELINE_SECRET`), so
+    /// every room, new ones included, is wired to it.
+    pub external_pipeline: Option<(String, String)>,
+    /// Translation providers for the embedded pipeline, in failover order.
+    pub translators: Vec<ProviderConfig>,
     /// Where the built web assets are (`pkg/parley.js`, `pkg/parley_bg.wasm`, `pkg/parley.css`).
     pub site_root: PathBuf,
     /// The first delay between webhook attempts; it doubles per attempt.
@@ -73,19 +71,7 @@ impl Config {
             Some("external") => PipelineMode::External,
             Some(other) => bail!("PARLEY_PIPELINE must be embedded or external, not {other:?}"),
         };
-        let translator = match var("PARLEY_TRANSLATOR").as_deref() {
-            None | Some("firefox") => TranslatorConfig::Firefox {
-                models_dir: var("PARLEY_MODELS_DIR").unwrap_or_else(|| "data/models".into()).into(),
-            },
-            Some("libretranslate") => TranslatorConfig::LibreTranslate {
-                url: var("PARLEY_LIBRETRANSLATE_URL")
-                    .context("PARLEY_TRANSLATOR=libretranslate needs PARLEY_LIBRETRANSLATE_URL")?,
-                api_key: var("PARLEY_LIBRETRANSLATE_KEY"),
-            },
-            Some(other) => {
-                bail!("PARLEY_TRANSLATOR must be firefox or libretranslate, not {other:?}")
-            }
-        };
+        let translators = ProviderConfig::list_from_env().map_err(anyhow::Error::msg)?;
         let database_url = var("DATABASE_URL").unwrap_or_else(|| "sqlite://data/parley.db".into());
         if !database_url.starts_with("sqlite:") {
             bail!("DATABASE_URL: only sqlite:// is supported in this version");
@@ -102,13 +88,23 @@ impl Config {
         let number = |name: &str| -> anyhow::Result<Option<u64>> {
             var(name).map(|v| v.parse::<u64>().with_context(|| format!("{name} must be a number"))).transpose()
         };
+        let external_pipeline = match (var("PARLEY_PIPELINE_URL"), var("PARLEY_PIPELINE_SECRET")) {
+            (Some(url), Some(secret)) => {
+                parley_pipeline::signature::WebhookSecret::parse(&secret)
+                    .map_err(|_| anyhow::anyhow!("PARLEY_PIPELINE_SECRET must be a whsec_ secret"))?;
+                Some((url, secret))
+            }
+            (None, None) => None,
+            _ => bail!("set both PARLEY_PIPELINE_URL and PARLEY_PIPELINE_SECRET, or neither"),
+        };
         let defaults = Self::defaults();
         Ok(Self {
             database_url,
             pipeline,
-            translator,
+            translators,
             site_root: var("PARLEY_SITE_ROOT").unwrap_or_else(|| "target/site".into()).into(),
             webhook_allow,
+            external_pipeline,
             retention: RetentionDefaults {
                 max_items: number("PARLEY_RETAIN_ITEMS")?.map_or(defaults.retention.max_items, |n| n as i64),
                 max_age: number("PARLEY_RETAIN_SECONDS")?.map_or(defaults.retention.max_age, Duration::from_secs),
@@ -124,7 +120,8 @@ impl Config {
         Self {
             database_url: "sqlite://data/parley.db".into(),
             pipeline: PipelineMode::Embedded,
-            translator: TranslatorConfig::Firefox { models_dir: "data/models".into() },
+            external_pipeline: None,
+            translators: vec![ProviderConfig::Firefox { models_dir: "data/models".into() }],
             site_root: "target/site".into(),
             webhook_retry_base: Duration::from_secs(1),
             webhook_max_attempts: 8,

@@ -39,7 +39,7 @@ use base64::Engine as _;
 use leptos::prelude::LeptosOptions;
 use parley_pipeline::signature::WebhookSecret;
 use parley_pipeline::topics_client::TopicsClient;
-use parley_pipeline::translate::{FirefoxTranslator, LibreTranslate, Translator};
+use parley_pipeline::translate::{ServiceOptions, TranslationService};
 use parley_pipeline::{Pipeline, PipelineConfig};
 use sqlx::SqlitePool;
 use tokio::net::TcpListener;
@@ -48,7 +48,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
 use utoipa::OpenApi as _;
 
-pub use config::{Config, PipelineMode, TranslatorConfig};
+pub use config::{Config, PipelineMode, ProviderConfig};
 pub use error::{Error, Result};
 
 use auth::revocation::Revocations;
@@ -58,6 +58,7 @@ use limits::{RateLimiter, SubscriptionCaps};
 use metrics::Metrics;
 use shutdown::Shutdown;
 use topics::bus::Bus;
+use webhooks::PipelineHook;
 use webhooks::ssrf::OutboundPolicy;
 
 /// The largest JSON body any endpoint reads (topics have their own, smaller limit).
@@ -81,6 +82,8 @@ pub struct AppState {
     pub subscription_caps: Arc<SubscriptionCaps>,
     pub outbound: Arc<OutboundPolicy>,
     pub shutdown: Shutdown,
+    /// Registers the pipeline on new rooms (none when an admin wires webhooks by hand).
+    pub pipeline_hook: Option<Arc<PipelineHook>>,
 }
 
 /// The whole HTTP surface. `extra` is merged in (the embedded pipeline).
@@ -128,6 +131,21 @@ pub async fn run(
     let addr = loopback_url(listener.local_addr()?);
     let outbound = Arc::new(OutboundPolicy { allow: config.webhook_allow.clone() });
     let metrics = Arc::new(Metrics::default());
+    let pipeline_hook = match (&config.pipeline, &config.external_pipeline) {
+        (PipelineMode::Embedded, _) => Some(PipelineHook {
+            url: format!("{addr}/pipeline/webhook"),
+            secret: db::setting_or_init(&db, "pipeline_webhook_secret", || WebhookSecret::generate().to_text()).await?,
+        }),
+        (PipelineMode::External, Some((url, secret))) => {
+            Some(PipelineHook { url: url.clone(), secret: secret.clone() })
+        }
+        (PipelineMode::External, None) => None,
+    };
+    if let Some(hook) = &pipeline_hook {
+        for room in rooms::all_rooms(&db).await? {
+            hook.register(&db, &room.name).await?;
+        }
+    }
     let state = AppState {
         db: db.clone(),
         tokens,
@@ -141,10 +159,11 @@ pub async fn run(
         subscription_caps: Arc::new(SubscriptionCaps::new(config.max_subscriptions_per_token)),
         outbound: outbound.clone(),
         shutdown: stop.clone(),
+        pipeline_hook: pipeline_hook.map(Arc::new),
     };
-    let pipeline_routes = match config.pipeline {
-        PipelineMode::Embedded => embedded_pipeline(&state, &config, &addr).await?,
-        PipelineMode::External => Router::new(),
+    let pipeline_routes = match (&config.pipeline, &state.pipeline_hook) {
+        (PipelineMode::Embedded, Some(hook)) => embedded_pipeline(&state, &config, &addr, hook).await?,
+        _ => Router::new(),
     };
 
     let worker = tokio::spawn(webhooks::delivery::run_worker(
@@ -211,23 +230,15 @@ pub fn admin_claims(now_secs: i64, ttl_secs: i64) -> Claims {
 
 /// Loads the translator, registers the pipeline as the webhook of every
 /// room's publish topic, and returns its routes.
-async fn embedded_pipeline(state: &AppState, config: &Config, base_url: &str) -> anyhow::Result<Router<AppState>> {
-    let secret_text =
-        db::setting_or_init(&state.db, "pipeline_webhook_secret", || WebhookSecret::generate().to_text()).await?;
-    let secret = WebhookSecret::parse(&secret_text).context("corrupt pipeline_webhook_secret")?;
-    let url = format!("{base_url}/pipeline/webhook");
-    for room in rooms::all_rooms(&state.db).await? {
-        webhooks::upsert_internal(
-            &state.db,
-            &format!("pipeline-{}", room.name),
-            &format!("{}-publish", room.name),
-            &url,
-            &secret_text,
-        )
-        .await?;
-    }
+async fn embedded_pipeline(
+    state: &AppState,
+    config: &Config,
+    base_url: &str,
+    hook: &PipelineHook,
+) -> anyhow::Result<Router<AppState>> {
+    let secret = WebhookSecret::parse(&hook.secret).context("corrupt pipeline_webhook_secret")?;
     let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?;
-    let translator = build_translator(&config.translator, http.clone()).await?;
+    let translator = build_translation(&config.translators, http.clone()).await?;
     // The pipeline only ever publishes to subscribe topics; it never reads one.
     let token = state.tokens.sign(&Claims::new(
         "pipeline",
@@ -246,28 +257,20 @@ async fn embedded_pipeline(state: &AppState, config: &Config, base_url: &str) ->
     Ok(parley_pipeline::router(Arc::new(pipeline)))
 }
 
-/// Builds the configured translation provider.
+/// Builds the translation service from the configured providers.
 ///
 /// # Errors
 /// A model directory whose models cannot be loaded.
-pub async fn build_translator(config: &TranslatorConfig, http: reqwest::Client) -> anyhow::Result<Arc<dyn Translator>> {
-    Ok(match config {
-        TranslatorConfig::Firefox { models_dir } => {
-            let dir = models_dir.clone();
-            let translator =
-                tokio::task::spawn_blocking(move || FirefoxTranslator::load(dir)).await?.map_err(anyhow::Error::msg)?;
-            let pairs = translator.pairs();
-            if pairs.is_empty() {
-                tracing::warn!(dir = %models_dir.display(), "no translation models installed: messages will be delivered untranslated");
-            } else {
-                tracing::info!(?pairs, "translation models loaded");
-            }
-            Arc::new(translator)
-        }
-        TranslatorConfig::LibreTranslate { url, api_key } => {
-            Arc::new(LibreTranslate::new(url.clone(), api_key.clone(), http))
-        }
-    })
+pub async fn build_translation(
+    providers: &[ProviderConfig],
+    http: reqwest::Client,
+) -> anyhow::Result<Arc<TranslationService>> {
+    let providers = providers.to_vec();
+    let built =
+        tokio::task::spawn_blocking(move || providers.iter().map(|p| p.build(&http)).collect::<Result<Vec<_>, _>>())
+            .await?
+            .map_err(anyhow::Error::msg)?;
+    Ok(Arc::new(TranslationService::new(built, ServiceOptions::default())))
 }
 
 fn random_key() -> String {

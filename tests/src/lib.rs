@@ -62,7 +62,7 @@ impl TestServer {
         let dir = TempDir::new("parley-test");
         let db_path = dir.0.join("parley.db");
         let mut config = Config::for_tests(&db_path);
-        config.translator = parley::TranslatorConfig::Firefox { models_dir: models_dir() };
+        config.translators = vec![parley::ProviderConfig::Firefox { models_dir: models_dir() }];
         config.site_root = site_root();
         adjust(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -49,11 +49,7 @@ impl LibreTranslate {
             .await
             .map_err(|e| TranslateError::Transient(e.to_string()))?;
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok());
+        let retry_after = super::retry_after(response.headers());
         let bytes = response.bytes().await.map_err(|e| TranslateError::Transient(e.to_string()))?;
         if status.is_success() {
             let ok: Success = serde_json::from_slice(&bytes)

@@ -7,11 +7,20 @@
 use std::future::Future;
 use std::pin::Pin;
 
+pub mod config;
+pub mod deepl;
 pub mod firefox;
 pub mod libretranslate;
+pub mod openai;
+pub mod service;
+pub mod spans;
 
+pub use config::ProviderConfig;
+pub use deepl::DeepL;
 pub use firefox::FirefoxTranslator;
 pub use libretranslate::LibreTranslate;
+pub use openai::OpenAiCompatible;
+pub use service::{ServiceOptions, Translation, TranslationService};
 
 /// A boxed future, so that `Translator` can be used as a trait object.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -28,6 +37,9 @@ pub enum TranslateError {
     /// The provider asked us to slow down.
     #[error("provider rate-limited the request")]
     RateLimited { retry_after_secs: Option<u64> },
+    /// The account's quota is used up (DeepL's 456).
+    #[error("provider quota exhausted")]
+    QuotaExhausted,
     /// A failure that may pass: network, 5xx, timeout.
     #[error("provider unavailable: {0}")]
     Transient(String),
@@ -45,4 +57,9 @@ pub trait Translator: Send + Sync {
         from: &'a str,
         to: &'a str,
     ) -> BoxFuture<'a, Result<String, TranslateError>>;
+}
+
+/// A `Retry-After` header in seconds, if present.
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+    headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()
 }

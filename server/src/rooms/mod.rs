@@ -17,6 +17,8 @@ use crate::db::{format_ms, now_ms};
 use crate::error::{ApiJson, Error, Result};
 use crate::openapi::ErrorBody;
 
+pub mod admin;
+
 /// How long a join token lives; the client joins again to renew it.
 pub const JOIN_TOKEN_TTL_SECS: i64 = 60 * 60;
 
@@ -26,7 +28,12 @@ pub struct Room {
     pub name: String,
     pub title: String,
     pub languages: Vec<String>,
+    /// `mask`, `block` or `flag`.
     pub moderation: String,
+    /// The room's own words to moderate, beyond the built-in lists.
+    pub block_words: Vec<String>,
+    /// Words never flagged in this room.
+    pub allow_words: Vec<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -35,6 +42,8 @@ struct RoomRow {
     title: String,
     languages: String,
     moderation: String,
+    block_words: String,
+    allow_words: String,
 }
 
 impl From<RoomRow> for Room {
@@ -44,12 +53,19 @@ impl From<RoomRow> for Room {
             title: row.title,
             languages: serde_json::from_str(&row.languages).unwrap_or_default(),
             moderation: row.moderation,
+            block_words: serde_json::from_str(&row.block_words).unwrap_or_default(),
+            allow_words: serde_json::from_str(&row.allow_words).unwrap_or_default(),
         }
     }
 }
 
+const ROOM_COLUMNS: &str = "select name, title, languages, moderation, block_words, allow_words from rooms";
+
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list)).routes(routes!(show)).routes(routes!(join))
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(show, admin::put_room, admin::delete_room))
+        .routes(routes!(join))
 }
 
 /// All rooms, by name.
@@ -57,8 +73,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// # Errors
 /// Database errors.
 pub async fn all_rooms(db: &SqlitePool) -> Result<Vec<Room>> {
-    let rows: Vec<RoomRow> =
-        sqlx::query_as("select name, title, languages, moderation from rooms order by name").fetch_all(db).await?;
+    let rows: Vec<RoomRow> = sqlx::query_as(&format!("{ROOM_COLUMNS} order by name")).fetch_all(db).await?;
     Ok(rows.into_iter().map(Room::from).collect())
 }
 
@@ -67,10 +82,8 @@ pub async fn all_rooms(db: &SqlitePool) -> Result<Vec<Room>> {
 /// # Errors
 /// [`Error::NotFound`] for an unknown room.
 pub async fn find_room(db: &SqlitePool, name: &str) -> Result<Room> {
-    let row: Option<RoomRow> = sqlx::query_as("select name, title, languages, moderation from rooms where name = ?")
-        .bind(name)
-        .fetch_optional(db)
-        .await?;
+    let row: Option<RoomRow> =
+        sqlx::query_as(&format!("{ROOM_COLUMNS} where name = ?")).bind(name).fetch_optional(db).await?;
     row.map(Room::from).ok_or_else(|| Error::NotFound(format!("room {name}")))
 }
 
@@ -94,7 +107,7 @@ pub async fn seed(db: &SqlitePool, rooms: &[(String, Vec<String>)]) -> Result<()
     Ok(())
 }
 
-fn title_case(name: &str) -> String {
+pub(super) fn title_case(name: &str) -> String {
     let mut chars = name.chars();
     chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }

@@ -67,3 +67,20 @@ pub async fn upsert_internal(db: &SqlitePool, name: &str, topic: &str, url: &str
     .await?;
     Ok(())
 }
+
+/// Where every room's publish topic is delivered: the pipeline's intake.
+#[derive(Debug, Clone)]
+pub struct PipelineHook {
+    pub url: String,
+    pub secret: String,
+}
+
+impl PipelineHook {
+    /// Registers the pipeline as the webhook of `room`'s publish topic.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn register(&self, db: &SqlitePool, room: &str) -> Result<()> {
+        upsert_internal(db, &format!("pipeline-{room}"), &format!("{room}-publish"), &self.url, &self.secret).await
+    }
+}

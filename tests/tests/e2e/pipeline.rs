@@ -201,7 +201,7 @@ async fn fake_libretranslate() -> String {
 async fn the_libretranslate_provider_translates_over_http() {
     let url = fake_libretranslate().await;
     let server = TestServer::start_with(|config| {
-        config.translator = parley::TranslatorConfig::LibreTranslate { url, api_key: None };
+        config.translators = vec![parley::ProviderConfig::LibreTranslate { url, api_key: None }];
     })
     .await;
     let ana = server.join("Ana", "lobby", "en").await;
@@ -225,7 +225,7 @@ async fn a_pair_without_a_model_is_delivered_untranslated_with_a_note() {
     let empty = parley_e2e::TempDir::new("parley-no-models");
     let models_dir = empty.0.clone();
     let server = TestServer::start_with(|config| {
-        config.translator = parley::TranslatorConfig::Firefox { models_dir };
+        config.translators = vec![parley::ProviderConfig::Firefox { models_dir }];
     })
     .await;
     let ana = server.join("Ana", "lobby", "en").await;

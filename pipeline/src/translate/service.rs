@@ -1,0 +1,220 @@
+//! The translation service the pipeline uses: providers in failover order,
+//! each behind a circuit breaker, a cache in front, and do-not-translate
+//! spans kept out of the providers' hands.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::spans::{Piece, has_words, split, trim_parts};
+use super::{TranslateError, Translator};
+
+/// A finished translation and who made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Translation {
+    pub text: String,
+    pub provider: &'static str,
+}
+
+/// Consecutive failures that open a provider's breaker.
+pub const BREAKER_THRESHOLD: u32 = 3;
+
+/// Opens after repeated failures so a dead provider is skipped at once,
+/// then lets one trial call through after a cool-down.
+#[derive(Debug)]
+struct Breaker {
+    failures: u32,
+    open_until: Option<Instant>,
+}
+
+impl Breaker {
+    fn allows(&self, now: Instant) -> bool {
+        self.open_until.is_none_or(|until| now >= until)
+    }
+
+    fn success(&mut self) {
+        self.failures = 0;
+        self.open_until = None;
+    }
+
+    fn failure(&mut self, now: Instant, cooldown: Duration) {
+        self.failures += 1;
+        if self.failures >= BREAKER_THRESHOLD {
+            self.open_until = Some(now + cooldown);
+        }
+    }
+}
+
+struct Provider {
+    translator: Arc<dyn Translator>,
+    breaker: Mutex<Breaker>,
+}
+
+type CacheKey = (&'static str, String, String, String);
+
+/// A bounded least-recently-inserted cache.
+struct Cache {
+    map: HashMap<CacheKey, String>,
+    order: VecDeque<CacheKey>,
+    capacity: usize,
+}
+
+impl Cache {
+    fn get(&self, key: &CacheKey) -> Option<String> {
+        self.map.get(key).cloned()
+    }
+
+    fn put(&mut self, key: CacheKey, value: String) {
+        if self.capacity == 0 {
+            return;
+        }
+        if self.map.insert(key.clone(), value).is_none() {
+            self.order.push_back(key);
+            while self.order.len() > self.capacity {
+                if let Some(old) = self.order.pop_front() {
+                    self.map.remove(&old);
+                }
+            }
+        }
+    }
+}
+
+/// Tuning for [`TranslationService`].
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceOptions {
+    /// How long one provider call may take before the next provider is tried.
+    pub timeout: Duration,
+    /// How long an open breaker skips its provider.
+    pub cooldown: Duration,
+    /// Translations remembered.
+    pub cache_entries: usize,
+}
+
+impl Default for ServiceOptions {
+    fn default() -> Self {
+        Self { timeout: Duration::from_secs(5), cooldown: Duration::from_secs(30), cache_entries: 10_000 }
+    }
+}
+
+/// Cache and provider counters, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct ServiceStats {
+    pub cache_hits: AtomicU64,
+    pub cache_misses: AtomicU64,
+    pub provider_failures: AtomicU64,
+    pub characters_translated: AtomicU64,
+}
+
+/// Providers in failover order behind one `translate`.
+pub struct TranslationService {
+    providers: Vec<Provider>,
+    cache: Mutex<Cache>,
+    options: ServiceOptions,
+    pub stats: ServiceStats,
+}
+
+impl TranslationService {
+    pub fn new(providers: Vec<Arc<dyn Translator>>, options: ServiceOptions) -> Self {
+        let providers = providers
+            .into_iter()
+            .map(|translator| Provider { translator, breaker: Mutex::new(Breaker { failures: 0, open_until: None }) })
+            .collect();
+        let cache = Cache { map: HashMap::new(), order: VecDeque::new(), capacity: options.cache_entries };
+        Self { providers, cache: Mutex::new(cache), options, stats: ServiceStats::default() }
+    }
+
+    /// The providers' names, in failover order.
+    pub fn provider_names(&self) -> Vec<&'static str> {
+        self.providers.iter().map(|p| p.translator.name()).collect()
+    }
+
+    /// Each provider's name and whether its breaker lets calls through now.
+    pub fn provider_health(&self) -> Vec<(&'static str, bool)> {
+        let now = Instant::now();
+        self.providers
+            .iter()
+            .map(|p| (p.translator.name(), p.breaker.lock().map(|b| b.allows(now)).unwrap_or(true)))
+            .collect()
+    }
+
+    /// Translates `text`, keeping URLs, mentions, code and emoji byte-exact.
+    ///
+    /// # Errors
+    /// [`TranslateError::UnsupportedPair`] when no provider has the pair;
+    /// otherwise the last provider's failure when all of them failed.
+    pub async fn translate(&self, text: &str, from: &str, to: &str) -> Result<Translation, TranslateError> {
+        let mut out = String::with_capacity(text.len() + text.len() / 4);
+        let mut provider = self.providers.first().map_or("none", |p| p.translator.name());
+        for piece in split(text) {
+            match piece {
+                Piece::Keep(kept) => out.push_str(kept),
+                Piece::Text(prose) if !has_words(prose) => out.push_str(prose),
+                Piece::Text(prose) => {
+                    let (lead, core, trail) = trim_parts(prose);
+                    let done = self.translate_core(core, from, to).await?;
+                    provider = done.provider;
+                    out.push_str(lead);
+                    out.push_str(&done.text);
+                    out.push_str(trail);
+                }
+            }
+        }
+        Ok(Translation { text: out, provider })
+    }
+
+    async fn translate_core(&self, text: &str, from: &str, to: &str) -> Result<Translation, TranslateError> {
+        let key = |provider: &'static str| (provider, from.to_owned(), to.to_owned(), text.to_owned());
+        if let Ok(cache) = self.cache.lock() {
+            for p in &self.providers {
+                if let Some(hit) = cache.get(&key(p.translator.name())) {
+                    self.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
+                    return Ok(Translation { text: hit, provider: p.translator.name() });
+                }
+            }
+        }
+        self.stats.cache_misses.fetch_add(1, Ordering::Relaxed);
+        let mut last_error = None;
+        let mut unsupported = None;
+        for p in &self.providers {
+            let name = p.translator.name();
+            if !p.breaker.lock().map(|b| b.allows(Instant::now())).unwrap_or(true) {
+                last_error.get_or_insert(TranslateError::Transient(format!("{name} is failing; skipped for now")));
+                continue;
+            }
+            let attempt = tokio::time::timeout(self.options.timeout, p.translator.translate(text, from, to)).await;
+            let result = attempt.unwrap_or_else(|_| {
+                Err(TranslateError::Transient(format!("{name} did not answer within {:?}", self.options.timeout)))
+            });
+            match result {
+                Ok(translated) => {
+                    if let Ok(mut b) = p.breaker.lock() {
+                        b.success();
+                    }
+                    self.stats.characters_translated.fetch_add(text.chars().count() as u64, Ordering::Relaxed);
+                    if let Ok(mut cache) = self.cache.lock() {
+                        cache.put(key(name), translated.clone());
+                    }
+                    return Ok(Translation { text: translated, provider: name });
+                }
+                Err(e @ TranslateError::UnsupportedPair { .. }) => {
+                    unsupported.get_or_insert(e);
+                }
+                Err(e) => {
+                    tracing::warn!(provider = name, error = %e, from, to, "translation provider failed");
+                    self.stats.provider_failures.fetch_add(1, Ordering::Relaxed);
+                    if let Ok(mut b) = p.breaker.lock() {
+                        b.failure(Instant::now(), self.options.cooldown);
+                    }
+                    last_error = Some(e);
+                }
+            }
+        }
+        // A provider that could have done it but failed matters more than one that never could.
+        Err(last_error.or(unsupported).unwrap_or_else(|| TranslateError::UnsupportedPair {
+            note: "no translation provider is configured".into(),
+        }))
+    }
+}
