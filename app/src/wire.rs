@@ -53,6 +53,13 @@ pub struct Envelope {
     pub note: Option<String>,
     pub moderation: Moderation,
     pub sent_at: String,
+    /// Higher for later edits; the highest version of an `id` wins.
+    #[serde(default)]
+    pub version: i64,
+    #[serde(default)]
+    pub edited: bool,
+    #[serde(default)]
+    pub deleted: bool,
 }
 
 /// A frame on a subscription.

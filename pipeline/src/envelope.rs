@@ -22,13 +22,30 @@ pub struct Delivery {
     pub value: serde_json::Value,
 }
 
-/// What a chat client publishes to `{room}-publish`.
+/// What a chat client publishes to `{room}-publish`: a message, or an edit
+/// or deletion of an earlier one of its own.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChatMessage {
+    /// The text (empty for a deletion).
+    #[serde(default)]
     pub text: String,
     /// The sender's own language: a prior for detecting short messages.
     #[serde(default)]
     pub lang: Option<String>,
+    /// `edit` or `delete`; absent for a new message.
+    #[serde(default)]
+    pub op: Option<MessageOp>,
+    /// The `seq`, on the publish topic, of the message edited or deleted.
+    #[serde(default)]
+    pub target_seq: Option<i64>,
+}
+
+/// A change to an earlier message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageOp {
+    Edit,
+    Delete,
 }
 
 /// The source of a translated message.
@@ -58,4 +75,11 @@ pub struct Envelope {
     pub note: Option<String>,
     pub moderation: Moderation,
     pub sent_at: String,
+    /// Grows with every edit or deletion (the `seq` of the change on the
+    /// publish topic); clients keep the highest version of each `id`.
+    pub version: i64,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub edited: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
 }

@@ -20,13 +20,11 @@ pub enum Error {
     /// The topics server did not accept a publish or a lookup; the sender retries.
     #[error("topics server: {0}")]
     Upstream(String),
-    /// Delivered in the original for these languages; the sender retries for the translation.
-    #[error("translation pending for {0}")]
-    TranslationPending(String),
+    /// Delivered in the original for these languages; the sender retries
+    /// (after `retry_after_secs`) for the translation.
+    #[error("translation pending for {languages}")]
+    TranslationPending { languages: String, retry_after_secs: u64 },
 }
-
-/// When the sender should retry a delivery whose translation is pending.
-pub const PENDING_RETRY_AFTER_SECS: u64 = 30;
 
 impl Error {
     /// The stable code in the error body.
@@ -36,7 +34,7 @@ impl Error {
             Error::BadDelivery(_) => "bad_request",
             Error::UnknownRoom(_) => "unknown_room",
             Error::Upstream(_) => "upstream_unavailable",
-            Error::TranslationPending(_) => "translation_pending",
+            Error::TranslationPending { .. } => "translation_pending",
         }
     }
 
@@ -47,7 +45,7 @@ impl Error {
             // A room deleted after the publish: retrying cannot help, and a
             // 4xx other than 410 still lets an admin see it in the delivery log.
             Error::UnknownRoom(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::Upstream(_) | Error::TranslationPending(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Upstream(_) | Error::TranslationPending { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -66,8 +64,8 @@ impl IntoResponse for Error {
         };
         let body = serde_json::json!({"error": {"code": self.code(), "message": message}});
         let mut response = (status, Json(body)).into_response();
-        if matches!(self, Error::TranslationPending(_)) {
-            response.headers_mut().insert(axum::http::header::RETRY_AFTER, PENDING_RETRY_AFTER_SECS.into());
+        if let Error::TranslationPending { retry_after_secs, .. } = self {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, retry_after_secs.into());
         }
         response
     }

@@ -11,7 +11,7 @@ use axum::routing::post;
 use futures_util::future::join_all;
 
 use crate::detect::{Detected, detect};
-use crate::envelope::{ChatMessage, Delivery, Envelope, Original};
+use crate::envelope::{ChatMessage, Delivery, Envelope, MessageOp, Original};
 use crate::error::{Error, Result};
 use crate::moderate::{Moderation, RoomWords, moderate};
 use crate::signature::{SignedHeaders, WebhookSecret, verify};
@@ -41,7 +41,12 @@ pub struct PipelineConfig {
     pub topics: TopicsClient,
     pub translator: Arc<TranslationService>,
     pub clock: Clock,
+    /// When a delivery whose translation is owed should come back (Retry-After).
+    pub pending_retry_after_secs: u64,
 }
+
+/// The default wait before retrying a delivery whose provider was down.
+pub const PENDING_RETRY_AFTER_SECS: u64 = 30;
 
 /// A running pipeline: configuration plus the memory of recent deliveries.
 pub struct Pipeline {
@@ -75,7 +80,11 @@ impl RecentIds {
 /// One message after detection and moderation, ready to go out in each language.
 #[derive(Clone, Copy)]
 struct Source<'a> {
-    delivery: &'a Delivery,
+    /// The message as first published (an edit's or deletion's target).
+    origin: &'a Delivery,
+    /// The `seq` of this version: the message's own, or the edit's.
+    version: i64,
+    op: Option<MessageOp>,
     room: &'a RoomInfo,
     words: &'a RoomWords,
     detected: &'a Detected,
@@ -145,13 +154,37 @@ impl Pipeline {
             .ok_or_else(|| Error::BadDelivery(format!("{} is not a publish topic", delivery.topic)))?;
         let message: ChatMessage = serde_json::from_value(delivery.value.clone())
             .map_err(|e| Error::BadDelivery(format!("not a chat message: {e}")))?;
+        let origin = match message.op {
+            None => delivery.clone(),
+            Some(op) => {
+                let target = message
+                    .target_seq
+                    .ok_or_else(|| Error::BadDelivery(format!("{op:?} needs target_seq")))?;
+                let Some(origin) = self.config.topics.item(&delivery.topic, target).await? else {
+                    tracing::info!(target, "edit of a message that is gone: ignored");
+                    return Ok(());
+                };
+                if origin.publisher.id != delivery.publisher.id {
+                    // The server stamped both publishers: this is someone else's message.
+                    tracing::warn!(target, editor = %delivery.publisher.id, "edit of another author's message refused");
+                    return Ok(());
+                }
+                origin
+            }
+        };
         let room = self.config.topics.room(room_name).await?;
         let detected = detect(&message.text, &room.languages, message.lang.as_deref())
             .ok_or_else(|| Error::BadDelivery(format!("room {room_name} has no languages")))?;
         let words = room.words();
-        let (clean_source, source_moderation) = moderate(&message.text, &detected.lang, room.moderation, &words);
+        let (clean_source, source_moderation) = if message.op == Some(MessageOp::Delete) {
+            (String::new(), Moderation::clean())
+        } else {
+            moderate(&message.text, &detected.lang, room.moderation, &words)
+        };
         let source = Source {
-            delivery,
+            origin: &origin,
+            version: delivery.seq,
+            op: message.op,
             room: &room,
             words: &words,
             detected: &detected,
@@ -162,7 +195,7 @@ impl Pipeline {
         let outcomes = join_all(room.languages.iter().map(|lang| self.envelope_for(lang, &source))).await;
         let publishes = outcomes.iter().map(|(envelope, pending)| {
             let topic = format!("{}-subscribe-{}", room.name, envelope.lang);
-            let key = if *pending { format!("{}:untranslated", envelope.id) } else { envelope.id.clone() };
+            let key = format!("{}:v{}{}", envelope.id, envelope.version, if *pending { ":untranslated" } else { "" });
             async move { self.config.topics.publish(&topic, &key, envelope).await }
         });
         for result in join_all(publishes).await {
@@ -178,7 +211,10 @@ impl Pipeline {
             "message republished"
         );
         if !pending.is_empty() {
-            return Err(Error::TranslationPending(pending.join(", ")));
+            return Err(Error::TranslationPending {
+                languages: pending.join(", "),
+                retry_after_secs: self.config.pending_retry_after_secs,
+            });
         }
         Ok(())
     }
@@ -186,12 +222,13 @@ impl Pipeline {
     /// The envelope for one language, and whether its translation is still
     /// owed (the provider failed in a way that may pass).
     async fn envelope_for(&self, lang: &str, source: &Source<'_>) -> (Envelope, bool) {
-        let Source { delivery, room, words, detected, text: clean_source, moderation: source_moderation } = *source;
+        let Source { origin, version, op, room, words, detected, text: clean_source, moderation: source_moderation } =
+            *source;
         let mut envelope = Envelope {
-            id: format!("{}:{}", delivery.topic, delivery.seq),
+            id: format!("{}:{}", origin.topic, origin.seq),
             room: room.name.clone(),
-            source_seq: delivery.seq,
-            author: delivery.publisher.clone(),
+            source_seq: origin.seq,
+            author: origin.publisher.clone(),
             lang: lang.to_owned(),
             text: clean_source.to_owned(),
             original: Original {
@@ -203,9 +240,12 @@ impl Pipeline {
             provider: None,
             note: None,
             moderation: source_moderation.clone(),
-            sent_at: delivery.published_at.clone(),
+            sent_at: origin.published_at.clone(),
+            version,
+            edited: op == Some(MessageOp::Edit),
+            deleted: op == Some(MessageOp::Delete),
         };
-        if lang == detected.lang || source_moderation.action == "blocked" {
+        if lang == detected.lang || source_moderation.action == "blocked" || envelope.deleted {
             return (envelope, false);
         }
         // Translate the moderated text, then moderate the translation: a

@@ -41,6 +41,7 @@ async fn main() -> anyhow::Result<()> {
         topics: TopicsClient::new(server, token, http),
         translator: Arc::new(TranslationService::new(built, ServiceOptions::default())),
         clock: system_clock(),
+        pending_retry_after_secs: parley_pipeline::intake::PENDING_RETRY_AFTER_SECS,
     }));
     let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("bind {addr}"))?;
     tracing::info!(%addr, "parley-pipeline listening");

@@ -45,6 +45,29 @@ impl TopicsClient {
         Self { base_url, token: token.into(), http }
     }
 
+    /// Reads one item of a topic (the pipeline reads publish topics to check edits).
+    ///
+    /// # Errors
+    /// [`Error::Upstream`] when the server does not answer.
+    pub async fn item(&self, topic: &str, seq: i64) -> Result<Option<crate::envelope::Delivery>> {
+        #[derive(Deserialize)]
+        struct Page {
+            items: Vec<crate::envelope::Delivery>,
+        }
+        let response = self
+            .http
+            .get(format!("{}/api/topics/{topic}/items?before_seq={}&limit=1", self.base_url, seq + 1))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| Error::Upstream(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(Error::Upstream(format!("reading {topic} answered {}", response.status())));
+        }
+        let page: Page = response.json().await.map_err(|e| Error::Upstream(e.to_string()))?;
+        Ok(page.items.into_iter().find(|i| i.seq == seq))
+    }
+
     /// Looks up a room's languages and moderation policy.
     ///
     /// # Errors

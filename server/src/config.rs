@@ -42,6 +42,8 @@ pub struct Config {
     pub webhook_timeout: Duration,
     /// Consecutive dead letters after which a webhook is disabled.
     pub webhook_disable_after: u32,
+    /// When a message delivered untranslated (provider down) is retried.
+    pub pending_translation_retry_secs: u64,
     /// Rooms created at first start: (name, languages).
     pub seed_rooms: Vec<(String, Vec<String>)>,
     /// Networks external webhooks may reach although private (`PARLEY_WEBHOOK_ALLOW`).
@@ -127,6 +129,7 @@ impl Config {
             webhook_max_attempts: 8,
             webhook_timeout: Duration::from_secs(30),
             webhook_disable_after: 10,
+            pending_translation_retry_secs: parley_pipeline::intake::PENDING_RETRY_AFTER_SECS,
             seed_rooms: vec![("lobby".into(), vec!["en".into(), "pt".into()])],
             webhook_allow: Vec::new(),
             retention: RetentionDefaults::default(),
@@ -144,6 +147,7 @@ impl Config {
             database_url: format!("sqlite://{}", database_path.display()),
             webhook_retry_base: Duration::from_millis(20),
             retention_interval: Duration::from_millis(50),
+            pending_translation_retry_secs: 1,
             // Tests publish in bursts; limits have tests of their own.
             publish_rate: 10_000.0,
             publish_burst: 10_000,

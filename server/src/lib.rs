@@ -239,12 +239,16 @@ async fn embedded_pipeline(
     let secret = WebhookSecret::parse(&hook.secret).context("corrupt pipeline_webhook_secret")?;
     let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?;
     let translator = build_translation(&config.translators, http.clone()).await?;
-    // The pipeline only ever publishes to subscribe topics; it never reads one.
+    // The pipeline publishes only to subscribe topics (and never reads them);
+    // it reads publish topics to check that an edit is by the message's author.
     let token = state.tokens.sign(&Claims::new(
         "pipeline",
         "Parley pipeline",
         Role::Service,
-        vec![Permission { topic: "*-subscribe-*".into(), ops: vec![Op::Publish] }],
+        vec![
+            Permission { topic: "*-subscribe-*".into(), ops: vec![Op::Publish] },
+            Permission { topic: "*-publish".into(), ops: vec![Op::Subscribe] },
+        ],
         state.clock.now_secs() + PIPELINE_TOKEN_TTL_SECS,
     ));
 
@@ -253,6 +257,7 @@ async fn embedded_pipeline(
         topics: TopicsClient::new(base_url, token, http),
         translator,
         clock: parley_pipeline::intake::system_clock(),
+        pending_retry_after_secs: config.pending_translation_retry_secs,
     });
     Ok(parley_pipeline::router(Arc::new(pipeline)))
 }

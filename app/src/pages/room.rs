@@ -45,7 +45,11 @@ impl Connection {
 /// Inserts or replaces a message, keeping `source_seq` order.
 fn upsert(messages: &mut Vec<Envelope>, envelope: Envelope) {
     if let Some(existing) = messages.iter_mut().find(|m| m.id == envelope.id) {
-        *existing = envelope;
+        // Versions only move forward; an untranslated copy and its
+        // translation share a version, and the translation comes last.
+        if envelope.version >= existing.version {
+            *existing = envelope;
+        }
         return;
     }
     let at = messages.partition_point(|m| m.source_seq <= envelope.source_seq);
@@ -177,10 +181,11 @@ pub fn RoomView() -> impl IntoView {
             <ol class="messages" aria-live="polite" aria-label="Messages">
                 <For
                     each=move || messages.get()
-                    key=|m| (m.id.clone(), m.text.clone())
+                    key=|m| (m.id.clone(), m.version, m.translated)
                     children=move |m| {
                         let mine = m.author.id == my_id();
-                        let show_original = m.translated || m.original.lang != m.lang;
+                        let show_original = !m.deleted && (m.translated || m.original.lang != m.lang);
+                        let edited = (m.edited && !m.deleted).then(|| view! { <span class="badge">"edited"</span> });
                         let original_label = format!("Original ({})", language_name(&m.original.lang));
                         let moderation = (m.moderation.action != "none").then(|| m.moderation.action.clone());
                         view! {
@@ -189,8 +194,13 @@ pub fn RoomView() -> impl IntoView {
                                     <span class="author">{m.author.name.clone()}</span>
                                     <time datetime=m.sent_at.clone()>{clock_time(&m.sent_at)}</time>
                                     {moderation.map(|a| view! { <span class="badge">{a}</span> })}
+                                    {edited}
                                 </div>
-                                <p class="text" lang=m.lang.clone()>{m.text.clone()}</p>
+                                {if m.deleted {
+                                    view! { <p class="text deleted">"This message was deleted."</p> }.into_any()
+                                } else {
+                                    view! { <p class="text" lang=m.lang.clone()>{m.text.clone()}</p> }.into_any()
+                                }}
                                 {show_original.then(|| view! {
                                     <details class="original">
                                         <summary>{original_label}</summary>

@@ -1,5 +1,7 @@
 //! The whole path: publish → signed webhook → pipeline → per-language topics.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Json;
@@ -279,4 +281,131 @@ async fn a_redelivered_webhook_is_applied_once() {
     assert_eq!(deliver("msg_c", body(101, "Good night")).await.unwrap().status(), 200);
     assert_eq!(pt.next_item(WITHIN).await["value"]["source_seq"], 100);
     assert_eq!(pt.next_item(WITHIN).await["value"]["source_seq"], 101, "no second copy of 100");
+}
+
+/// A LibreTranslate stand-in that is down until `up` is set.
+async fn flaky_libretranslate(up: Arc<AtomicBool>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new().route(
+        "/translate",
+        post(move |Json(request): Json<Value>| {
+            let up = up.clone();
+            async move {
+                if !up.load(Ordering::SeqCst) {
+                    return Err((axum::http::StatusCode::SERVICE_UNAVAILABLE, Json(json!({"error": "down"}))));
+                }
+                Ok(Json(json!({ "translatedText": format!("[pt] {}", request["q"].as_str().unwrap()) })))
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn a_provider_outage_delivers_the_original_then_the_translation_under_the_same_id() {
+    let up = Arc::new(AtomicBool::new(false));
+    let url = flaky_libretranslate(up.clone()).await;
+    let server = TestServer::start_with(|config| {
+        config.translators = vec![parley::ProviderConfig::LibreTranslate { url, api_key: None }];
+    })
+    .await;
+    let ana = server.join("Ana", "lobby", "en").await;
+    let bruno = server.join("Bruno", "lobby", "pt").await;
+    let mut pt = server.subscribe("lobby-subscribe-pt", bruno["token"].as_str().unwrap(), None).await.unwrap();
+    server
+        .publish("lobby-publish", ana["token"].as_str().unwrap(), &json!({"text": "Good morning everyone", "lang": "en"}))
+        .await;
+    let first = pt.next_item(WITHIN).await["value"].clone();
+    assert_eq!(first["translated"], false);
+    assert_eq!(first["text"], "Good morning everyone");
+    assert!(first["note"].as_str().unwrap().contains("follows"), "{first}");
+    up.store(true, Ordering::SeqCst);
+    let second = pt.next_item(WITHIN).await["value"].clone();
+    assert_eq!(second["id"], first["id"], "the translation replaces the original");
+    assert_eq!(second["translated"], true);
+    assert_eq!(second["text"], "[pt] Good morning everyone");
+}
+
+#[tokio::test]
+async fn an_admin_changes_a_rooms_languages_and_words_without_a_restart() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let put = |body: Value, token: String| {
+        reqwest::Client::new().put(server.url("/api/rooms/cafe")).bearer_auth(token).json(&body).send()
+    };
+    let user = server.join("Ana", "lobby", "en").await["token"].as_str().unwrap().to_owned();
+    assert_eq!(put(json!({"languages": ["en"]}), user).await.unwrap().status(), 403);
+    for bad in [json!({"languages": []}), json!({"languages": ["xx"]}), json!({"languages": ["en"], "moderation": "nuke"})] {
+        assert_eq!(put(bad.clone(), admin.clone()).await.unwrap().status(), 422, "{bad}");
+    }
+    let response = put(json!({"title": "Café", "languages": ["en"]}), admin.clone()).await.unwrap();
+    assert_eq!(response.status(), 201);
+
+    let ana = server.join("Ana", "cafe", "en").await;
+    let mut en = server.subscribe("cafe-subscribe-en", ana["token"].as_str().unwrap(), None).await.unwrap();
+    server.publish("cafe-publish", ana["token"].as_str().unwrap(), &json!({"text": "first", "lang": "en"})).await;
+    assert_eq!(en.next_item(WITHIN).await["value"]["text"], "first", "a new room is wired to the pipeline");
+
+    // Add Portuguese and a room word; the next message sees both.
+    let response =
+        put(json!({"languages": ["en", "pt"], "block_words": ["pineapple"]}), admin.clone()).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let bruno = server.join("Bruno", "cafe", "pt").await;
+    let mut pt = server.subscribe("cafe-subscribe-pt", bruno["token"].as_str().unwrap(), None).await.unwrap();
+    server
+        .publish("cafe-publish", ana["token"].as_str().unwrap(), &json!({"text": "I love pineapple pizza", "lang": "en"}))
+        .await;
+    let msg = pt.next_item(WITHIN).await["value"].clone();
+    assert_eq!(msg["lang"], "pt");
+    assert_eq!(msg["original"]["text"], "I love ********* pizza");
+    assert_eq!(msg["moderation"]["action"], "masked");
+
+    let response = reqwest::Client::new().delete(server.url("/api/rooms/cafe")).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(response.status(), 204);
+    let rooms: Value = reqwest::get(server.url("/api/rooms")).await.unwrap().json().await.unwrap();
+    assert!(rooms["rooms"].as_array().unwrap().iter().all(|r| r["name"] != "cafe"));
+}
+
+#[tokio::test]
+async fn edits_and_deletes_reach_every_language_with_the_same_id_and_a_higher_version() {
+    let server = TestServer::start().await;
+    let ana = server.join("Ana", "lobby", "en").await;
+    let bruno = server.join("Bruno", "lobby", "pt").await;
+    let (ana_token, bruno_token) = (ana["token"].as_str().unwrap(), bruno["token"].as_str().unwrap());
+    let mut en = server.subscribe("lobby-subscribe-en", ana_token, None).await.unwrap();
+    let mut pt = server.subscribe("lobby-subscribe-pt", bruno_token, None).await.unwrap();
+    let seq = server
+        .publish("lobby-publish", ana_token, &json!({"text": "Can you send me the link?", "lang": "en"}))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["seq"]
+        .as_i64()
+        .unwrap();
+    let original = pt.next_item(WITHIN).await["value"].clone();
+    en.next_item(WITHIN).await;
+
+    // Someone else's edit is ignored; the author's is re-moderated and re-translated.
+    let forged = json!({"op": "edit", "target_seq": seq, "text": "hacked", "lang": "pt"});
+    assert_eq!(server.publish("lobby-publish", bruno_token, &forged).await.status(), 200);
+    let edit = json!({"op": "edit", "target_seq": seq, "text": "Can you send me the shit?", "lang": "en"});
+    server.publish("lobby-publish", ana_token, &edit).await;
+    for sub in [&mut en, &mut pt] {
+        let edited = sub.next_item(WITHIN).await["value"].clone();
+        assert_eq!(edited["id"], original["id"]);
+        assert_eq!(edited["source_seq"], seq);
+        assert_eq!(edited["edited"], true);
+        assert!(edited["version"].as_i64().unwrap() > original["version"].as_i64().unwrap());
+        assert!(!edited["original"]["text"].as_str().unwrap().contains("shit"), "{edited}");
+        assert_eq!(edited["moderation"]["action"], "masked");
+    }
+    server.publish("lobby-publish", ana_token, &json!({"op": "delete", "target_seq": seq})).await;
+    for sub in [&mut en, &mut pt] {
+        let deleted = sub.next_item(WITHIN).await["value"].clone();
+        assert_eq!((deleted["id"].clone(), deleted["deleted"].clone()), (original["id"].clone(), json!(true)));
+        assert_eq!(deleted["text"], "");
+        assert_eq!(deleted["original"]["text"], "");
+    }
 }
