@@ -91,6 +91,8 @@ struct Source<'a> {
     /// The moderated source text.
     text: &'a str,
     moderation: &'a Moderation,
+    /// Translating would exceed the room's daily budget.
+    over_budget: bool,
 }
 
 /// The pipeline's routes: `POST /pipeline/webhook`.
@@ -157,9 +159,8 @@ impl Pipeline {
         let origin = match message.op {
             None => delivery.clone(),
             Some(op) => {
-                let target = message
-                    .target_seq
-                    .ok_or_else(|| Error::BadDelivery(format!("{op:?} needs target_seq")))?;
+                let target =
+                    message.target_seq.ok_or_else(|| Error::BadDelivery(format!("{op:?} needs target_seq")))?;
                 let Some(origin) = self.config.topics.item(&delivery.topic, target).await? else {
                     tracing::info!(target, "edit of a message that is gone: ignored");
                     return Ok(());
@@ -181,7 +182,10 @@ impl Pipeline {
         } else {
             moderate(&message.text, &detected.lang, room.moderation, &words)
         };
+        let targets = room.target_languages(&detected.lang);
+        let over_budget = !room.within_budget(clean_source.chars().count(), targets.len().saturating_sub(1));
         let source = Source {
+            over_budget,
             origin: &origin,
             version: delivery.seq,
             op: message.op,
@@ -192,8 +196,14 @@ impl Pipeline {
             moderation: &source_moderation,
         };
         // Every language at once: translations run concurrently.
-        let outcomes = join_all(room.languages.iter().map(|lang| self.envelope_for(lang, &source))).await;
-        let publishes = outcomes.iter().map(|(envelope, pending)| {
+        let outcomes = join_all(targets.iter().map(|lang| self.envelope_for(lang, &source))).await;
+        let billed: usize = outcomes.iter().map(|(_, _, billed)| billed).sum();
+        if billed > 0
+            && let Err(error) = self.config.topics.report_usage(&room.name, billed).await
+        {
+            tracing::warn!(%error, room = %room.name, billed, "cannot report translation usage");
+        }
+        let publishes = outcomes.iter().map(|(envelope, pending, _)| {
             let topic = format!("{}-subscribe-{}", room.name, envelope.lang);
             let key = format!("{}:v{}{}", envelope.id, envelope.version, if *pending { ":untranslated" } else { "" });
             async move { self.config.topics.publish(&topic, &key, envelope).await }
@@ -201,7 +211,7 @@ impl Pipeline {
         for result in join_all(publishes).await {
             result?;
         }
-        let pending: Vec<&str> = outcomes.iter().filter(|(_, p)| *p).map(|(e, _)| e.lang.as_str()).collect();
+        let pending: Vec<&str> = outcomes.iter().filter(|(_, p, _)| *p).map(|(e, ..)| e.lang.as_str()).collect();
         tracing::info!(
             room = %room.name,
             source_seq = delivery.seq,
@@ -219,11 +229,20 @@ impl Pipeline {
         Ok(())
     }
 
-    /// The envelope for one language, and whether its translation is still
-    /// owed (the provider failed in a way that may pass).
-    async fn envelope_for(&self, lang: &str, source: &Source<'_>) -> (Envelope, bool) {
-        let Source { origin, version, op, room, words, detected, text: clean_source, moderation: source_moderation } =
-            *source;
+    /// The envelope for one language, whether its translation is still owed
+    /// (the provider failed in a way that may pass), and the characters billed.
+    async fn envelope_for(&self, lang: &str, source: &Source<'_>) -> (Envelope, bool, usize) {
+        let Source {
+            origin,
+            version,
+            op,
+            room,
+            words,
+            detected,
+            text: clean_source,
+            moderation: source_moderation,
+            ..
+        } = *source;
         let mut envelope = Envelope {
             id: format!("{}:{}", origin.topic, origin.seq),
             room: room.name.clone(),
@@ -246,7 +265,11 @@ impl Pipeline {
             deleted: op == Some(MessageOp::Delete),
         };
         if lang == detected.lang || source_moderation.action == "blocked" || envelope.deleted {
-            return (envelope, false);
+            return (envelope, false, 0);
+        }
+        if source.over_budget {
+            envelope.note = Some("the room's daily translation budget is used up; delivered untranslated".into());
+            return (envelope, false, 0);
         }
         // Translate the moderated text, then moderate the translation: a
         // translation can create words the source did not have.
@@ -259,7 +282,7 @@ impl Pipeline {
                 if source_moderation.is_clean() {
                     envelope.moderation = translated_moderation;
                 }
-                (envelope, false)
+                (envelope, false, translation.billed_chars)
             }
             Err(error) => {
                 let pending = !matches!(error, TranslateError::UnsupportedPair { .. });
@@ -269,7 +292,7 @@ impl Pipeline {
                 } else {
                     envelope.note = Some(error.to_string());
                 }
-                (envelope, pending)
+                (envelope, pending, 0)
             }
         }
     }

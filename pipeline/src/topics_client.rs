@@ -18,9 +18,30 @@ pub struct RoomInfo {
     /// Words never flagged in this room.
     #[serde(default)]
     pub allow_words: Vec<String>,
+    /// Languages someone reads; empty when nobody has joined yet.
+    #[serde(default)]
+    pub read_languages: Vec<String>,
+    #[serde(default)]
+    pub daily_char_budget: Option<i64>,
+    #[serde(default)]
+    pub characters_today: i64,
 }
 
 impl RoomInfo {
+    /// The languages to deliver to: those someone reads (all of them while
+    /// nobody has joined yet), and always the message's own.
+    pub fn target_languages(&self, source: &str) -> Vec<String> {
+        self.languages
+            .iter()
+            .filter(|l| self.read_languages.is_empty() || self.read_languages.contains(l) || *l == source)
+            .cloned()
+            .collect()
+    }
+
+    /// Whether translating `chars` characters into `targets` languages stays within today's budget.
+    pub fn within_budget(&self, chars: usize, targets: usize) -> bool {
+        self.daily_char_budget.is_none_or(|budget| self.characters_today + (chars * targets) as i64 <= budget)
+    }
     pub fn words(&self) -> RoomWords {
         RoomWords::new(self.block_words.iter().map(String::as_str), self.allow_words.iter().map(String::as_str))
     }
@@ -43,6 +64,25 @@ impl TopicsClient {
     pub fn new(base_url: impl Into<String>, token: impl Into<String>, http: reqwest::Client) -> Self {
         let base_url = base_url.into().trim_end_matches('/').to_owned();
         Self { base_url, token: token.into(), http }
+    }
+
+    /// Reports characters sent to translation for a room (its daily budget).
+    ///
+    /// # Errors
+    /// [`Error::Upstream`] when the server does not accept it.
+    pub async fn report_usage(&self, room: &str, characters: usize) -> Result<()> {
+        let response = self
+            .http
+            .post(format!("{}/api/rooms/{room}/usage", self.base_url))
+            .bearer_auth(&self.token)
+            .json(&serde_json::json!({ "characters": characters }))
+            .send()
+            .await
+            .map_err(|e| Error::Upstream(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(Error::Upstream(format!("usage report answered {}", response.status())));
+        }
+        Ok(())
     }
 
     /// Reads one item of a topic (the pipeline reads publish topics to check edits).

@@ -17,6 +17,8 @@ use super::{TranslateError, Translator};
 pub struct Translation {
     pub text: String,
     pub provider: &'static str,
+    /// Characters sent to a provider for it (cache hits cost nothing).
+    pub billed_chars: usize,
 }
 
 /// Consecutive failures that open a provider's breaker.
@@ -148,6 +150,7 @@ impl TranslationService {
     pub async fn translate(&self, text: &str, from: &str, to: &str) -> Result<Translation, TranslateError> {
         let mut out = String::with_capacity(text.len() + text.len() / 4);
         let mut provider = self.providers.first().map_or("none", |p| p.translator.name());
+        let mut billed_chars = 0;
         for piece in split(text) {
             match piece {
                 Piece::Keep(kept) => out.push_str(kept),
@@ -156,13 +159,14 @@ impl TranslationService {
                     let (lead, core, trail) = trim_parts(prose);
                     let done = self.translate_core(core, from, to).await?;
                     provider = done.provider;
+                    billed_chars += done.billed_chars;
                     out.push_str(lead);
                     out.push_str(&done.text);
                     out.push_str(trail);
                 }
             }
         }
-        Ok(Translation { text: out, provider })
+        Ok(Translation { text: out, provider, billed_chars })
     }
 
     async fn translate_core(&self, text: &str, from: &str, to: &str) -> Result<Translation, TranslateError> {
@@ -171,7 +175,7 @@ impl TranslationService {
             for p in &self.providers {
                 if let Some(hit) = cache.get(&key(p.translator.name())) {
                     self.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
-                    return Ok(Translation { text: hit, provider: p.translator.name() });
+                    return Ok(Translation { text: hit, provider: p.translator.name(), billed_chars: 0 });
                 }
             }
         }
@@ -197,7 +201,7 @@ impl TranslationService {
                     if let Ok(mut cache) = self.cache.lock() {
                         cache.put(key(name), translated.clone());
                     }
-                    return Ok(Translation { text: translated, provider: name });
+                    return Ok(Translation { text: translated, provider: name, billed_chars: text.chars().count() });
                 }
                 Err(e @ TranslateError::UnsupportedPair { .. }) => {
                     unsupported.get_or_insert(e);

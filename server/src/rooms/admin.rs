@@ -29,6 +29,9 @@ pub struct RoomSettings {
     pub block_words: Vec<String>,
     #[serde(default)]
     pub allow_words: Vec<String>,
+    /// Characters per UTC day sent to translation; past it messages are
+    /// delivered untranslated with a note. Absent: no limit.
+    pub daily_char_budget: Option<i64>,
 }
 
 /// Room names: 1–48 of `[a-z0-9_-]`.
@@ -63,6 +66,9 @@ fn validate(settings: &RoomSettings) -> Result<()> {
             return Err(Error::Invalid(format!("word lists hold at most {MAX_ROOM_WORDS} words of 1–64 characters")));
         }
     }
+    if settings.daily_char_budget.is_some_and(|b| b < 0) {
+        return Err(Error::Invalid("daily_char_budget must not be negative".into()));
+    }
     if settings.title.as_ref().is_some_and(|t| t.trim().is_empty() || t.chars().count() > 80) {
         return Err(Error::Invalid("title must be 1–80 characters".into()));
     }
@@ -95,10 +101,11 @@ pub(super) async fn put_room(
     let existed =
         sqlx::query("select 1 from rooms where name = ?").bind(&name).fetch_optional(&state.db).await?.is_some();
     sqlx::query(
-        "insert into rooms (name, title, languages, moderation, block_words, allow_words, created_at)
-         values (?, ?, ?, ?, ?, ?, ?)
+        "insert into rooms (name, title, languages, moderation, block_words, allow_words, daily_char_budget, created_at)
+         values (?, ?, ?, ?, ?, ?, ?, ?)
          on conflict (name) do update set title = excluded.title, languages = excluded.languages,
-             moderation = excluded.moderation, block_words = excluded.block_words, allow_words = excluded.allow_words",
+             moderation = excluded.moderation, block_words = excluded.block_words, allow_words = excluded.allow_words,
+             daily_char_budget = excluded.daily_char_budget",
     )
     .bind(&name)
     .bind(title.trim())
@@ -106,6 +113,7 @@ pub(super) async fn put_room(
     .bind(&policy)
     .bind(json(&settings.block_words))
     .bind(json(&settings.allow_words))
+    .bind(settings.daily_char_budget)
     .bind(state.clock.now_ms())
     .execute(&state.db)
     .await?;

@@ -18,6 +18,7 @@ use crate::error::{ApiJson, Error, Result};
 use crate::openapi::ErrorBody;
 
 pub mod admin;
+pub mod readers;
 
 /// How long a join token lives; the client joins again to renew it.
 pub const JOIN_TOKEN_TTL_SECS: i64 = 60 * 60;
@@ -34,6 +35,12 @@ pub struct Room {
     pub block_words: Vec<String>,
     /// Words never flagged in this room.
     pub allow_words: Vec<String>,
+    /// The languages someone has joined the room in: the only ones translated into.
+    pub read_languages: Vec<String>,
+    /// Characters per UTC day the room may send to translation (`null`: no limit).
+    pub daily_char_budget: Option<i64>,
+    /// Characters sent to translation today (UTC).
+    pub characters_today: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -44,6 +51,9 @@ struct RoomRow {
     moderation: String,
     block_words: String,
     allow_words: String,
+    daily_char_budget: Option<i64>,
+    read_languages: String,
+    characters_today: i64,
 }
 
 impl From<RoomRow> for Room {
@@ -55,17 +65,25 @@ impl From<RoomRow> for Room {
             moderation: row.moderation,
             block_words: serde_json::from_str(&row.block_words).unwrap_or_default(),
             allow_words: serde_json::from_str(&row.allow_words).unwrap_or_default(),
+            read_languages: serde_json::from_str(&row.read_languages).unwrap_or_default(),
+            daily_char_budget: row.daily_char_budget,
+            characters_today: row.characters_today,
         }
     }
 }
 
-const ROOM_COLUMNS: &str = "select name, title, languages, moderation, block_words, allow_words from rooms";
+const ROOM_COLUMNS: &str = "select name, title, languages, moderation, block_words, allow_words, daily_char_budget,
+        (select json_group_array(lang) from room_readers r where r.room = rooms.name) as read_languages,
+        coalesce((select characters from translation_usage u
+                  where u.room = rooms.name and u.day = strftime('%Y-%m-%d', 'now')), 0) as characters_today
+    from rooms";
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list))
         .routes(routes!(show, admin::put_room, admin::delete_room))
         .routes(routes!(join))
+        .routes(routes!(readers::record_usage))
 }
 
 /// All rooms, by name.
@@ -183,6 +201,7 @@ async fn join(
             room.languages.join(", ")
         )));
     }
+    readers::record_reader(&state, &room.name, &request.language).await?;
     let publish_topic = format!("{}-publish", room.name);
     let subscribe_topic = format!("{}-subscribe-{}", room.name, request.language);
     let exp = state.clock.now_secs() + JOIN_TOKEN_TTL_SECS;

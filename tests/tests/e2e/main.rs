@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod browser;
+mod costs;
 mod history;
 mod pipeline;
 mod tokens;

@@ -181,7 +181,7 @@ async fn the_pipeline_intake_rejects_wrong_missing_and_stale_signatures() {
 }
 
 /// A LibreTranslate stand-in speaking its documented `/translate` wire format.
-async fn fake_libretranslate() -> String {
+pub(crate) async fn fake_libretranslate() -> String {
     async fn translate(Json(request): Json<Value>) -> Result<Json<Value>, (axum::http::StatusCode, Json<Value>)> {
         let (q, source, target) = (&request["q"], &request["source"], &request["target"]);
         if target == "xx" {
@@ -315,7 +315,11 @@ async fn a_provider_outage_delivers_the_original_then_the_translation_under_the_
     let bruno = server.join("Bruno", "lobby", "pt").await;
     let mut pt = server.subscribe("lobby-subscribe-pt", bruno["token"].as_str().unwrap(), None).await.unwrap();
     server
-        .publish("lobby-publish", ana["token"].as_str().unwrap(), &json!({"text": "Good morning everyone", "lang": "en"}))
+        .publish(
+            "lobby-publish",
+            ana["token"].as_str().unwrap(),
+            &json!({"text": "Good morning everyone", "lang": "en"}),
+        )
         .await;
     let first = pt.next_item(WITHIN).await["value"].clone();
     assert_eq!(first["translated"], false);
@@ -337,7 +341,9 @@ async fn an_admin_changes_a_rooms_languages_and_words_without_a_restart() {
     };
     let user = server.join("Ana", "lobby", "en").await["token"].as_str().unwrap().to_owned();
     assert_eq!(put(json!({"languages": ["en"]}), user).await.unwrap().status(), 403);
-    for bad in [json!({"languages": []}), json!({"languages": ["xx"]}), json!({"languages": ["en"], "moderation": "nuke"})] {
+    for bad in
+        [json!({"languages": []}), json!({"languages": ["xx"]}), json!({"languages": ["en"], "moderation": "nuke"})]
+    {
         assert_eq!(put(bad.clone(), admin.clone()).await.unwrap().status(), 422, "{bad}");
     }
     let response = put(json!({"title": "Café", "languages": ["en"]}), admin.clone()).await.unwrap();
@@ -349,20 +355,27 @@ async fn an_admin_changes_a_rooms_languages_and_words_without_a_restart() {
     assert_eq!(en.next_item(WITHIN).await["value"]["text"], "first", "a new room is wired to the pipeline");
 
     // Add Portuguese and a room word; the next message sees both.
-    let response =
-        put(json!({"languages": ["en", "pt"], "block_words": ["pineapple"]}), admin.clone()).await.unwrap();
+    let response = put(json!({"languages": ["en", "pt"], "block_words": ["pineapple"]}), admin.clone()).await.unwrap();
     assert_eq!(response.status(), 200);
     let bruno = server.join("Bruno", "cafe", "pt").await;
     let mut pt = server.subscribe("cafe-subscribe-pt", bruno["token"].as_str().unwrap(), None).await.unwrap();
     server
-        .publish("cafe-publish", ana["token"].as_str().unwrap(), &json!({"text": "I love pineapple pizza", "lang": "en"}))
+        .publish(
+            "cafe-publish",
+            ana["token"].as_str().unwrap(),
+            &json!({"text": "I love pineapple pizza", "lang": "en"}),
+        )
         .await;
-    let msg = pt.next_item(WITHIN).await["value"].clone();
+    // Portuguese's first reader also gets the earlier message, translated.
+    let (a, b) = (pt.next_item(WITHIN).await["value"].clone(), pt.next_item(WITHIN).await["value"].clone());
+    let (msg, backfilled) = if a["original"]["text"] == "first" { (b, a) } else { (a, b) };
+    assert_eq!(backfilled["original"]["text"], "first");
     assert_eq!(msg["lang"], "pt");
     assert_eq!(msg["original"]["text"], "I love ********* pizza");
     assert_eq!(msg["moderation"]["action"], "masked");
 
-    let response = reqwest::Client::new().delete(server.url("/api/rooms/cafe")).bearer_auth(&admin).send().await.unwrap();
+    let response =
+        reqwest::Client::new().delete(server.url("/api/rooms/cafe")).bearer_auth(&admin).send().await.unwrap();
     assert_eq!(response.status(), 204);
     let rooms: Value = reqwest::get(server.url("/api/rooms")).await.unwrap().json().await.unwrap();
     assert!(rooms["rooms"].as_array().unwrap().iter().all(|r| r["name"] != "cafe"));
