@@ -25,8 +25,8 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p app --lib --target wasm32-unknown-unknown --features hydrate -- -D warnings
 
 build_site dev
-step "Building the server"
-cargo build -p parley
+step "Building the server and the standalone pipeline"
+cargo build -p parley -p parley-pipeline
 ensure_models "$TARGET_DIR/debug/parley"
 
 step "Running the tests"

@@ -94,6 +94,21 @@ pub fn detection(data: &Path) -> std::io::Result<Vec<(&'static str, DetectionRow
     Ok(rows)
 }
 
+/// The sentences of `lang` detected as another language, with that language.
+///
+/// # Errors
+/// Missing data files.
+pub fn detection_misses(data: &Path, lang: &str) -> std::io::Result<Vec<(String, String)>> {
+    let allowed: Vec<String> = LANGUAGES.iter().map(|(c, ..)| (*c).to_owned()).collect();
+    Ok(sentences(data, lang)?
+        .into_iter()
+        .filter_map(|s| {
+            let got = detect(&s, &allowed, None).map(|d| d.lang).unwrap_or_default();
+            (got != lang).then_some((s, got))
+        })
+        .collect())
+}
+
 /// Moderation quality for one language.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ModerationRow {

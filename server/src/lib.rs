@@ -217,6 +217,22 @@ pub async fn token_key(db: &SqlitePool) -> anyhow::Result<TokenKey> {
     Ok(TokenKey::new(base64::engine::general_purpose::STANDARD.decode(key).context("corrupt token_key setting")?))
 }
 
+/// The pipeline's service token: it publishes only to subscribe topics (and
+/// never reads them); it reads publish topics to check that an edit is by
+/// the message's author, and reports translation usage.
+pub fn pipeline_claims(exp: i64) -> Claims {
+    Claims::new(
+        "pipeline",
+        "Parley pipeline",
+        Role::Service,
+        vec![
+            Permission { topic: "*-subscribe-*".into(), ops: vec![Op::Publish] },
+            Permission { topic: "*-publish".into(), ops: vec![Op::Subscribe] },
+        ],
+        exp,
+    )
+}
+
 /// An admin token for operators and scripts (`parley admin-token`).
 pub fn admin_claims(now_secs: i64, ttl_secs: i64) -> Claims {
     Claims::new(
@@ -239,19 +255,7 @@ async fn embedded_pipeline(
     let secret = WebhookSecret::parse(&hook.secret).context("corrupt pipeline_webhook_secret")?;
     let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?;
     let translator = build_translation(&config.translators, http.clone()).await?;
-    // The pipeline publishes only to subscribe topics (and never reads them);
-    // it reads publish topics to check that an edit is by the message's author.
-    let token = state.tokens.sign(&Claims::new(
-        "pipeline",
-        "Parley pipeline",
-        Role::Service,
-        vec![
-            Permission { topic: "*-subscribe-*".into(), ops: vec![Op::Publish] },
-            Permission { topic: "*-publish".into(), ops: vec![Op::Subscribe] },
-        ],
-        state.clock.now_secs() + PIPELINE_TOKEN_TTL_SECS,
-    ));
-
+    let token = state.tokens.sign(&pipeline_claims(state.clock.now_secs() + PIPELINE_TOKEN_TTL_SECS));
     let pipeline = Pipeline::new(PipelineConfig {
         secrets: vec![secret],
         topics: TopicsClient::new(base_url, token, http),

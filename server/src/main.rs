@@ -6,7 +6,9 @@ const USAGE: &str = "usage:
   parley                         start the server (configured by PARLEY_* variables)
   parley models import <dir>     copy Firefox Translations models from <dir> into PARLEY_MODELS_DIR
   parley models list             list the installed model pairs
-  parley admin-token [seconds]   print an admin token (default 1 hour, at most 24 hours)";
+  parley admin-token [seconds]   print an admin token (default 1 hour, at most 24 hours)
+  parley pipeline-token [seconds]
+                                 print a service token for a separate parley-pipeline (default 30 days)";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -40,6 +42,22 @@ async fn main() -> anyhow::Result<()> {
             let db = parley::db::connect(&config.database_url).await?;
             let key = parley::token_key(&db).await?;
             println!("{}", key.sign(&parley::admin_claims(config.clock.now_secs(), ttl)));
+            Ok(())
+        }
+        ["pipeline-token", rest @ ..] => {
+            let ttl: i64 = match rest {
+                [] => 30 * 86_400,
+                [secs] => secs.parse().context("the lifetime is a number of seconds")?,
+                _ => {
+                    eprintln!("{USAGE}");
+                    std::process::exit(2);
+                }
+            };
+            anyhow::ensure!((1..=366 * 86_400).contains(&ttl), "the lifetime must be 1 second to a year");
+            let config = parley::Config::from_env()?;
+            let db = parley::db::connect(&config.database_url).await?;
+            let key = parley::token_key(&db).await?;
+            println!("{}", key.sign(&parley::pipeline_claims(config.clock.now_secs() + ttl)));
             Ok(())
         }
         ["models", "list"] => {

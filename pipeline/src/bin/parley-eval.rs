@@ -12,7 +12,9 @@ use parley_pipeline::translate::{FirefoxTranslator, Translator};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let mut args = std::env::args().skip(1);
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let misses = args.iter().position(|a| a == "--misses").map(|i| args.remove(i));
+    let mut args = args.into_iter();
     let data = PathBuf::from(args.next().unwrap_or_else(|| "../shared/data/tatoeba".into()));
     let models = PathBuf::from(args.next().unwrap_or_else(|| "data/models".into()));
 
@@ -26,6 +28,13 @@ async fn main() -> anyhow::Result<()> {
             "| {lang} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
             r.sentences, r.two_words, r.one_word, r.sentences_declared, r.one_word_declared
         );
+    }
+    if misses.is_some() {
+        for (lang, ..) in eval::LANGUAGES {
+            for (sentence, got) in eval::detection_misses(&data, lang)? {
+                println!("  {lang} sentence detected as {got}: {sentence}");
+            }
+        }
     }
     let mean = rows.iter().map(|(_, r)| r.sentences).sum::<f64>() / rows.len() as f64;
     println!("mean on sentences: {mean:.1} % ({:.1} s)\n", started.elapsed().as_secs_f64());

@@ -6,6 +6,7 @@ mod browser;
 mod costs;
 mod history;
 mod pipeline;
+mod standalone;
 mod tokens;
 mod topics;
 mod webhooks;
