@@ -13,6 +13,7 @@ use futures_util::future::join_all;
 use crate::detect::{Detected, detect};
 use crate::envelope::{ChatMessage, Delivery, Envelope, MessageOp, Original};
 use crate::error::{Error, Result};
+use crate::metrics::{PipelineMetrics, timed};
 use crate::moderate::{Moderation, RoomWords, moderate};
 use crate::signature::{SignedHeaders, WebhookSecret, verify};
 use crate::topics_client::{RoomInfo, TopicsClient};
@@ -52,6 +53,7 @@ pub const PENDING_RETRY_AFTER_SECS: u64 = 30;
 pub struct Pipeline {
     config: PipelineConfig,
     recent: Mutex<RecentIds>,
+    metrics: PipelineMetrics,
 }
 
 #[derive(Default)]
@@ -124,7 +126,12 @@ async fn receive(State(pipeline): State<Arc<Pipeline>>, headers: HeaderMap, body
 
 impl Pipeline {
     pub fn new(config: PipelineConfig) -> Self {
-        Self { config, recent: Mutex::new(RecentIds::default()) }
+        Self { config, recent: Mutex::new(RecentIds::default()), metrics: PipelineMetrics::default() }
+    }
+
+    /// The pipeline's metrics in the Prometheus text format.
+    pub fn metrics_text(&self) -> String {
+        self.metrics.render(&self.config.translator)
     }
 
     fn seen(&self, id: &str) -> bool {
@@ -174,13 +181,14 @@ impl Pipeline {
             }
         };
         let room = self.config.topics.room(room_name).await?;
-        let detected = detect(&message.text, &room.languages, message.lang.as_deref())
+        self.metrics.messages.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let detected = timed(&self.metrics.detect, || detect(&message.text, &room.languages, message.lang.as_deref()))
             .ok_or_else(|| Error::BadDelivery(format!("room {room_name} has no languages")))?;
         let words = room.words();
         let (clean_source, source_moderation) = if message.op == Some(MessageOp::Delete) {
             (String::new(), Moderation::clean())
         } else {
-            moderate(&message.text, &detected.lang, room.moderation, &words)
+            timed(&self.metrics.moderate, || moderate(&message.text, &detected.lang, room.moderation, &words))
         };
         let targets = room.target_languages(&detected.lang);
         let over_budget = !room.within_budget(clean_source.chars().count(), targets.len().saturating_sub(1));
@@ -196,7 +204,9 @@ impl Pipeline {
             moderation: &source_moderation,
         };
         // Every language at once: translations run concurrently.
+        let started = std::time::Instant::now();
         let outcomes = join_all(targets.iter().map(|lang| self.envelope_for(lang, &source))).await;
+        self.metrics.translate.observe(started.elapsed());
         let billed: usize = outcomes.iter().map(|(_, _, billed)| billed).sum();
         if billed > 0
             && let Err(error) = self.config.topics.report_usage(&room.name, billed).await
@@ -208,7 +218,10 @@ impl Pipeline {
             let key = format!("{}:v{}{}", envelope.id, envelope.version, if *pending { ":untranslated" } else { "" });
             async move { self.config.topics.publish(&topic, &key, envelope).await }
         });
-        for result in join_all(publishes).await {
+        let started = std::time::Instant::now();
+        let published = join_all(publishes).await;
+        self.metrics.publish.observe(started.elapsed());
+        for result in published {
             result?;
         }
         let pending: Vec<&str> = outcomes.iter().filter(|(_, p, _)| *p).map(|(e, ..)| e.lang.as_str()).collect();

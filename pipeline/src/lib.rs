@@ -26,6 +26,7 @@ pub mod envelope;
 pub mod error;
 pub mod eval;
 pub mod intake;
+pub mod metrics;
 pub mod moderate;
 pub mod signature;
 pub mod topics_client;

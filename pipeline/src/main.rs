@@ -45,7 +45,11 @@ async fn main() -> anyhow::Result<()> {
     }));
     let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("bind {addr}"))?;
     tracing::info!(%addr, "parley-pipeline listening");
-    axum::serve(listener, parley_pipeline::router::<()>(pipeline))
+    let metrics = pipeline.clone();
+    let app = parley_pipeline::router::<()>(pipeline)
+        .route("/metrics", axum::routing::get(move || async move { metrics.metrics_text() }))
+        .route("/healthz", axum::routing::get(|| async { "ok" }));
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

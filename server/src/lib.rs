@@ -84,6 +84,8 @@ pub struct AppState {
     pub shutdown: Shutdown,
     /// Registers the pipeline on new rooms (none when an admin wires webhooks by hand).
     pub pipeline_hook: Option<Arc<PipelineHook>>,
+    /// The embedded pipeline, for its metrics.
+    pub pipeline: Option<Arc<Pipeline>>,
 }
 
 /// The whole HTTP surface. `extra` is merged in (the embedded pipeline).
@@ -146,7 +148,7 @@ pub async fn run(
             hook.register(&db, &room.name).await?;
         }
     }
-    let state = AppState {
+    let mut state = AppState {
         db: db.clone(),
         tokens,
         bus: Arc::new(Bus::default()),
@@ -160,9 +162,14 @@ pub async fn run(
         outbound: outbound.clone(),
         shutdown: stop.clone(),
         pipeline_hook: pipeline_hook.map(Arc::new),
+        pipeline: None,
     };
-    let pipeline_routes = match (&config.pipeline, &state.pipeline_hook) {
-        (PipelineMode::Embedded, Some(hook)) => embedded_pipeline(&state, &config, &addr, hook).await?,
+    let pipeline_routes = match (&config.pipeline, state.pipeline_hook.clone()) {
+        (PipelineMode::Embedded, Some(hook)) => {
+            let pipeline = embedded_pipeline(&state, &config, &addr, &hook).await?;
+            state.pipeline = Some(pipeline.clone());
+            parley_pipeline::router(pipeline)
+        }
         _ => Router::new(),
     };
 
@@ -244,14 +251,14 @@ pub fn admin_claims(now_secs: i64, ttl_secs: i64) -> Claims {
     )
 }
 
-/// Loads the translator, registers the pipeline as the webhook of every
-/// room's publish topic, and returns its routes.
+/// Builds the embedded pipeline: the configured translators and a service
+/// token; the caller mounts its routes.
 async fn embedded_pipeline(
     state: &AppState,
     config: &Config,
     base_url: &str,
     hook: &PipelineHook,
-) -> anyhow::Result<Router<AppState>> {
+) -> anyhow::Result<Arc<Pipeline>> {
     let secret = WebhookSecret::parse(&hook.secret).context("corrupt pipeline_webhook_secret")?;
     let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?;
     let translator = build_translation(&config.translators, http.clone()).await?;
@@ -263,7 +270,7 @@ async fn embedded_pipeline(
         clock: parley_pipeline::intake::system_clock(),
         pending_retry_after_secs: config.pending_translation_retry_secs,
     });
-    Ok(parley_pipeline::router(Arc::new(pipeline)))
+    Ok(Arc::new(pipeline))
 }
 
 /// Builds the translation service from the configured providers.

@@ -214,6 +214,9 @@ async fn health_readiness_and_metrics_answer() {
     })
     .await;
     assert!(text.contains("# TYPE parley_publish_seconds histogram"));
+    // The embedded pipeline's own metrics come along.
+    assert!(text.contains("parley_translation_provider_up{provider=\"firefox\"} 1"), "{text}");
+    assert!(text.contains("parley_pipeline_stage_seconds_bucket{stage=\"detect\""));
 }
 
 #[tokio::test]

@@ -57,7 +57,9 @@ async fn a_separate_pipeline_process_translates_for_the_server() {
     let ana = server.join("Ana", "lobby", "en").await;
     let bruno = server.join("Bruno", "lobby", "pt").await;
     let mut pt = server.subscribe("lobby-subscribe-pt", bruno["token"].as_str().unwrap(), None).await.unwrap();
-    server.publish("lobby-publish", ana["token"].as_str().unwrap(), &json!({"text": "Hello there", "lang": "en"})).await;
+    server
+        .publish("lobby-publish", ana["token"].as_str().unwrap(), &json!({"text": "Hello there", "lang": "en"}))
+        .await;
     let msg = pt.next_item(Duration::from_secs(30)).await;
     assert_eq!(msg["value"]["text"], "[en→pt] Hello there");
     assert_eq!(msg["publisher"]["id"], "pipeline");

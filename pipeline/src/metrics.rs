@@ -1,0 +1,125 @@
+//! The pipeline's Prometheus metrics: stage latencies, the translation
+//! cache and the providers' health. The server's `/metrics` includes them
+//! in the embedded mode; `parley-pipeline` serves them itself.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::translate::TranslationService;
+
+/// Upper bounds (seconds) of the latency histogram buckets.
+const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+
+/// A latency histogram with fixed buckets.
+#[derive(Default)]
+pub struct Histogram {
+    counts: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    pub fn observe(&self, value: Duration) {
+        let secs = value.as_secs_f64();
+        for (bound, count) in BUCKETS.iter().zip(&self.counts) {
+            if secs <= *bound {
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_micros.fetch_add(value.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    pub fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let sep = if labels.is_empty() { "" } else { "," };
+        for (bound, count) in BUCKETS.iter().zip(&self.counts) {
+            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {}", count.load(Ordering::Relaxed));
+        }
+        let total = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {total}");
+        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let braces = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
+        let _ = writeln!(out, "{name}_sum{braces} {sum}");
+        let _ = writeln!(out, "{name}_count{braces} {total}");
+    }
+}
+
+/// Latency of each stage of the pipeline.
+#[derive(Default)]
+pub struct PipelineMetrics {
+    pub detect: Histogram,
+    pub moderate: Histogram,
+    pub translate: Histogram,
+    pub publish: Histogram,
+    pub messages: AtomicU64,
+}
+
+impl PipelineMetrics {
+    /// The text exposition, with the translation service's counters.
+    pub fn render(&self, service: &TranslationService) -> String {
+        let mut out = String::new();
+        let stats = &service.stats;
+        let counter = |out: &mut String, name: &str, help: &str, value: u64| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+        };
+        counter(
+            &mut out,
+            "parley_pipeline_messages_total",
+            "Deliveries processed.",
+            self.messages.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "parley_translation_cache_hits_total",
+            "Translations answered from the cache.",
+            stats.cache_hits.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "parley_translation_cache_misses_total",
+            "Translations sent to a provider.",
+            stats.cache_misses.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "parley_translation_provider_failures_total",
+            "Failed provider calls.",
+            stats.provider_failures.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "parley_translation_characters_total",
+            "Characters sent to providers.",
+            stats.characters_translated.load(Ordering::Relaxed),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP parley_translation_provider_up 1 while a provider's breaker lets calls through.\n# TYPE parley_translation_provider_up gauge"
+        );
+        for (name, up) in service.provider_health() {
+            let _ = writeln!(out, "parley_translation_provider_up{{provider=\"{name}\"}} {}", u8::from(up));
+        }
+        let _ = writeln!(
+            out,
+            "# HELP parley_pipeline_stage_seconds Latency of each pipeline stage.\n# TYPE parley_pipeline_stage_seconds histogram"
+        );
+        for (stage, histogram) in [
+            ("detect", &self.detect),
+            ("moderate", &self.moderate),
+            ("translate", &self.translate),
+            ("publish", &self.publish),
+        ] {
+            histogram.render(&mut out, "parley_pipeline_stage_seconds", &format!("stage=\"{stage}\""));
+        }
+        out
+    }
+}
+
+/// Measures a stage.
+pub fn timed<T>(histogram: &Histogram, f: impl FnOnce() -> T) -> T {
+    let started = std::time::Instant::now();
+    let out = f();
+    histogram.observe(started.elapsed());
+    out
+}
