@@ -20,6 +20,9 @@ pub enum PipelineMode {
 
 pub use parley_pipeline::translate::ProviderConfig;
 
+/// The admin password of [`Config::for_tests`].
+pub const TEST_ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
 /// Everything `run` needs. Tests build one with [`Config::for_tests`].
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -57,6 +60,10 @@ pub struct Config {
     pub publish_burst: u32,
     /// Open subscriptions per token.
     pub max_subscriptions_per_token: usize,
+    /// Login attempts per minute per client address.
+    pub login_attempts_per_minute: u32,
+    /// The first start's admin password (`PARLEY_ADMIN_PASSWORD`); generated and printed when absent.
+    pub admin_password: Option<String>,
     /// The source of time (tests inject a manual one).
     pub clock: Clock,
 }
@@ -107,6 +114,7 @@ impl Config {
             site_root: var("PARLEY_SITE_ROOT").unwrap_or_else(|| "target/site".into()).into(),
             webhook_allow,
             external_pipeline,
+            admin_password: var("PARLEY_ADMIN_PASSWORD"),
             retention: RetentionDefaults {
                 max_items: number("PARLEY_RETAIN_ITEMS")?.map_or(defaults.retention.max_items, |n| n as i64),
                 max_age: number("PARLEY_RETAIN_SECONDS")?.map_or(defaults.retention.max_age, Duration::from_secs),
@@ -137,6 +145,8 @@ impl Config {
             publish_rate: 20.0,
             publish_burst: 40,
             max_subscriptions_per_token: 16,
+            login_attempts_per_minute: 10,
+            admin_password: None,
             clock: Clock::system(),
         }
     }
@@ -148,6 +158,7 @@ impl Config {
             webhook_retry_base: Duration::from_millis(20),
             retention_interval: Duration::from_millis(50),
             pending_translation_retry_secs: 1,
+            admin_password: Some(TEST_ADMIN_PASSWORD.into()),
             // Tests publish in bursts; limits have tests of their own.
             publish_rate: 10_000.0,
             publish_burst: 10_000,

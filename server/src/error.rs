@@ -24,10 +24,14 @@ pub enum Error {
     TokenExpired,
     #[error("token revoked")]
     TokenRevoked,
+    #[error("wrong username or password")]
+    InvalidCredentials,
     #[error("{0}")]
     Forbidden(String),
     #[error("{0} not found")]
     NotFound(String),
+    #[error("{0}")]
+    LanguageLocked(String),
     #[error("body larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error("{0}")]
@@ -56,8 +60,10 @@ impl Error {
             Error::InvalidToken => "invalid_token",
             Error::TokenExpired => "token_expired",
             Error::TokenRevoked => "token_revoked",
+            Error::InvalidCredentials => "invalid_credentials",
             Error::Forbidden(_) => "forbidden",
             Error::NotFound(_) => "not_found",
+            Error::LanguageLocked(_) => "language_locked",
             Error::PayloadTooLarge(_) => "payload_too_large",
             Error::Invalid(_) => "invalid",
             Error::Conflict(_) => "conflict",
@@ -71,10 +77,12 @@ impl Error {
     pub fn status(&self) -> StatusCode {
         match self {
             Error::BadRequest(_) | Error::MalformedJson(_) => StatusCode::BAD_REQUEST,
-            Error::Unauthenticated | Error::InvalidToken | Error::TokenExpired | Error::TokenRevoked => {
-                StatusCode::UNAUTHORIZED
-            }
-            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::Unauthenticated
+            | Error::InvalidToken
+            | Error::TokenExpired
+            | Error::TokenRevoked
+            | Error::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) | Error::LanguageLocked(_) => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,

@@ -79,6 +79,9 @@ pub struct AppState {
     pub revocations: Arc<Revocations>,
     pub metrics: Arc<Metrics>,
     pub publish_limits: Arc<RateLimiter>,
+    /// Login attempts per client address.
+    #[from_ref(skip)]
+    pub login_limits: Arc<RateLimiter>,
     pub subscription_caps: Arc<SubscriptionCaps>,
     pub outbound: Arc<OutboundPolicy>,
     pub shutdown: Shutdown,
@@ -127,6 +130,7 @@ pub async fn run(
     let db = db::connect(&config.database_url).await.with_context(|| format!("opening {}", config.database_url))?;
     let tokens = token_key(&db).await?;
     rooms::seed(&db, &config.seed_rooms).await?;
+    auth::accounts::ensure_admin(&db, config.admin_password.clone()).await?;
     SqliteStore::new(db.clone()).migrate().await.context("session table")?;
 
     let (trigger, stop) = shutdown::channel();
@@ -158,6 +162,10 @@ pub async fn run(
         revocations: Arc::new(Revocations::load(&db, config.clock.now_ms()).await?),
         metrics: metrics.clone(),
         publish_limits: Arc::new(RateLimiter::new(config.publish_rate, config.publish_burst)),
+        login_limits: Arc::new(RateLimiter::new(
+            f64::from(config.login_attempts_per_minute) / 60.0,
+            config.login_attempts_per_minute.min(10),
+        )),
         subscription_caps: Arc::new(SubscriptionCaps::new(config.max_subscriptions_per_token)),
         outbound: outbound.clone(),
         shutdown: stop.clone(),

@@ -9,6 +9,7 @@ use std::pin::Pin;
 
 pub mod config;
 pub mod deepl;
+pub mod download;
 pub mod firefox;
 pub mod libretranslate;
 pub mod openai;

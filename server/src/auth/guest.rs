@@ -32,6 +32,9 @@ struct GuestRequest {
 #[derive(Serialize, ToSchema)]
 pub struct UserAnswer {
     pub user: User,
+    /// Locked languages granted to this user, as `room:lang`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<String>,
 }
 
 /// Validates a display name: trimmed, 1–48 characters, no control characters.
@@ -84,7 +87,7 @@ async fn guest(
     // A new identity gets a new session id: never keep one chosen before sign-in.
     session.cycle_id().await.map_err(|e| Error::Internal(format!("session store: {e}")))?;
     session.insert(SESSION_USER_ID, &user.id).await.map_err(|e| Error::Internal(format!("session store: {e}")))?;
-    Ok(Json(UserAnswer { user }))
+    Ok(Json(UserAnswer { user, grants: Vec::new() }))
 }
 
 /// The user of this session.
@@ -95,6 +98,10 @@ async fn guest(
     responses((status = 200, body = UserAnswer), (status = 401, body = ErrorBody)),
     security(("session" = []))
 )]
-async fn me(SessionUser(user): SessionUser) -> Json<UserAnswer> {
-    Json(UserAnswer { user })
+async fn me(State(db): State<SqlitePool>, SessionUser(user): SessionUser) -> Result<Json<UserAnswer>> {
+    let grants: Vec<(String,)> = sqlx::query_as("select room || ':' || lang from user_languages where user_id = ?")
+        .bind(&user.id)
+        .fetch_all(&db)
+        .await?;
+    Ok(Json(UserAnswer { user, grants: grants.into_iter().map(|(g,)| g).collect() }))
 }

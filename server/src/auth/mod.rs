@@ -3,10 +3,12 @@
 //! Browsers hold a tower-sessions cookie naming their user; everything else
 //! (and the browser's own topic traffic) presents a signed token.
 
+pub mod accounts;
 pub mod guest;
 pub mod mint;
 pub mod revocation;
 pub mod tokens;
+pub mod users;
 
 use axum::extract::{FromRef, FromRequestParts, Query};
 use axum::http::header::AUTHORIZATION;
@@ -36,7 +38,7 @@ pub struct User {
 /// # Errors
 /// Database errors.
 pub async fn find_user(db: &SqlitePool, id: &str) -> Result<Option<User>> {
-    Ok(sqlx::query_as("select id, username, display_name, role from users where id = ?")
+    Ok(sqlx::query_as("select id, username, display_name, role from users where id = ? and banned = 0")
         .bind(id)
         .fetch_optional(db)
         .await?)
@@ -97,7 +99,7 @@ where
                 .ok_or(Error::Unauthenticated)?,
         };
         let claims = app.tokens.verify(token.trim(), app.clock.now_secs())?;
-        if app.revocations.is_revoked(&claims.jti) {
+        if app.revocations.is_revoked(&claims) {
             return Err(Error::TokenRevoked);
         }
         Ok(TokenCaller(claims))
@@ -151,5 +153,5 @@ where
 
 /// All of the auth routes.
 pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
-    guest::router().merge(mint::router())
+    guest::router().merge(mint::router()).merge(accounts::router()).merge(users::router())
 }

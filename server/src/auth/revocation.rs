@@ -1,21 +1,34 @@
 //! Revoked tokens: checked on every use, and watched by open subscriptions so
 //! a revoked token's streams close at once instead of at expiry.
+//!
+//! Two kinds: one token (by its `jti`), and every token a user was issued
+//! before a cut-off (a ban, or an admin's "revoke all"). A token's issue
+//! time is the timestamp of the ULID in its `jti`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
 
 use sqlx::SqlitePool;
 use tokio::sync::broadcast;
 
+use super::Claims;
 use crate::error::Result;
 
 /// How long a revocation is remembered: longer than any token lives.
 pub const REMEMBER_MS: i64 = 25 * 60 * 60 * 1000;
 
-/// The set of revoked token ids, mirrored from the database.
+/// Revoked token ids and per-user cut-offs, mirrored from the database.
 pub struct Revocations {
     revoked: RwLock<HashSet<String>>,
+    /// User id → tokens issued before this instant (ms) are refused.
+    cut_offs: RwLock<HashMap<String, i64>>,
     announce: broadcast::Sender<String>,
+}
+
+/// When a token was issued, from the ULID in its `jti` (ms), if it has one.
+pub fn issued_at_ms(jti: &str) -> Option<i64> {
+    let ulid = ulid::Ulid::from_string(&jti.strip_prefix("tok_")?.to_uppercase()).ok()?;
+    i64::try_from(ulid.timestamp_ms()).ok()
 }
 
 impl Revocations {
@@ -26,14 +39,25 @@ impl Revocations {
     pub async fn load(db: &SqlitePool, now_ms: i64) -> Result<Self> {
         sqlx::query("delete from revoked_tokens where revoked_at < ?").bind(now_ms - REMEMBER_MS).execute(db).await?;
         let rows: Vec<(String,)> = sqlx::query_as("select jti from revoked_tokens").fetch_all(db).await?;
+        let cut_offs: Vec<(String, i64)> =
+            sqlx::query_as("select id, tokens_valid_after from users where tokens_valid_after > 0")
+                .fetch_all(db)
+                .await?;
         Ok(Self {
             revoked: RwLock::new(rows.into_iter().map(|(jti,)| jti).collect()),
+            cut_offs: RwLock::new(cut_offs.into_iter().collect()),
             announce: broadcast::channel(256).0,
         })
     }
 
-    pub fn is_revoked(&self, jti: &str) -> bool {
-        !jti.is_empty() && self.revoked.read().is_ok_and(|set| set.contains(jti))
+    /// Whether these claims were revoked, alone or with all of their user's tokens.
+    pub fn is_revoked(&self, claims: &Claims) -> bool {
+        if !claims.jti.is_empty() && self.revoked.read().is_ok_and(|set| set.contains(&claims.jti)) {
+            return true;
+        }
+        let cut_off = self.cut_offs.read().ok().and_then(|m| m.get(&claims.sub).copied());
+        // A token without an issue time predates every cut-off.
+        cut_off.is_some_and(|at| issued_at_ms(&claims.jti).is_none_or(|issued| issued < at))
     }
 
     /// Revokes `jti` for good and tells the open subscriptions.
@@ -53,8 +77,37 @@ impl Revocations {
         Ok(())
     }
 
-    /// A stream of token ids as they are revoked.
+    /// Revokes every token `user` holds now.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn cut_off_user(&self, db: &SqlitePool, user: &str, now_ms: i64) -> Result<()> {
+        // One millisecond on, so a token issued in this very millisecond is caught too.
+        let at = now_ms + 1;
+        sqlx::query("update users set tokens_valid_after = ? where id = ?").bind(at).bind(user).execute(db).await?;
+        if let Ok(mut map) = self.cut_offs.write() {
+            map.insert(user.to_owned(), at);
+        }
+        let _ = self.announce.send(format!("user:{user}"));
+        Ok(())
+    }
+
+    /// A stream of revocations as they happen: token ids, and `user:{id}` cut-offs.
     pub fn watch(&self) -> broadcast::Receiver<String> {
         self.announce.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_issue_time_comes_from_the_jti() {
+        let claims = Claims::new("u", "U", super::super::Role::User, vec![], 10);
+        let issued = issued_at_ms(&claims.jti).unwrap();
+        let now = crate::db::now_ms();
+        assert!((now - issued).abs() < 5_000, "{issued} vs {now}");
+        assert_eq!(issued_at_ms("nonsense"), None);
     }
 }

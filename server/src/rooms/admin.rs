@@ -32,6 +32,9 @@ pub struct RoomSettings {
     /// Characters per UTC day sent to translation; past it messages are
     /// delivered untranslated with a note. Absent: no limit.
     pub daily_char_budget: Option<i64>,
+    /// Languages that need a grant (`POST /api/users/{id}/languages`).
+    #[serde(default)]
+    pub locked_languages: Vec<String>,
 }
 
 /// Room names: 1–48 of `[a-z0-9_-]`.
@@ -65,6 +68,9 @@ fn validate(settings: &RoomSettings) -> Result<()> {
         if list.len() > MAX_ROOM_WORDS || list.iter().any(|w| w.trim().is_empty() || w.chars().count() > 64) {
             return Err(Error::Invalid(format!("word lists hold at most {MAX_ROOM_WORDS} words of 1–64 characters")));
         }
+    }
+    if settings.locked_languages.iter().any(|l| !settings.languages.contains(l)) {
+        return Err(Error::Invalid("locked_languages must be among the room's languages".into()));
     }
     if settings.daily_char_budget.is_some_and(|b| b < 0) {
         return Err(Error::Invalid("daily_char_budget must not be negative".into()));
@@ -101,11 +107,12 @@ pub(super) async fn put_room(
     let existed =
         sqlx::query("select 1 from rooms where name = ?").bind(&name).fetch_optional(&state.db).await?.is_some();
     sqlx::query(
-        "insert into rooms (name, title, languages, moderation, block_words, allow_words, daily_char_budget, created_at)
-         values (?, ?, ?, ?, ?, ?, ?, ?)
+        "insert into rooms (name, title, languages, moderation, block_words, allow_words, daily_char_budget,
+                            locked_languages, created_at)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?)
          on conflict (name) do update set title = excluded.title, languages = excluded.languages,
              moderation = excluded.moderation, block_words = excluded.block_words, allow_words = excluded.allow_words,
-             daily_char_budget = excluded.daily_char_budget",
+             daily_char_budget = excluded.daily_char_budget, locked_languages = excluded.locked_languages",
     )
     .bind(&name)
     .bind(title.trim())
@@ -114,6 +121,7 @@ pub(super) async fn put_room(
     .bind(json(&settings.block_words))
     .bind(json(&settings.allow_words))
     .bind(settings.daily_char_budget)
+    .bind(json(&settings.locked_languages))
     .bind(state.clock.now_ms())
     .execute(&state.db)
     .await?;

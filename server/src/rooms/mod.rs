@@ -35,6 +35,8 @@ pub struct Room {
     pub block_words: Vec<String>,
     /// Words never flagged in this room.
     pub allow_words: Vec<String>,
+    /// Languages that need a grant from an admin (the "paid" languages).
+    pub locked_languages: Vec<String>,
     /// The languages someone has joined the room in: the only ones translated into.
     pub read_languages: Vec<String>,
     /// Characters per UTC day the room may send to translation (`null`: no limit).
@@ -52,6 +54,7 @@ struct RoomRow {
     block_words: String,
     allow_words: String,
     daily_char_budget: Option<i64>,
+    locked_languages: String,
     read_languages: String,
     characters_today: i64,
 }
@@ -66,6 +69,7 @@ impl From<RoomRow> for Room {
             block_words: serde_json::from_str(&row.block_words).unwrap_or_default(),
             allow_words: serde_json::from_str(&row.allow_words).unwrap_or_default(),
             read_languages: serde_json::from_str(&row.read_languages).unwrap_or_default(),
+            locked_languages: serde_json::from_str(&row.locked_languages).unwrap_or_default(),
             daily_char_budget: row.daily_char_budget,
             characters_today: row.characters_today,
         }
@@ -73,6 +77,7 @@ impl From<RoomRow> for Room {
 }
 
 const ROOM_COLUMNS: &str = "select name, title, languages, moderation, block_words, allow_words, daily_char_budget,
+        locked_languages,
         (select json_group_array(lang) from room_readers r where r.room = rooms.name) as read_languages,
         coalesce((select characters from translation_usage u
                   where u.room = rooms.name and u.day = strftime('%Y-%m-%d', 'now')), 0) as characters_today
@@ -200,6 +205,21 @@ async fn join(
             request.language,
             room.languages.join(", ")
         )));
+    }
+    if room.locked_languages.contains(&request.language) && user.role != "admin" {
+        let granted = sqlx::query("select 1 from user_languages where user_id = ? and room = ? and lang = ?")
+            .bind(&user.id)
+            .bind(&room.name)
+            .bind(&request.language)
+            .fetch_optional(&state.db)
+            .await?
+            .is_some();
+        if !granted {
+            return Err(Error::LanguageLocked(format!(
+                "{} in room {} needs a grant from an administrator",
+                request.language, room.name
+            )));
+        }
     }
     readers::record_reader(&state, &room.name, &request.language).await?;
     let publish_topic = format!("{}-publish", room.name);

@@ -243,7 +243,8 @@ async fn run_subscription(
                 Err(RecvError::Closed) => return,
             },
             jti = revoked.recv() => {
-                if jti.is_ok_and(|jti| jti == claims.jti) || state.revocations.is_revoked(&claims.jti) {
+                let user_cut_off = format!("user:{}", claims.sub);
+                if jti.is_ok_and(|jti| jti == claims.jti || jti == user_cut_off) || state.revocations.is_revoked(&claims) {
                     return sink.close(CLOSE_TOKEN_REVOKED, "token_revoked").await;
                 }
             }

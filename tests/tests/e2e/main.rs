@@ -2,6 +2,7 @@
 // Helpers here are test code too: a failed step should panic with its reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accounts;
 mod browser;
 mod costs;
 mod history;

@@ -1,0 +1,94 @@
+//! The moderation regression set: per language, offensive messages in
+//! common disguises that must be caught, clean ones that must not be, and
+//! the quality thresholds on the Tatoeba sentences.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+use parley_pipeline::moderate::{Policy, RoomWords, moderate};
+
+fn verdict(text: &str, lang: &str) -> String {
+    moderate(text, lang, Policy::Mask, &RoomWords::default()).1.action
+}
+
+const OFFENSIVE: &[(&str, &str)] = &[
+    ("en", "you are a f.u.c.k.i.n.g idiot"),
+    ("en", "5h1t happens"),
+    ("en", "what an ASSHOLE"),
+    ("en", "shiiiiit"),
+    ("es", "eres un PENDEJO"),
+    ("es", "hijo de p u t a"),
+    ("es", "qué m1erda"),
+    ("es", "cabrón"),
+    ("fr", "quelle MERDE"),
+    ("fr", "c0nnard"),
+    ("fr", "va te faire enculer"),
+    ("fr", "putaaaain"),
+    ("de", "du Arschloch"),
+    ("de", "SCHEISSE"),
+    ("de", "w1chser"),
+    ("de", "f.o.t.z.e"),
+    ("pt", "que porra é essa"),
+    ("pt", "vai tomar no cu"),
+    ("pt", "c4ralho"),
+    ("pt", "filho da puta"),
+    ("ja", "このクソ野郎"),
+    ("ja", "ちんこ"),
+    ("ja", "ﾁﾝｺ"),
+    ("zh", "你 他 妈 的"),
+    ("zh", "傻逼"),
+    ("zh", "操你妈"),
+];
+
+const CLEAN: &[(&str, &str)] = &[
+    ("en", "Can you send me the link?"),
+    ("en", "I passed the class assessment."),
+    ("es", "Voy con mi hermana."),
+    ("es", "La computadora está encendida."),
+    ("fr", "Le contenu est conforme à la commande."),
+    ("fr", "Le chat dort sur le canapé de Peter."),
+    ("de", "Bitte schließe die Tür."),
+    ("de", "In der Vergangenheit war alles anders."),
+    ("pt", "Vou comer uma torta de cereja."),
+    ("pt", "O cachorro está no parque."),
+    ("ja", "ファックスを送ってください。"),
+    ("ja", "ヒッチハイクで旅行した。"),
+    ("zh", "这是我妈妈的书。"),
+    ("zh", "我喜欢喝牛乳。"),
+];
+
+#[test]
+fn offensive_messages_in_disguise_are_caught_in_every_language() {
+    let missed: Vec<_> = OFFENSIVE.iter().filter(|(lang, text)| verdict(text, lang) != "masked").collect();
+    assert!(missed.is_empty(), "missed: {missed:?}");
+}
+
+#[test]
+fn clean_messages_pass_in_every_language() {
+    let flagged: Vec<_> = CLEAN.iter().filter(|(lang, text)| verdict(text, lang) != "none").collect();
+    assert!(flagged.is_empty(), "flagged: {flagged:?}");
+}
+
+#[test]
+fn masking_hides_every_letter_of_the_offending_words_only() {
+    let (text, _) = moderate("eres un PENDEJO, amigo", "es", Policy::Mask, &RoomWords::default());
+    assert_eq!(text, "eres un *******, amigo");
+    let (text, _) = moderate("他妈的，好吧", "zh", Policy::Mask, &RoomWords::default());
+    assert_eq!(text, "***，好吧");
+}
+
+#[test]
+fn quality_holds_on_the_tatoeba_sentences() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/tatoeba");
+    if !data.exists() {
+        // The shared data sits beside the repository in CI and on developer machines.
+        panic!("{} is missing", data.display());
+    }
+    for (lang, row) in parley_pipeline::eval::moderation(&data).unwrap() {
+        assert!(row.false_positives <= 1.0, "{lang}: {:.2} % false positives", row.false_positives);
+        assert!(row.recall >= 95.0, "{lang}: recall {:.1} %", row.recall);
+    }
+    for (lang, row) in parley_pipeline::eval::detection(&data).unwrap() {
+        assert!(row.sentences >= 97.0, "{lang}: detection {:.1} %", row.sentences);
+    }
+}
