@@ -4,9 +4,13 @@
 //! server they are never invoked (effects and event handlers run only in the
 //! browser); the `ssr` build has inert versions so components compile once.
 
-use crate::wire::{JoinAnswer, Room, User};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
 
-/// A failed call: the API's error code (or `network`) and its message.
+use crate::wire::{JoinAnswer, Me, Room};
+
+/// A failed call: the HTTP status (0 without one), the API's error code and its message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
     pub status: u16,
@@ -20,89 +24,60 @@ impl std::fmt::Display for ApiError {
     }
 }
 
+/// HTTP methods the UI uses.
+#[derive(Debug, Clone, Copy)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
+
 #[cfg(feature = "hydrate")]
 mod browser {
     use futures_util::StreamExt as _;
-    use gloo_net::http::{Request, Response};
+    use gloo_net::http::{Request, RequestBuilder};
     use gloo_net::websocket::Message;
     use gloo_net::websocket::futures::WebSocket;
-    use serde::Deserialize;
-    use serde::de::DeserializeOwned;
-    use serde_json::json;
+    use serde_json::Value;
 
-    use super::ApiError;
-    use crate::wire::{ErrorBody, JoinAnswer, Room, User};
+    use super::{ApiError, Method};
+    use crate::wire::ErrorBody;
 
     fn network(e: impl std::fmt::Display) -> ApiError {
         ApiError { status: 0, code: "network".into(), message: format!("network error: {e}") }
     }
 
-    async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
-        let status = response.status();
-        if (200..300).contains(&status) {
-            return response.json::<T>().await.map_err(network);
+    /// One API call; answers with the body's text (empty for 204).
+    pub async fn call(
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+        bearer: Option<&str>,
+    ) -> Result<String, ApiError> {
+        let mut builder: RequestBuilder = match method {
+            Method::Get => Request::get(url),
+            Method::Post => Request::post(url),
+            Method::Put => Request::put(url),
+            Method::Delete => Request::delete(url),
+        };
+        if let Some(token) = bearer {
+            builder = builder.header("Authorization", &format!("Bearer {token}"));
         }
-        match response.json::<ErrorBody>().await {
-            Ok(body) => Err(ApiError { status, code: body.error.code, message: body.error.message }),
+        let response = match body {
+            Some(body) => builder.json(body).map_err(network)?.send().await,
+            None => builder.send().await,
+        }
+        .map_err(network)?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        if (200..300).contains(&status) {
+            return Ok(text);
+        }
+        match serde_json::from_str::<ErrorBody>(&text) {
+            Ok(e) => Err(ApiError { status, code: e.error.code, message: e.error.message }),
             Err(_) => Err(ApiError { status, code: "http".into(), message: format!("HTTP {status}") }),
         }
-    }
-
-    pub async fn guest(display_name: &str) -> Result<User, ApiError> {
-        #[derive(Deserialize)]
-        struct Answer {
-            user: User,
-        }
-        let response = Request::post("/api/auth/guest")
-            .json(&json!({ "display_name": display_name }))
-            .map_err(network)?
-            .send()
-            .await
-            .map_err(network)?;
-        Ok(read::<Answer>(response).await?.user)
-    }
-
-    pub async fn me() -> Result<User, ApiError> {
-        #[derive(Deserialize)]
-        struct Answer {
-            user: User,
-        }
-        let response = Request::get("/api/me").send().await.map_err(network)?;
-        Ok(read::<Answer>(response).await?.user)
-    }
-
-    pub async fn rooms() -> Result<Vec<Room>, ApiError> {
-        #[derive(Deserialize)]
-        struct Answer {
-            rooms: Vec<Room>,
-        }
-        let response = Request::get("/api/rooms").send().await.map_err(network)?;
-        Ok(read::<Answer>(response).await?.rooms)
-    }
-
-    pub async fn join(room: &str, language: &str) -> Result<JoinAnswer, ApiError> {
-        let response = Request::post(&format!("/api/rooms/{room}/join"))
-            .json(&json!({ "language": language }))
-            .map_err(network)?
-            .send()
-            .await
-            .map_err(network)?;
-        read(response).await
-    }
-
-    pub async fn publish(topic: &str, token: &str, text: &str, lang: &str) -> Result<i64, ApiError> {
-        #[derive(Deserialize)]
-        struct Answer {
-            seq: i64,
-        }
-        let response = Request::post(&format!("/api/topics/{topic}"))
-            .header("Authorization", &format!("Bearer {token}"))
-            .json(&json!({ "text": text, "lang": lang }))
-            .map_err(network)?
-            .send()
-            .await
-            .map_err(network)?;
-        Ok(read::<Answer>(response).await?.seq)
     }
 
     fn ws_base() -> String {
@@ -153,26 +128,15 @@ mod browser {
 mod browser {
     //! Server-side stand-ins: never called, since they are reached only from
     //! effects and event handlers, which run in the browser alone.
-    use super::ApiError;
-    use crate::wire::{JoinAnswer, Room, User};
+    use serde_json::Value;
+
+    use super::{ApiError, Method};
 
     fn not_in_browser() -> ApiError {
         ApiError { status: 0, code: "not_in_browser".into(), message: "only available in the browser".into() }
     }
 
-    pub async fn guest(_: &str) -> Result<User, ApiError> {
-        Err(not_in_browser())
-    }
-    pub async fn me() -> Result<User, ApiError> {
-        Err(not_in_browser())
-    }
-    pub async fn rooms() -> Result<Vec<Room>, ApiError> {
-        Err(not_in_browser())
-    }
-    pub async fn join(_: &str, _: &str) -> Result<JoinAnswer, ApiError> {
-        Err(not_in_browser())
-    }
-    pub async fn publish(_: &str, _: &str, _: &str, _: &str) -> Result<i64, ApiError> {
+    pub async fn call(_: Method, _: &str, _: Option<&Value>, _: Option<&str>) -> Result<String, ApiError> {
         Err(not_in_browser())
     }
     pub async fn subscribe(_: &str, _: &str, _: i64, _: impl FnOnce(), _: impl FnMut(String)) -> Result<(), ApiError> {
@@ -182,29 +146,95 @@ mod browser {
     pub fn navigate(_: &str) {}
 }
 
-/// Creates a guest user and its session cookie.
-pub async fn guest(display_name: &str) -> Result<User, ApiError> {
-    browser::guest(display_name).await
+/// Calls the API and reads a JSON answer.
+///
+/// # Errors
+/// The API's error, or a network or decoding failure.
+pub async fn fetch<T: DeserializeOwned>(
+    method: Method,
+    url: &str,
+    body: Option<Value>,
+    bearer: Option<&str>,
+) -> Result<T, ApiError> {
+    let text = browser::call(method, url, body.as_ref(), bearer).await?;
+    serde_json::from_str(if text.is_empty() { "null" } else { &text }).map_err(|e| ApiError {
+        status: 0,
+        code: "decode".into(),
+        message: format!("unexpected answer: {e}"),
+    })
 }
 
-/// The signed-in user.
-pub async fn me() -> Result<User, ApiError> {
-    browser::me().await
+/// Calls the API for its effect only.
+///
+/// # Errors
+/// The API's error, or a network failure.
+pub async fn act(method: Method, url: &str, body: Option<Value>) -> Result<(), ApiError> {
+    browser::call(method, url, body.as_ref(), None).await.map(|_| ())
+}
+
+/// The API's raw text answer (e.g. `/metrics`).
+///
+/// # Errors
+/// The API's error, or a network failure.
+pub async fn text(url: &str) -> Result<String, ApiError> {
+    browser::call(Method::Get, url, None, None).await
+}
+
+#[derive(Deserialize)]
+struct UserOnly {
+    user: crate::wire::User,
+}
+
+/// Creates a guest user and its session cookie.
+pub async fn guest(display_name: &str) -> Result<crate::wire::User, ApiError> {
+    let answer: UserOnly =
+        fetch(Method::Post, "/api/auth/guest", Some(json!({ "display_name": display_name })), None).await?;
+    Ok(answer.user)
+}
+
+/// Signs in with a password.
+pub async fn login(username: &str, password: &str) -> Result<crate::wire::User, ApiError> {
+    let body = json!({ "username": username, "password": password });
+    Ok(fetch::<UserOnly>(Method::Post, "/api/auth/login", Some(body), None).await?.user)
+}
+
+/// Creates an account and signs it in.
+pub async fn signup(username: &str, password: &str, display_name: &str) -> Result<crate::wire::User, ApiError> {
+    let body = json!({ "username": username, "password": password, "display_name": display_name });
+    Ok(fetch::<UserOnly>(Method::Post, "/api/auth/signup", Some(body), None).await?.user)
+}
+
+/// Signs out.
+pub async fn logout() -> Result<(), ApiError> {
+    act(Method::Post, "/api/auth/logout", None).await
+}
+
+/// The signed-in user and their granted languages.
+pub async fn me() -> Result<Me, ApiError> {
+    fetch(Method::Get, "/api/me", None, None).await
 }
 
 /// The rooms and their languages.
 pub async fn rooms() -> Result<Vec<Room>, ApiError> {
-    browser::rooms().await
+    #[derive(Deserialize)]
+    struct Answer {
+        rooms: Vec<Room>,
+    }
+    Ok(fetch::<Answer>(Method::Get, "/api/rooms", None, None).await?.rooms)
 }
 
 /// Joins `room` reading `language`: a token and the two topics.
 pub async fn join(room: &str, language: &str) -> Result<JoinAnswer, ApiError> {
-    browser::join(room, language).await
+    fetch(Method::Post, &format!("/api/rooms/{room}/join"), Some(json!({ "language": language })), None).await
 }
 
-/// Publishes a chat message; returns its `seq` on the publish topic.
-pub async fn publish(topic: &str, token: &str, text: &str, lang: &str) -> Result<i64, ApiError> {
-    browser::publish(topic, token, text, lang).await
+/// Publishes to a room's publish topic (a message, an edit or a deletion); returns its `seq`.
+pub async fn publish(topic: &str, token: &str, value: Value) -> Result<i64, ApiError> {
+    #[derive(Deserialize)]
+    struct Answer {
+        seq: i64,
+    }
+    Ok(fetch::<Answer>(Method::Post, &format!("/api/topics/{topic}"), Some(value), Some(token)).await?.seq)
 }
 
 /// Reads a topic over a WebSocket until it closes, handing each text frame to `on_text`.

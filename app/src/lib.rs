@@ -10,6 +10,9 @@
 //! - [`client`]: HTTP and WebSocket calls; real in the browser, inert on the server.
 //! - [`wire`]: the API's JSON shapes, as this client reads them.
 
+// Leptos views are deeply nested types; the admin console's tables exceed the default.
+#![recursion_limit = "256"]
+
 pub mod client;
 pub mod pages;
 pub mod wire;
@@ -49,6 +52,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <p class="notice">"Page not found."</p> }>
                     <Route path=path!("/") view=pages::landing::Landing/>
                     <Route path=path!("/rooms/:room/:lang") view=pages::room::RoomView/>
+                    <Route path=path!("/admin") view=pages::admin::Admin/>
                 </Routes>
             </main>
         </Router>

@@ -5,7 +5,29 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
     pub id: String,
+    #[serde(default)]
+    pub username: Option<String>,
     pub display_name: String,
+    #[serde(default)]
+    pub role: String,
+}
+
+/// `GET /api/me`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Me {
+    pub user: User,
+    /// Locked languages granted, as `room:lang`.
+    #[serde(default)]
+    pub grants: Vec<String>,
+}
+
+impl Me {
+    /// Whether this user may read `room` in `lang`.
+    pub fn may_read(&self, room: &Room, lang: &str) -> bool {
+        !room.locked_languages.iter().any(|l| l == lang)
+            || self.user.role == "admin"
+            || self.grants.iter().any(|g| *g == format!("{}:{lang}", room.name))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -13,6 +35,18 @@ pub struct Room {
     pub name: String,
     pub title: String,
     pub languages: Vec<String>,
+    #[serde(default)]
+    pub moderation: String,
+    #[serde(default)]
+    pub locked_languages: Vec<String>,
+    #[serde(default)]
+    pub block_words: Vec<String>,
+    #[serde(default)]
+    pub allow_words: Vec<String>,
+    #[serde(default)]
+    pub daily_char_budget: Option<i64>,
+    #[serde(default)]
+    pub characters_today: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

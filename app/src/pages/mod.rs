@@ -1,4 +1,5 @@
 //! The app's pages.
 
+pub mod admin;
 pub mod landing;
 pub mod room;

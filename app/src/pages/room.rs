@@ -9,7 +9,9 @@ use leptos_router::hooks::use_params_map;
 
 use crate::client;
 use crate::language_name;
-use crate::wire::{Envelope, Frame, JoinAnswer, User, clock_time};
+use serde_json::json;
+
+use crate::wire::{Envelope, Frame, JoinAnswer, Me, Room, User, clock_time};
 
 /// The reconnect delay doubles from this, up to [`MAX_BACKOFF_MS`].
 const FIRST_BACKOFF_MS: u32 = 500;
@@ -67,6 +69,9 @@ pub fn RoomView() -> impl IntoView {
     let connection = RwSignal::new(Connection::Connecting);
     let problem = RwSignal::new(None::<String>);
     let me = RwSignal::new(None::<User>);
+    let viewer = RwSignal::new(None::<Me>);
+    let room_info = RwSignal::new(None::<Room>);
+    let editing = RwSignal::new(None::<i64>);
     let joined = RwSignal::new(None::<JoinAnswer>);
     let draft = RwSignal::new(String::new());
     let hydrated = RwSignal::new(false);
@@ -83,7 +88,11 @@ pub fn RoomView() -> impl IntoView {
                     return connection.set(Connection::Failed);
                 }
             };
-            me.set(Some(user));
+            me.set(Some(user.user.clone()));
+            viewer.set(Some(user));
+            if let Ok(all) = client::rooms().await {
+                room_info.set(all.into_iter().find(|r| r.name == room));
+            }
             let last_seq = Rc::new(Cell::new(0_i64));
             let mut backoff = FIRST_BACKOFF_MS;
             loop {
@@ -144,8 +153,15 @@ pub fn RoomView() -> impl IntoView {
         }
         draft.set(String::new());
         let lang = lang();
+        let target = editing.get_untracked();
+        editing.set(None);
+        let value = match target {
+            Some(seq) => json!({ "op": "edit", "target_seq": seq, "text": text, "lang": lang }),
+            None => json!({ "text": text, "lang": lang }),
+        };
         spawn_local(async move {
-            match client::publish(&answer.publish_topic, &answer.token, &text, &lang).await {
+            match client::publish(&answer.publish_topic, &answer.token, value).await {
+                Ok(_) if target.is_some() => {}
                 Ok(seq) => {
                     let arrived = messages.with_untracked(|all| all.iter().any(|m| m.source_seq == seq));
                     if !arrived {
@@ -162,6 +178,23 @@ pub fn RoomView() -> impl IntoView {
 
     let my_id = move || me.get().map(|u| u.id).unwrap_or_default();
 
+    let delete = move |seq: i64| {
+        let Some(answer) = joined.get_untracked() else { return };
+        spawn_local(async move {
+            let value = json!({ "op": "delete", "target_seq": seq });
+            if let Err(e) = client::publish(&answer.publish_topic, &answer.token, value).await {
+                problem.set(Some(format!("Not deleted: {}", e.message)));
+            }
+        });
+    };
+
+    let switch_language = move |ev: leptos::ev::Event| {
+        let to = event_target_value(&ev);
+        if to != lang() {
+            client::navigate(&format!("/rooms/{}/{to}", room()));
+        }
+    };
+
     view! {
         <section
             class="room"
@@ -169,8 +202,29 @@ pub fn RoomView() -> impl IntoView {
             data-status=move || connection.get().label()
         >
             <header class="room-header">
+                <a href="/" class="back" aria-label="All rooms">"←"</a>
                 <h1>{move || format!("#{}", room())}</h1>
-                <span class="reading">{move || format!("Reading in {}", language_name(&lang()))}</span>
+                <label for="reading-language" class="visually-hidden">"Reading language"</label>
+                <select id="reading-language" class="reading" on:change=switch_language prop:value=lang>
+                    {move || {
+                        let current = lang();
+                        let info = room_info.get();
+                        let who = viewer.get();
+                        let langs = info.as_ref().map(|r| r.languages.clone()).unwrap_or_else(|| vec![current.clone()]);
+                        langs
+                            .into_iter()
+                            .map(|l| {
+                                let open = match (&info, &who) {
+                                    (Some(r), Some(m)) => m.may_read(r, &l),
+                                    _ => true,
+                                };
+                                let label = if open { language_name(&l) } else { format!("🔒 {}", language_name(&l)) };
+                                let selected = l == current;
+                                view! { <option value=l disabled=!open selected=selected>{label}</option> }
+                            })
+                            .collect_view()
+                    }}
+                </select>
                 <span class=move || format!("connection {}", connection.get().label()) role="status">
                     {move || connection.get().label()}
                 </span>
@@ -208,6 +262,32 @@ pub fn RoomView() -> impl IntoView {
                                     </details>
                                 })}
                                 {m.note.clone().map(|n| view! { <p class="note">{n}</p> })}
+                                {(mine && !m.deleted).then(|| {
+                                    let (seq, original) = (m.source_seq, m.original.text.clone());
+                                    view! {
+                                        <div class="own-actions">
+                                            <button
+                                                type="button"
+                                                class="link edit"
+                                                aria-label="Edit this message"
+                                                on:click=move |_| {
+                                                    editing.set(Some(seq));
+                                                    draft.set(original.clone());
+                                                }
+                                            >
+                                                "Edit"
+                                            </button>
+                                            <button
+                                                type="button"
+                                                class="link delete"
+                                                aria-label="Delete this message"
+                                                on:click=move |_| delete(seq)
+                                            >
+                                                "Delete"
+                                            </button>
+                                        </div>
+                                    }
+                                })}
                             </li>
                         }
                     }
@@ -223,6 +303,21 @@ pub fn RoomView() -> impl IntoView {
                     }
                 />
             </ol>
+            <Show when=move || editing.get().is_some()>
+                <p class="editing">
+                    "Editing your message. "
+                    <button
+                        type="button"
+                        class="link"
+                        on:click=move |_| {
+                            editing.set(None);
+                            draft.set(String::new());
+                        }
+                    >
+                        "Cancel"
+                    </button>
+                </p>
+            </Show>
             <form class="send-box" on:submit=send>
                 <label for="message" class="visually-hidden">"Message"</label>
                 <input
@@ -234,7 +329,9 @@ pub fn RoomView() -> impl IntoView {
                     prop:value=move || draft.get()
                     on:input=move |ev| draft.set(event_target_value(&ev))
                 />
-                <button type="submit" disabled=move || joined.get().is_none()>"Send"</button>
+                <button type="submit" disabled=move || joined.get().is_none()>
+                    {move || if editing.get().is_some() { "Save" } else { "Send" }}
+                </button>
             </form>
         </section>
     }

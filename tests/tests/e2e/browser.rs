@@ -74,18 +74,32 @@ impl Drop for ChromeDriver {
     }
 }
 
-/// Signs in on the landing page and opens `room` in `lang`; waits until live.
+/// Joins as a guest on the landing page and opens `room` in `lang`; waits until live.
 async fn enter(browser: &Client, server: &TestServer, name: &str, choice: &str) {
     browser.goto(&server.url("/")).await.unwrap();
     browser
         .wait()
         .at_most(WITHIN)
-        .for_element(Locator::Css(&format!("option[value='{choice}']")))
+        .for_element(Locator::Css("section.landing[data-hydrated='true']"))
         .await
-        .expect("the landing page hydrated and listed the rooms");
+        .expect("the landing page hydrated");
     browser.find(Locator::Id("display-name")).await.unwrap().send_keys(name).await.unwrap();
-    browser.find(Locator::Id("room-language")).await.unwrap().select_by_value(choice).await.unwrap();
-    browser.find(Locator::Css("form.join-form button")).await.unwrap().click().await.unwrap();
+    browser.find(Locator::Css("form.join-form button[type='submit']")).await.unwrap().click().await.unwrap();
+    let (room, lang) = choice.split_once('/').unwrap();
+    let link = format!("a.lang[data-room='{room}'][data-lang='{lang}']");
+    browser
+        .wait()
+        .at_most(WITHIN)
+        .for_element(Locator::Css(&link))
+        .await
+        .expect("the room list")
+        .click()
+        .await
+        .unwrap();
+    wait_live(browser).await;
+}
+
+async fn wait_live(browser: &Client) {
     browser
         .wait()
         .at_most(WITHIN)
@@ -156,8 +170,107 @@ async fn two_browsers_chat_in_english_and_portuguese() {
     let original = bruno.find(Locator::Css("details.original p")).await.unwrap().text().await.unwrap();
     assert_eq!(original, "Can you send me the link?");
 
+    // Edits and deletions reach the other language.
+    let edit = alice.find(Locator::Css("li.message.mine button.edit")).await.unwrap();
+    edit.click().await.unwrap();
+    let input = alice.find(Locator::Id("message")).await.unwrap();
+    input.clear().await.unwrap();
+    say(&alice, "Can you send me the address?").await;
+    eventually(WITHIN, "Bruno sees the edit, translated", || async {
+        shown(&bruno).await.into_iter().find(|t| t.contains("endereço"))
+    })
+    .await;
+    let badge = bruno.find(Locator::Css("li.message .badge")).await.unwrap().text().await.unwrap();
+    assert_eq!(badge, "edited");
+
+    // Hostile markup is shown as text, and runs nowhere.
+    let attack = r#"</textarea><script>window.__xss=1</script><img src=x onerror="window.__xss=2">"#;
+    say(&alice, attack).await;
+    eventually(WITHIN, "Bruno sees the markup as text", || async {
+        shown(&bruno).await.iter().any(|t| t.contains("<script>window.__xss=1</script>")).then_some(())
+    })
+    .await;
+    for browser in [&alice, &bruno] {
+        let xss = browser.execute("return window.__xss === undefined && document.querySelectorAll('li.message img, li.message script').length === 0;", vec![]).await.unwrap();
+        assert_eq!(xss, serde_json::Value::Bool(true), "no injected element ran or exists");
+    }
+
     screenshot(&alice, "room-en.png").await;
     screenshot(&bruno, "room-pt.png").await;
+
+    // A reload resumes the room with everything in it.
+    let before = shown(&bruno).await.len();
+    bruno.refresh().await.unwrap();
+    wait_live(&bruno).await;
+    eventually(WITHIN, "the history is back after a reload", || async {
+        (shown(&bruno).await.len() >= before).then_some(())
+    })
+    .await;
+
+    // Switching language in place re-reads the room in English.
+    let select = bruno.find(Locator::Id("reading-language")).await.unwrap();
+    select.select_by_value("en").await.unwrap();
+    let english: reqwest::Url = server.url("/rooms/lobby/en").parse().unwrap();
+    bruno.wait().at_most(WITHIN).for_url(&english).await.unwrap();
+    wait_live(&bruno).await;
+    eventually(WITHIN, "the history in English", || async {
+        shown(&bruno).await.contains(&"Can you send me the link?".to_owned()).then_some(())
+    })
+    .await;
+
+    // Deleting reaches everyone.
+    let delete = alice.find(Locator::Css("li.message.mine button.delete")).await.unwrap();
+    delete.click().await.unwrap();
+    eventually(WITHIN, "Bruno sees the deletion", || async {
+        let deleted = bruno.find_all(Locator::Css("p.text.deleted")).await.unwrap_or_default();
+        (!deleted.is_empty()).then_some(())
+    })
+    .await;
     alice.close().await.unwrap();
     bruno.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_admin_console_changes_a_room_for_everyone() {
+    let site = parley_e2e::site_root().join("pkg/parley_bg.wasm");
+    assert!(site.exists(), "{} is missing: run scripts/test.sh, which builds the site", site.display());
+    let server = TestServer::start().await;
+    let driver = ChromeDriver::start().await;
+    let profile = TempDir::new("parley-chrome");
+    let admin = driver.browser(&profile).await;
+    admin.goto(&server.url("/")).await.unwrap();
+    admin.wait().at_most(WITHIN).for_element(Locator::Css("section.landing[data-hydrated='true']")).await.unwrap();
+    admin.find(Locator::Css("button.tab:nth-child(2)")).await.unwrap().click().await.unwrap();
+    admin.wait().at_most(WITHIN).for_element(Locator::Id("username")).await.unwrap().send_keys("admin").await.unwrap();
+    admin.find(Locator::Id("password")).await.unwrap().send_keys(parley::config::TEST_ADMIN_PASSWORD).await.unwrap();
+    admin.find(Locator::Css("form.join-form button[type='submit']")).await.unwrap().click().await.unwrap();
+    admin.wait().at_most(WITHIN).for_element(Locator::Css("a.admin-link")).await.unwrap().click().await.unwrap();
+    admin.wait().at_most(WITHIN).for_element(Locator::Css("tr[data-room='lobby']")).await.unwrap();
+
+    // Add Spanish to the lobby, with a room word.
+    admin.find(Locator::Id("room-name")).await.unwrap().send_keys("lobby").await.unwrap();
+    admin.find(Locator::Id("room-languages")).await.unwrap().send_keys("en, pt, es").await.unwrap();
+    admin.find(Locator::Id("room-block")).await.unwrap().send_keys("pineapple").await.unwrap();
+    admin.find(Locator::Css("form.admin-form button[type='submit']")).await.unwrap().click().await.unwrap();
+    eventually(WITHIN, "the room is saved", || async {
+        let row = admin.find(Locator::Css("tr[data-room='lobby']")).await.ok()?;
+        row.text().await.ok().filter(|t| t.contains("es"))
+    })
+    .await;
+    // Without a restart, the API (and every client) sees Spanish.
+    let rooms: serde_json::Value = reqwest::get(server.url("/api/rooms")).await.unwrap().json().await.unwrap();
+    assert_eq!(rooms["rooms"][0]["languages"], json!(["en", "pt", "es"]));
+
+    screenshot(&admin, "admin-console.png").await;
+    for section in ["Users", "Webhooks", "Pipeline health"] {
+        let tabs = admin.find_all(Locator::Css("button.tab")).await.unwrap();
+        for tab in tabs {
+            if tab.text().await.unwrap() == section {
+                tab.click().await.unwrap();
+            }
+        }
+    }
+    admin.wait().at_most(WITHIN).for_element(Locator::Css(".health")).await.unwrap();
+    screenshot(&admin, "admin-health.png").await;
+    admin.close().await.unwrap();
 }
