@@ -91,11 +91,12 @@ mod browser {
     pub async fn subscribe(
         topic: &str,
         token: &str,
-        resume_after: i64,
+        resume_after: Option<i64>,
         on_open: impl FnOnce(),
         mut on_text: impl FnMut(String),
     ) -> Result<(), ApiError> {
-        let url = format!("{}/api/topics/{topic}/subscribe?token={token}&resume_after={resume_after}", ws_base());
+        let resume = resume_after.map(|n| format!("&resume_after={n}")).unwrap_or_default();
+        let url = format!("{}/api/topics/{topic}/subscribe?token={token}{resume}", ws_base());
         let mut socket = WebSocket::open(&url).map_err(network)?;
         let mut opened = Some(on_open);
         while let Some(message) = socket.next().await {
@@ -139,7 +140,13 @@ mod browser {
     pub async fn call(_: Method, _: &str, _: Option<&Value>, _: Option<&str>) -> Result<String, ApiError> {
         Err(not_in_browser())
     }
-    pub async fn subscribe(_: &str, _: &str, _: i64, _: impl FnOnce(), _: impl FnMut(String)) -> Result<(), ApiError> {
+    pub async fn subscribe(
+        _: &str,
+        _: &str,
+        _: Option<i64>,
+        _: impl FnOnce(),
+        _: impl FnMut(String),
+    ) -> Result<(), ApiError> {
         Err(not_in_browser())
     }
     pub async fn sleep_ms(_: u32) {}
@@ -237,11 +244,34 @@ pub async fn publish(topic: &str, token: &str, value: Value) -> Result<i64, ApiE
     Ok(fetch::<Answer>(Method::Post, &format!("/api/topics/{topic}"), Some(value), Some(token)).await?.seq)
 }
 
-/// Reads a topic over a WebSocket until it closes, handing each text frame to `on_text`.
+/// A page of a topic's history (newest `limit` before `before_seq`), oldest first, as `(seq, value)`.
+pub async fn history(
+    topic: &str,
+    token: &str,
+    before_seq: Option<i64>,
+    limit: u32,
+) -> Result<Vec<(i64, Value)>, ApiError> {
+    #[derive(Deserialize)]
+    struct Frame {
+        seq: i64,
+        value: Value,
+    }
+    #[derive(Deserialize)]
+    struct Page {
+        items: Vec<Frame>,
+    }
+    let before = before_seq.map(|s| format!("&before_seq={s}")).unwrap_or_default();
+    let url = format!("/api/topics/{topic}/items?limit={limit}{before}");
+    let page: Page = fetch(Method::Get, &url, None, Some(token)).await?;
+    Ok(page.items.into_iter().map(|f| (f.seq, f.value)).collect())
+}
+
+/// Reads a topic over a WebSocket until it closes, handing each text frame
+/// to `on_text`; with `resume_after`, first every retained item after it.
 pub async fn subscribe(
     topic: &str,
     token: &str,
-    resume_after: i64,
+    resume_after: Option<i64>,
     on_open: impl FnOnce(),
     on_text: impl FnMut(String),
 ) -> Result<(), ApiError> {

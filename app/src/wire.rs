@@ -54,6 +54,8 @@ pub struct JoinAnswer {
     pub token: String,
     pub publish_topic: String,
     pub subscribe_topic: String,
+    #[serde(default)]
+    pub presence_topic: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -71,6 +73,8 @@ pub struct Original {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Moderation {
     pub action: String,
+    #[serde(default)]
+    pub flags: Vec<String>,
 }
 
 /// One chat message in the reader's language.
@@ -100,8 +104,16 @@ pub struct Envelope {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Frame {
-    Item { seq: i64, value: serde_json::Value },
-    Discontinuity { last_seq: i64, new_seq: i64 },
+    Item {
+        seq: i64,
+        value: serde_json::Value,
+        #[serde(default)]
+        publisher: Option<Author>,
+    },
+    Discontinuity {
+        last_seq: i64,
+        new_seq: i64,
+    },
     Heartbeat,
 }
 
@@ -135,7 +147,8 @@ mod tests {
                 "translated":true,"provider":"firefox","moderation":{"action":"none","flags":[]},"sent_at":"2026-11-28T22:05:00.123Z"}}"#,
         )
         .unwrap();
-        let Frame::Item { seq, value } = frame else { panic!("not an item") };
+        let Frame::Item { seq, value, publisher } = frame else { panic!("not an item") };
+        assert_eq!(publisher.unwrap().name, "P");
         assert_eq!(seq, 3);
         let envelope: Envelope = serde_json::from_value(value).unwrap();
         assert_eq!(envelope.text, "olá");

@@ -17,6 +17,41 @@ use crate::wire::{Envelope, Frame, JoinAnswer, Me, Room, User, clock_time};
 const FIRST_BACKOFF_MS: u32 = 500;
 const MAX_BACKOFF_MS: u32 = 10_000;
 
+/// Messages loaded per page of history.
+const HISTORY_PAGE: u32 = 50;
+
+/// Presence: how often a reader says it is online, how often typing is
+/// announced at most, and how long each is shown after it was last heard.
+const ONLINE_EVERY_SECS: u64 = 20;
+const TYPING_EVERY_SECS: u64 = 3;
+const ONLINE_SHOWN_SECS: u64 = 45;
+const TYPING_SHOWN_SECS: u64 = 4;
+
+/// When someone was last heard from on the presence topic, in page seconds.
+#[derive(Clone, PartialEq)]
+struct Seen {
+    id: String,
+    name: String,
+    online: Option<u64>,
+    typing: Option<u64>,
+}
+
+/// Records a presence item: typing also means online.
+fn note_presence(all: &mut Vec<Seen>, who: crate::wire::Author, now: u64, typing: bool) {
+    let entry = match all.iter_mut().position(|p| p.id == who.id) {
+        Some(i) => &mut all[i],
+        None => {
+            all.push(Seen { id: who.id, name: who.name, online: None, typing: None });
+            let last = all.len() - 1;
+            &mut all[last]
+        }
+    };
+    entry.online = Some(now);
+    if typing {
+        entry.typing = Some(now);
+    }
+}
+
 /// A message of ours that the pipeline has not returned yet.
 #[derive(Clone, PartialEq)]
 struct Pending {
@@ -72,9 +107,58 @@ pub fn RoomView() -> impl IntoView {
     let viewer = RwSignal::new(None::<Me>);
     let room_info = RwSignal::new(None::<Room>);
     let editing = RwSignal::new(None::<i64>);
+    // Presence: seconds since the page opened, and when each person was last seen online or typing.
+    let tick = RwSignal::new(0_u64);
+    let presence = RwSignal::new(Vec::<Seen>::new());
+    let last_typing_sent = StoredValue::new(None::<u64>);
+    // History paging: the oldest seq loaded on the subscribe topic, and whether there is more.
+    let oldest = RwSignal::new(None::<i64>);
+    let has_more = RwSignal::new(false);
+    let loading_older = RwSignal::new(false);
+    let add_history = move |page: Vec<(i64, serde_json::Value)>| {
+        messages.update(|all| {
+            for (_, value) in page {
+                if let Ok(envelope) = serde_json::from_value::<Envelope>(value) {
+                    upsert(all, envelope);
+                }
+            }
+        });
+    };
     let joined = RwSignal::new(None::<JoinAnswer>);
     let draft = RwSignal::new(String::new());
     let hydrated = RwSignal::new(false);
+
+    // Presence runs beside the messages: a clock, a heartbeat, and the presence topic.
+    Effect::new(move |_| {
+        spawn_local(async move {
+            loop {
+                client::sleep_ms(1000).await;
+                tick.update(|t| *t += 1);
+                if tick.get_untracked() % ONLINE_EVERY_SECS == 1
+                    && let Some(answer) = joined.get_untracked()
+                {
+                    let _ = client::publish(&answer.presence_topic, &answer.token, json!({"kind": "online"})).await;
+                }
+            }
+        });
+        spawn_local(async move {
+            loop {
+                if let Some(answer) = joined.get_untracked().filter(|a| !a.presence_topic.is_empty()) {
+                    let on_text = move |text: String| {
+                        if let Ok(Frame::Item { value, publisher: Some(who), .. }) =
+                            serde_json::from_str::<Frame>(&text)
+                        {
+                            let now = tick.get_untracked();
+                            let typing = value["kind"] == "typing";
+                            presence.update(|all| note_presence(all, who, now, typing));
+                        }
+                    };
+                    let _ = client::subscribe(&answer.presence_topic, &answer.token, None, || {}, on_text).await;
+                }
+                client::sleep_ms(2000).await;
+            }
+        });
+    });
 
     Effect::new(move |_| {
         hydrated.set(true);
@@ -114,9 +198,23 @@ pub fn RoomView() -> impl IntoView {
                 let Some(answer) = joined.get_untracked() else {
                     continue;
                 };
+                // First connection: the latest page of history, then live from there.
+                if oldest.get_untracked().is_none() {
+                    match client::history(&answer.subscribe_topic, &answer.token, None, HISTORY_PAGE).await {
+                        Ok(page) => {
+                            has_more.set(page.len() == HISTORY_PAGE as usize);
+                            oldest.set(Some(page.first().map_or(0, |(seq, _)| *seq)));
+                            if let Some((seq, _)) = page.last() {
+                                last_seq.set(*seq);
+                            }
+                            add_history(page);
+                        }
+                        Err(_) => oldest.set(Some(0)),
+                    }
+                }
                 let seen = last_seq.clone();
                 let on_text = move |text: String| match serde_json::from_str::<Frame>(&text) {
-                    Ok(Frame::Item { seq, value }) => {
+                    Ok(Frame::Item { seq, value, .. }) => {
                         seen.set(seq);
                         if let Ok(envelope) = serde_json::from_value::<Envelope>(value) {
                             let source_seq = envelope.source_seq;
@@ -131,7 +229,8 @@ pub fn RoomView() -> impl IntoView {
                     problem.set(None);
                 };
                 let result =
-                    client::subscribe(&answer.subscribe_topic, &answer.token, last_seq.get(), on_open, on_text).await;
+                    client::subscribe(&answer.subscribe_topic, &answer.token, Some(last_seq.get()), on_open, on_text)
+                        .await;
                 if result.is_ok() {
                     backoff = FIRST_BACKOFF_MS;
                 }
@@ -177,6 +276,50 @@ pub fn RoomView() -> impl IntoView {
     };
 
     let my_id = move || me.get().map(|u| u.id).unwrap_or_default();
+
+    let typed = move || {
+        let now = tick.get_untracked();
+        if last_typing_sent.get_value().is_some_and(|at| now < at + TYPING_EVERY_SECS) {
+            return;
+        }
+        last_typing_sent.set_value(Some(now));
+        let Some(answer) = joined.get_untracked() else { return };
+        spawn_local(async move {
+            let _ = client::publish(&answer.presence_topic, &answer.token, json!({"kind": "typing"})).await;
+        });
+    };
+    let others = move |within: u64, typing: bool| {
+        let (now, me) = (tick.get(), my_id());
+        presence.with(|all| {
+            all.iter()
+                .filter(|p| p.id != me)
+                .filter(|p| {
+                    let at = if typing { p.typing } else { p.online };
+                    at.is_some_and(|at| now <= at + within)
+                })
+                .map(|p| p.name.clone())
+                .collect::<Vec<_>>()
+        })
+    };
+
+    let load_older = move || {
+        let (Some(answer), Some(before)) = (joined.get_untracked(), oldest.get_untracked()) else { return };
+        if loading_older.get_untracked() || !has_more.get_untracked() || before <= 1 {
+            return;
+        }
+        loading_older.set(true);
+        spawn_local(async move {
+            if let Ok(page) = client::history(&answer.subscribe_topic, &answer.token, Some(before), HISTORY_PAGE).await
+            {
+                has_more.set(page.len() == HISTORY_PAGE as usize);
+                if let Some((seq, _)) = page.first() {
+                    oldest.set(Some(*seq));
+                }
+                add_history(page);
+            }
+            loading_older.set(false);
+        });
+    };
 
     let delete = move |seq: i64| {
         let Some(answer) = joined.get_untracked() else { return };
@@ -232,9 +375,30 @@ pub fn RoomView() -> impl IntoView {
             <Show when=move || problem.get().is_some()>
                 <p class="error" role="alert">{move || problem.get().unwrap_or_default()}</p>
             </Show>
-            <ol class="messages" aria-live="polite" aria-label="Messages">
+            <ol
+                class="messages"
+                aria-live="polite"
+                aria-label="Messages"
+                on:scroll=move |ev| {
+                    let near_top = event_target::<leptos::web_sys::Element>(&ev).scroll_top() < 40;
+                    if near_top {
+                        load_older();
+                    }
+                }
+            >
+                <Show when=move || has_more.get()>
+                    <li class="older">
+                        <button type="button" class="link" on:click=move |_| load_older()>
+                            {move || if loading_older.get() { "Loading…" } else { "Load earlier messages" }}
+                        </button>
+                    </li>
+                </Show>
                 <For
-                    each=move || messages.get()
+                    // Blocked messages are shown to their author only, with the reason.
+                    each=move || {
+                        let me = my_id();
+                        messages.get().into_iter().filter(|m| m.moderation.action != "blocked" || m.author.id == me).collect::<Vec<_>>()
+                    }
                     key=|m| (m.id.clone(), m.version, m.translated)
                     children=move |m| {
                         let mine = m.author.id == my_id();
@@ -250,7 +414,10 @@ pub fn RoomView() -> impl IntoView {
                                     {moderation.map(|a| view! { <span class="badge">{a}</span> })}
                                     {edited}
                                 </div>
-                                {if m.deleted {
+                                {if m.moderation.action == "blocked" {
+                                    let reason = m.moderation.flags.join(", ");
+                                    view! { <p class="text blocked">"Your message was blocked by moderation: " {reason}</p> }.into_any()
+                                } else if m.deleted {
                                     view! { <p class="text deleted">"This message was deleted."</p> }.into_any()
                                 } else {
                                     view! { <p class="text" lang=m.lang.clone()>{m.text.clone()}</p> }.into_any()
@@ -303,6 +470,22 @@ pub fn RoomView() -> impl IntoView {
                     }
                 />
             </ol>
+            <p class="presence" aria-live="polite">
+                {move || {
+                    let typing = others(TYPING_SHOWN_SECS, true);
+                    match typing.len() {
+                        0 => String::new(),
+                        1 => format!("{} is typing…", typing[0]),
+                        _ => format!("{} are typing…", typing.join(", ")),
+                    }
+                }}
+                <span class="online">
+                    {move || {
+                        let online = others(ONLINE_SHOWN_SECS, false);
+                        if online.is_empty() { String::new() } else { format!("Online: {}", online.join(", ")) }
+                    }}
+                </span>
+            </p>
             <Show when=move || editing.get().is_some()>
                 <p class="editing">
                     "Editing your message. "
@@ -327,7 +510,10 @@ pub fn RoomView() -> impl IntoView {
                     maxlength="4000"
                     placeholder=move || format!("Write in {}…", language_name(&lang()))
                     prop:value=move || draft.get()
-                    on:input=move |ev| draft.set(event_target_value(&ev))
+                    on:input=move |ev| {
+                        draft.set(event_target_value(&ev));
+                        typed();
+                    }
                 />
                 <button type="submit" disabled=move || joined.get().is_none()>
                     {move || if editing.get().is_some() { "Save" } else { "Send" }}

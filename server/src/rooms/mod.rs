@@ -176,8 +176,13 @@ pub struct JoinAnswer {
     pub token: String,
     pub publish_topic: String,
     pub subscribe_topic: String,
+    /// Who is online and typing: `{"kind": "online" | "typing"}` items.
+    pub presence_topic: String,
     pub expires_at: String,
 }
+
+/// Items a room's presence topic keeps.
+pub const PRESENCE_RETAINED: i64 = 50;
 
 /// Joins a room reading one of its languages.
 #[utoipa::path(
@@ -224,6 +229,14 @@ async fn join(
     readers::record_reader(&state, &room.name, &request.language).await?;
     let publish_topic = format!("{}-publish", room.name);
     let subscribe_topic = format!("{}-subscribe-{}", room.name, request.language);
+    let presence_topic = format!("{}-presence", room.name);
+    // Presence holds only who is online or typing (the server stamps names):
+    // a short history is enough.
+    sqlx::query("insert into topics (name, retain_items) values (?, ?) on conflict (name) do nothing")
+        .bind(&presence_topic)
+        .bind(PRESENCE_RETAINED)
+        .execute(&state.db)
+        .await?;
     let exp = state.clock.now_secs() + JOIN_TOKEN_TTL_SECS;
     let token = state.tokens.sign(&Claims::new(
         user.id,
@@ -232,8 +245,9 @@ async fn join(
         vec![
             Permission { topic: publish_topic.clone(), ops: vec![Op::Publish] },
             Permission { topic: subscribe_topic.clone(), ops: vec![Op::Subscribe] },
+            Permission { topic: presence_topic.clone(), ops: vec![Op::Publish, Op::Subscribe] },
         ],
         exp,
     ));
-    Ok(Json(JoinAnswer { token, publish_topic, subscribe_topic, expires_at: format_ms(exp * 1000) }))
+    Ok(Json(JoinAnswer { token, publish_topic, subscribe_topic, presence_topic, expires_at: format_ms(exp * 1000) }))
 }

@@ -71,6 +71,9 @@ pub(super) async fn publish(
     };
     let bytes = axum::body::to_bytes(body, MAX_ITEM_BYTES).await.map_err(|_| Error::PayloadTooLarge(MAX_ITEM_BYTES))?;
     let value = parse_value(&headers, &bytes)?;
+    if topic.ends_with("-presence") {
+        check_presence(&value)?;
+    }
     let publisher = Publisher { id: claims.sub, name: claims.name };
     let published = publish_item(&state, &topic, publisher, value, key.as_deref()).await?;
     Ok(Json(PublishAnswer { seq: published.seq, duplicate: published.duplicate }))
@@ -85,6 +88,20 @@ fn parse_value(headers: &HeaderMap, bytes: &[u8]) -> Result<Value> {
     } else {
         let text = std::str::from_utf8(bytes).map_err(|_| Error::BadRequest("a text body must be UTF-8".into()))?;
         Ok(Value::String(text.to_owned()))
+    }
+}
+
+/// Presence topics carry no text, so nothing unmoderated is read through
+/// them: only `{"kind": "online" | "typing" | "offline"}`.
+fn check_presence(value: &Value) -> Result<()> {
+    let ok = value.as_object().is_some_and(|o| {
+        o.len() == 1
+            && o.get("kind").and_then(Value::as_str).is_some_and(|k| matches!(k, "online" | "typing" | "offline"))
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Invalid(r#"presence items are {"kind": "online" | "typing" | "offline"}"#.into()))
     }
 }
 

@@ -195,10 +195,19 @@ async fn run_subscription(
     // `last_sent` drops what the replay already covered.
     let mut live = state.bus.subscribe(&topic);
     let mut last_sent = match resume_after {
-        Some(after) => match replay(&mut sink, &state, &topic, after).await {
-            Ok(last) => last.or(Some(after)),
-            Err(Gone) => return,
-        },
+        Some(after) => {
+            // A client that claims more than the topic has (a reset topic, a
+            // made-up number) resumes from the newest item instead.
+            let newest = match retained_bounds(&state.db, &topic).await {
+                Ok(bounds) => bounds.map_or(0, |(_, newest)| newest),
+                Err(_) => return,
+            };
+            let after = after.min(newest);
+            match replay(&mut sink, &state, &topic, after).await {
+                Ok(last) => last.or(Some(after)),
+                Err(Gone) => return,
+            }
+        }
         None => None,
     };
     // A first heartbeat tells the client the subscription is live.

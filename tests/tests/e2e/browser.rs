@@ -144,6 +144,11 @@ async fn two_browsers_chat_in_english_and_portuguese() {
     enter(&bruno, &server, "Bruno", "lobby/pt").await;
 
     say(&alice, "Can you send me the link?").await;
+    eventually(WITHIN, "Bruno sees Alice typing, then online", || async {
+        let line = bruno.find(Locator::Css("p.presence")).await.ok()?.text().await.ok()?;
+        line.contains("Online: Alice").then_some(())
+    })
+    .await;
     let portuguese = eventually(WITHIN, "Bruno reads Alice in Portuguese", || async {
         shown(&bruno).await.into_iter().find(|t| t.contains("link") && t != "Can you send me the link?")
     })

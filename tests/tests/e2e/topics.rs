@@ -168,3 +168,30 @@ async fn a_database_failure_answers_a_generic_500_and_leaks_nothing() {
     let body = response.text().await.unwrap();
     assert_eq!(body, r#"{"error":{"code":"internal","message":"internal error"}}"#);
 }
+
+#[tokio::test]
+async fn presence_topics_carry_who_is_online_and_nothing_else() {
+    let server = TestServer::start().await;
+    let joined = server.join("Ana", "lobby", "pt").await;
+    let token = joined["token"].as_str().unwrap();
+    assert_eq!(joined["presence_topic"], "lobby-presence");
+    let mut presence = server.subscribe("lobby-presence", token, None).await.unwrap();
+    let response = server.publish("lobby-presence", token, &json!({"kind": "typing"})).await;
+    assert_eq!(response.status(), 200);
+    let item = presence.next_item(WITHIN).await;
+    assert_eq!((item["value"]["kind"].as_str(), item["publisher"]["name"].as_str()), (Some("typing"), Some("Ana")));
+    for smuggled in [json!({"kind": "typing", "text": "unmoderated"}), json!({"kind": "shouting"}), json!("hello")] {
+        let response = server.publish("lobby-presence", token, &smuggled).await;
+        assert_eq!(response.status(), 422, "{smuggled}");
+    }
+}
+
+#[tokio::test]
+async fn resuming_after_more_than_a_topic_has_still_gets_what_comes_next() {
+    let server = TestServer::start().await;
+    let token = server.token_for(&[("short", &[parley::auth::Op::Publish, parley::auth::Op::Subscribe])]).await;
+    server.publish("short", &token, &json!({"n": 1})).await;
+    let mut sub = server.subscribe("short", &token, Some(1_000_000)).await.unwrap();
+    server.publish("short", &token, &json!({"n": 2})).await;
+    assert_eq!(sub.next_item(WITHIN).await["seq"], 2);
+}
