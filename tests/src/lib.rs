@@ -41,7 +41,9 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        if !self.0.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
     }
 }
 
@@ -52,6 +54,7 @@ pub struct TestServer {
     pub db_path: PathBuf,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    config: Config,
     _dir: TempDir,
 }
 
@@ -66,13 +69,25 @@ impl TestServer {
         config.site_root = site_root();
         adjust(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::launch(listener, config, dir).await
+    }
+
+    async fn launch(listener: tokio::net::TcpListener, config: Config, dir: TempDir) -> Self {
         let addr = listener.local_addr().unwrap();
+        let db_path = dir.0.join("parley.db");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let handle = tokio::spawn(parley::run(listener, config, async move {
+        let handle = tokio::spawn(parley::run(listener, config.clone(), async move {
             let _ = stopped.await;
         }));
-        let server =
-            Self { addr, base: format!("http://{addr}"), db_path, stop: Some(stop), handle: Some(handle), _dir: dir };
+        let server = Self {
+            addr,
+            base: format!("http://{addr}"),
+            db_path,
+            stop: Some(stop),
+            handle: Some(handle),
+            config,
+            _dir: dir,
+        };
         let http = reqwest::Client::new();
         let url = format!("{}/healthz", server.base);
         eventually(Duration::from_secs(30), "the server answers /healthz", || {
@@ -81,6 +96,18 @@ impl TestServer {
         })
         .await;
         server
+    }
+
+    /// Stops the server (its clients see their connections drop) and starts
+    /// it again on the same address and database.
+    pub async fn restart(mut self) -> Self {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.handle.take().unwrap().await.unwrap().unwrap();
+        let dir = std::mem::replace(&mut self._dir, TempDir(PathBuf::new()));
+        let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
+        Self::launch(listener, self.config.clone(), dir).await
     }
 
     pub async fn start() -> Self {

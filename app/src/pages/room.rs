@@ -79,6 +79,21 @@ impl Connection {
     }
 }
 
+/// Marks each message that continues its author's previous one (same
+/// author, within the same ten minutes), so the list groups them.
+fn grouped(messages: impl Iterator<Item = Envelope>) -> Vec<(Envelope, bool)> {
+    let mut out: Vec<(Envelope, bool)> = Vec::new();
+    for m in messages {
+        let continued = out.last().is_some_and(|(prev, _)| {
+            prev.author.id == m.author.id
+                && prev.sent_at.get(..15).is_some()
+                && prev.sent_at.get(..15) == m.sent_at.get(..15)
+        });
+        out.push((m, continued));
+    }
+    out
+}
+
 /// Inserts or replaces a message, keeping `source_seq` order.
 fn upsert(messages: &mut Vec<Envelope>, envelope: Envelope) {
     if let Some(existing) = messages.iter_mut().find(|m| m.id == envelope.id) {
@@ -397,17 +412,18 @@ pub fn RoomView() -> impl IntoView {
                     // Blocked messages are shown to their author only, with the reason.
                     each=move || {
                         let me = my_id();
-                        messages.get().into_iter().filter(|m| m.moderation.action != "blocked" || m.author.id == me).collect::<Vec<_>>()
+                        let visible = messages.get().into_iter().filter(|m| m.moderation.action != "blocked" || m.author.id == me);
+                        grouped(visible)
                     }
-                    key=|m| (m.id.clone(), m.version, m.translated)
-                    children=move |m| {
+                    key=|(m, continued)| (m.id.clone(), m.version, m.translated, *continued)
+                    children=move |(m, continued)| {
                         let mine = m.author.id == my_id();
                         let show_original = !m.deleted && (m.translated || m.original.lang != m.lang);
                         let edited = (m.edited && !m.deleted).then(|| view! { <span class="badge">"edited"</span> });
                         let original_label = format!("Original ({})", language_name(&m.original.lang));
                         let moderation = (m.moderation.action != "none").then(|| m.moderation.action.clone());
                         view! {
-                            <li class="message" class:mine=mine data-seq=m.source_seq data-id=m.id.clone()>
+                            <li class="message" class:mine=mine class:continued=continued data-seq=m.source_seq data-id=m.id.clone()>
                                 <div class="meta">
                                     <span class="author">{m.author.name.clone()}</span>
                                     <time datetime=m.sent_at.clone()>{clock_time(&m.sent_at)}</time>
@@ -520,5 +536,42 @@ pub fn RoomView() -> impl IntoView {
                 </button>
             </form>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn envelope(id: &str, source_seq: i64, version: i64, author: &str, sent_at: &str, text: &str) -> Envelope {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "source_seq": source_seq, "version": version, "author": {"id": author, "name": author},
+            "lang": "en", "text": text, "original": {"lang": "en", "text": text}, "translated": false,
+            "moderation": {"action": "none"}, "sent_at": sent_at
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn upsert_orders_by_source_seq_and_keeps_the_newest_version() {
+        let mut all = Vec::new();
+        upsert(&mut all, envelope("p:2", 2, 2, "a", "t", "second"));
+        upsert(&mut all, envelope("p:1", 1, 1, "a", "t", "first"));
+        upsert(&mut all, envelope("p:1", 1, 5, "a", "t", "first, edited"));
+        upsert(&mut all, envelope("p:1", 1, 3, "a", "t", "an older edit arriving late"));
+        let texts: Vec<&str> = all.iter().map(|m| m.text.as_str()).collect();
+        assert_eq!(texts, ["first, edited", "second"]);
+    }
+
+    #[test]
+    fn consecutive_messages_of_one_author_are_grouped() {
+        let messages = vec![
+            envelope("p:1", 1, 1, "ana", "2026-11-29T10:01:00.000Z", "a"),
+            envelope("p:2", 2, 2, "ana", "2026-11-29T10:02:00.000Z", "b"),
+            envelope("p:3", 3, 3, "bia", "2026-11-29T10:02:30.000Z", "c"),
+            envelope("p:4", 4, 4, "bia", "2026-11-29T10:40:00.000Z", "d"),
+        ];
+        let flags: Vec<bool> = grouped(messages.into_iter()).into_iter().map(|(_, c)| c).collect();
+        assert_eq!(flags, [false, true, false, false]);
     }
 }

@@ -279,3 +279,62 @@ async fn the_admin_console_changes_a_room_for_everyone() {
     screenshot(&admin, "admin-health.png").await;
     admin.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn three_people_in_three_languages_survive_a_server_restart() {
+    let site = parley_e2e::site_root().join("pkg/parley_bg.wasm");
+    assert!(site.exists(), "{} is missing: run scripts/test.sh, which builds the site", site.display());
+    // Every pair through a LibreTranslate stand-in (offline models exist only for en↔pt).
+    let url = crate::pipeline::fake_libretranslate().await;
+    let server = TestServer::start_with(|c| {
+        c.translators = vec![parley::ProviderConfig::LibreTranslate { url, api_key: None }];
+    })
+    .await;
+    let admin = server.admin_token().await;
+    let response = reqwest::Client::new()
+        .put(server.url("/api/rooms/trio"))
+        .bearer_auth(&admin)
+        .json(&json!({"title": "Trio", "languages": ["en", "es", "pt"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let driver = ChromeDriver::start().await;
+    let profiles = [TempDir::new("parley-chrome"), TempDir::new("parley-chrome"), TempDir::new("parley-chrome")];
+    let ana = driver.browser(&profiles[0]).await;
+    let bruno = driver.browser(&profiles[1]).await;
+    let carla = driver.browser(&profiles[2]).await;
+    enter(&ana, &server, "Ana", "trio/en").await;
+    enter(&bruno, &server, "Bruno", "trio/pt").await;
+    enter(&carla, &server, "Carla", "trio/es").await;
+
+    say(&ana, "Good morning").await;
+    say(&carla, "Buenos días").await;
+    for (browser, expected) in [
+        (&bruno, "[en→pt] Good morning"),
+        (&carla, "[en→es] Good morning"),
+        (&ana, "[es→en] Buenos días"),
+        (&bruno, "[es→pt] Buenos días"),
+    ] {
+        eventually(WITHIN, expected, || async { shown(browser).await.contains(&expected.to_owned()).then_some(()) })
+            .await;
+    }
+
+    // The server goes away and comes back; a message sent meanwhile is not lost.
+    let server = server.restart().await;
+    let dora = server.join("Dora", "trio", "en").await;
+    server
+        .publish("trio-publish", dora["token"].as_str().unwrap(), &json!({"text": "Did you miss me", "lang": "en"}))
+        .await;
+    for (browser, expected) in [(&bruno, "[en→pt] Did you miss me"), (&carla, "[en→es] Did you miss me")] {
+        eventually(WITHIN, expected, || async { shown(browser).await.contains(&expected.to_owned()).then_some(()) })
+            .await;
+        wait_live(browser).await;
+    }
+    // Nothing twice: each message once per reader.
+    let texts = shown(&bruno).await;
+    assert_eq!(texts.iter().filter(|t| t.contains("Good morning")).count(), 1, "{texts:?}");
+    for browser in [ana, bruno, carla] {
+        browser.close().await.unwrap();
+    }
+}
