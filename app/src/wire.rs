@@ -19,6 +19,9 @@ pub struct Me {
     /// Locked languages granted, as `room:lang`.
     #[serde(default)]
     pub grants: Vec<String>,
+    /// The language last read in, offered first.
+    #[serde(default)]
+    pub default_language: Option<String>,
 }
 
 impl Me {

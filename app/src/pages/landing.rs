@@ -191,7 +191,10 @@ fn RoomList(rooms: RwSignal<Vec<Room>>, me: RwSignal<Option<Me>>) -> impl IntoVi
                 each=move || rooms.get()
                 key=|room| (room.name.clone(), room.languages.clone(), room.locked_languages.clone())
                 children=move |room| {
-                    let langs = room.languages.clone();
+                    // The language this person read in last time comes first.
+                    let preferred = me.get_untracked().and_then(|m| m.default_language);
+                    let mut langs = room.languages.clone();
+                    langs.sort_by_key(|l| Some(l) != preferred.as_ref());
                     let room_for_check = room.clone();
                     view! {
                         <li class="room-card">
@@ -203,10 +206,12 @@ fn RoomList(rooms: RwSignal<Vec<Room>>, me: RwSignal<Option<Me>>) -> impl IntoVi
                                     .map(|lang| {
                                         let open = me.get_untracked().is_some_and(|m| m.may_read(&room_for_check, &lang));
                                         let label = language_name(&lang);
+                                        let is_preferred = preferred.as_deref() == Some(lang.as_str());
                                         if open {
                                             view! {
                                                 <a
                                                     class="lang"
+                                                    class:preferred=is_preferred
                                                     href=format!("/rooms/{}/{lang}", room_for_check.name)
                                                     data-room=room_for_check.name.clone()
                                                     data-lang=lang.clone()

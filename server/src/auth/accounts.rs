@@ -141,7 +141,7 @@ async fn signup(
         return Err(Error::Conflict("that username is taken".into()));
     }
     start_session(&session, &user.id).await?;
-    Ok((StatusCode::CREATED, Json(UserAnswer { user, grants: Vec::new() })))
+    Ok((StatusCode::CREATED, Json(UserAnswer { user, grants: Vec::new(), default_language: None })))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -190,6 +190,7 @@ async fn login(
     Ok(Json(UserAnswer {
         user: User { id: user.id, username: user.username, display_name: user.display_name, role: user.role },
         grants: Vec::new(),
+        default_language: None,
     }))
 }
 

@@ -35,6 +35,9 @@ pub struct UserAnswer {
     /// Locked languages granted to this user, as `room:lang`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub grants: Vec<String>,
+    /// The language this user last read a room in, offered first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_language: Option<String>,
 }
 
 /// Validates a display name: trimmed, 1–48 characters, no control characters.
@@ -87,7 +90,7 @@ async fn guest(
     // A new identity gets a new session id: never keep one chosen before sign-in.
     session.cycle_id().await.map_err(|e| Error::Internal(format!("session store: {e}")))?;
     session.insert(SESSION_USER_ID, &user.id).await.map_err(|e| Error::Internal(format!("session store: {e}")))?;
-    Ok(Json(UserAnswer { user, grants: Vec::new() }))
+    Ok(Json(UserAnswer { user, grants: Vec::new(), default_language: None }))
 }
 
 /// The user of this session.
@@ -103,5 +106,7 @@ async fn me(State(db): State<SqlitePool>, SessionUser(user): SessionUser) -> Res
         .bind(&user.id)
         .fetch_all(&db)
         .await?;
-    Ok(Json(UserAnswer { user, grants: grants.into_iter().map(|(g,)| g).collect() }))
+    let (default_language,): (Option<String>,) =
+        sqlx::query_as("select default_language from users where id = ?").bind(&user.id).fetch_one(&db).await?;
+    Ok(Json(UserAnswer { user, grants: grants.into_iter().map(|(g,)| g).collect(), default_language }))
 }

@@ -227,6 +227,11 @@ async fn join(
         }
     }
     readers::record_reader(&state, &room.name, &request.language).await?;
+    sqlx::query("update users set default_language = ? where id = ?")
+        .bind(&request.language)
+        .bind(&user.id)
+        .execute(&state.db)
+        .await?;
     let publish_topic = format!("{}-publish", room.name);
     let subscribe_topic = format!("{}-subscribe-{}", room.name, request.language);
     let presence_topic = format!("{}-presence", room.name);

@@ -200,6 +200,7 @@ async fn a_locked_language_needs_a_grant() {
     assert_eq!(join("pt").await.unwrap().status(), 200);
     let me: Value = bruno.get(server.url("/api/me")).send().await.unwrap().json().await.unwrap();
     assert_eq!(me["grants"], json!(["vip:pt"]));
+    assert_eq!(me["default_language"], "pt", "the last language joined is offered first next time");
 }
 
 #[tokio::test]
