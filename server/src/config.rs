@@ -64,6 +64,8 @@ pub struct Config {
     pub login_attempts_per_minute: u32,
     /// The first start's admin password (`PARLEY_ADMIN_PASSWORD`); generated and printed when absent.
     pub admin_password: Option<String>,
+    /// Mark the session cookie `Secure` (`PARLEY_SECURE_COOKIES=1`, when served over TLS).
+    pub secure_cookies: bool,
     /// The source of time (tests inject a manual one).
     pub clock: Clock,
 }
@@ -115,6 +117,7 @@ impl Config {
             webhook_allow,
             external_pipeline,
             admin_password: var("PARLEY_ADMIN_PASSWORD"),
+            secure_cookies: var("PARLEY_SECURE_COOKIES").is_some_and(|v| v == "1"),
             retention: RetentionDefaults {
                 max_items: number("PARLEY_RETAIN_ITEMS")?.map_or(defaults.retention.max_items, |n| n as i64),
                 max_age: number("PARLEY_RETAIN_SECONDS")?.map_or(defaults.retention.max_age, Duration::from_secs),
@@ -147,6 +150,7 @@ impl Config {
             max_subscriptions_per_token: 16,
             login_attempts_per_minute: 10,
             admin_password: None,
+            secure_cookies: false,
             clock: Clock::system(),
         }
     }

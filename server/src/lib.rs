@@ -89,6 +89,9 @@ pub struct AppState {
     pub pipeline_hook: Option<Arc<PipelineHook>>,
     /// The embedded pipeline, for its metrics.
     pub pipeline: Option<Arc<Pipeline>>,
+    /// Session cookies carry `Secure` (Parley is served over TLS).
+    #[from_ref(skip)]
+    pub secure_cookies: bool,
 }
 
 /// The whole HTTP surface. `extra` is merged in (the embedded pipeline).
@@ -97,7 +100,7 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Router {
     let sessions = SessionManagerLayer::new(session_store)
         .with_http_only(true)
         .with_same_site(tower_sessions::cookie::SameSite::Lax)
-        .with_secure(std::env::var("PARLEY_SECURE_COOKIES").is_ok_and(|v| v == "1"))
+        .with_secure(state.secure_cookies)
         .with_expiry(Expiry::OnInactivity(time::Duration::days(30)));
     let (api, doc) = utoipa_axum::router::OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(topics::router())
@@ -171,6 +174,7 @@ pub async fn run(
         shutdown: stop.clone(),
         pipeline_hook: pipeline_hook.map(Arc::new),
         pipeline: None,
+        secure_cookies: config.secure_cookies,
     };
     let pipeline_routes = match (&config.pipeline, state.pipeline_hook.clone()) {
         (PipelineMode::Embedded, Some(hook)) => {

@@ -253,3 +253,12 @@ async fn banning_a_user_ends_their_session_tokens_and_streams() {
     let listed = users["users"].as_array().unwrap().iter().find(|u| u["id"] == id).unwrap().clone();
     assert_eq!(listed["banned"], true);
 }
+
+#[tokio::test]
+async fn behind_tls_the_session_cookie_is_secure() {
+    let server = TestServer::start_with(|c| c.secure_cookies = true).await;
+    let response =
+        client().post(server.url("/api/auth/guest")).json(&json!({"display_name": "Ana"})).send().await.unwrap();
+    let cookie = session_cookie(&response).unwrap();
+    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly"), "{cookie}");
+}

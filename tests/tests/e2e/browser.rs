@@ -202,6 +202,13 @@ async fn two_browsers_chat_in_english_and_portuguese() {
 
     screenshot(&alice, "room-en.png").await;
     screenshot(&bruno, "room-pt.png").await;
+    // A phone-width screen: nothing overflows sideways.
+    bruno.set_window_size(390, 844).await.unwrap();
+    let overflow =
+        bruno.execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![]).await.unwrap();
+    assert_eq!(overflow, serde_json::Value::Bool(false), "the room view fits a phone");
+    screenshot(&bruno, "room-phone.png").await;
+    bruno.set_window_size(900, 900).await.unwrap();
 
     // A reload resumes the room with everything in it.
     let before = shown(&bruno).await.len();

@@ -422,3 +422,44 @@ async fn edits_and_deletes_reach_every_language_with_the_same_id_and_a_higher_ve
         assert_eq!(deleted["original"]["text"], "");
     }
 }
+
+#[tokio::test]
+async fn a_30_second_provider_does_not_hold_the_webhook_past_10_seconds() {
+    // A provider that takes 30 s: the pipeline gives up on it after its
+    // timeout, delivers the original, and answers the webhook quickly.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new().route(
+        "/translate",
+        post(|| async {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            Json(json!({"translatedText": "too late"}))
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let server = TestServer::start_with(|config| {
+        config.translators = vec![parley::ProviderConfig::LibreTranslate { url, api_key: None }];
+    })
+    .await;
+    let secret = pipeline_secret(&server).await;
+    server.join("Bruno", "lobby", "pt").await;
+    let body = json!({"topic": "lobby-publish", "seq": 7, "published_at": "2026-11-28T22:00:00.000Z",
+                      "publisher": {"id": "u_x", "name": "X"}, "value": {"text": "Hello there friends", "lang": "en"}})
+    .to_string();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let started = std::time::Instant::now();
+    let response = reqwest::Client::new()
+        .post(server.url("/pipeline/webhook"))
+        .header("content-type", "application/json")
+        .header("webhook-id", "msg_slow")
+        .header("webhook-timestamp", now.to_string())
+        .header("webhook-signature", secret.sign("msg_slow", now, body.as_bytes()))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10), "answered after {:?}", started.elapsed());
+    // Delivered untranslated; the sender is asked to come back for the translation.
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+}

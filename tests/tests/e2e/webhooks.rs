@@ -397,3 +397,46 @@ async fn sustained_failures_disable_a_webhook_and_sporadic_ones_do_not() {
     .await;
     assert_eq!(hook["webhook"]["disabled_reason"], "3 consecutive deliveries failed");
 }
+
+#[tokio::test]
+async fn a_receiver_that_hangs_past_the_timeout_is_retried() {
+    let receiver = Receiver::start(&[200]).await;
+    let server = TestServer::start_with(|c| {
+        c.webhook_allow = vec!["127.0.0.0/8".parse().unwrap()];
+        c.webhook_timeout = Duration::from_millis(300);
+    })
+    .await;
+    let admin = server.admin_token().await;
+    // A hanging receiver: it accepts the connection and never answers.
+    let hang = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hang_url = format!("http://{}/hook", hang.local_addr().unwrap());
+    let accepted = Arc::new(Mutex::new(Vec::new()));
+    let held = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = hang.accept().await {
+            held.lock().unwrap().push(socket);
+        }
+    });
+    create(&server, &admin, "slow", "events", &hang_url).await;
+    server.publish("events", &admin, &json!({"n": 1})).await;
+    let row = eventually(WITHIN, "the timed-out attempt is recorded for a retry", || async {
+        let rows = deliveries(&server, &admin, "slow", "pending").await;
+        rows.into_iter().find(|r| r["attempts"].as_i64() >= Some(1) && !r["last_error"].is_null())
+    })
+    .await;
+    assert!(
+        row["last_error"].as_str().unwrap().contains("timed out")
+            || row["last_error"].as_str().unwrap().contains("timeout"),
+        "{row}"
+    );
+    // Pointed at a receiver that answers, the same delivery goes through.
+    let response = server
+        .authed(Method::PUT, "/api/webhooks/slow", &admin)
+        .json(&json!({"topic": "events", "url": receiver.url}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let seen = receiver.wait_for(1).await;
+    assert_eq!(seen[0].id, row["id"].as_str().unwrap(), "the same webhook-id");
+}
