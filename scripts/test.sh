@@ -20,6 +20,10 @@ fi
 
 step "Checking formatting"
 cargo fmt --all -- --check
+# User text reaches the page only as text nodes: no raw HTML in the UI, ever.
+if grep -rn "inner_html" app/src; then
+  echo "inner_html is not allowed in app/src (XSS)"; exit 1
+fi
 step "Clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p app --lib --target wasm32-unknown-unknown --features hydrate -- -D warnings

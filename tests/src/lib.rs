@@ -202,7 +202,19 @@ impl TestServer {
             url.push_str(&format!("&resume_after={after}"));
         }
         let (ws, _) = tokio_tungstenite::connect_async(url).await?;
-        Ok(Subscription { ws })
+        let mut subscription = Subscription { ws, early: std::collections::VecDeque::new() };
+        // The server's first heartbeat follows the replay and means "live":
+        // publishes from now on are delivered. Keep what came before it.
+        loop {
+            let message = subscription.next_from_socket(Duration::from_secs(10)).await;
+            if let Message::Text(text) = &message
+                && text.as_str() == r#"{"type":"heartbeat"}"#
+            {
+                break;
+            }
+            subscription.early.push_back(message);
+        }
+        Ok(subscription)
     }
 }
 
@@ -217,6 +229,8 @@ impl Drop for TestServer {
 /// A WebSocket subscription to one topic.
 pub struct Subscription {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Frames that arrived while waiting for the subscription to go live.
+    early: std::collections::VecDeque<Message>,
 }
 
 impl Subscription {
@@ -258,6 +272,13 @@ impl Subscription {
     }
 
     async fn next_message(&mut self, within: Duration) -> Message {
+        match self.early.pop_front() {
+            Some(early) => early,
+            None => self.next_from_socket(within).await,
+        }
+    }
+
+    async fn next_from_socket(&mut self, within: Duration) -> Message {
         tokio::time::timeout(within, self.ws.next())
             .await
             .unwrap_or_else(|_| panic!("nothing arrived within {within:?}"))

@@ -4,15 +4,16 @@
 //! only to `{room}-subscribe-{lang}`: nobody can read the unmoderated topic.
 
 use axum::Json;
+use axum::extract::Query;
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::{Caller, Claims, Op, Permission, Role, SessionUser};
+use crate::auth::{Caller, Claims, Op, Permission, Role, SessionUser, User};
 use crate::db::{format_ms, now_ms};
 use crate::error::{ApiJson, Error, Result};
 use crate::openapi::ErrorBody;
@@ -88,7 +89,91 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list))
         .routes(routes!(show, admin::put_room, admin::delete_room))
         .routes(routes!(join))
+        .routes(routes!(messages))
         .routes(routes!(readers::record_usage))
+}
+
+/// Checks that `user` may read `room` in `lang`: the room has it, and a
+/// locked language was granted (admins read everything).
+///
+/// # Errors
+/// [`Error::Forbidden`] or [`Error::LanguageLocked`].
+pub async fn ensure_may_read(db: &SqlitePool, room: &Room, user: &User, lang: &str) -> Result<()> {
+    if !room.languages.iter().any(|l| l == lang) {
+        return Err(Error::Forbidden(format!(
+            "room {} is not available in {lang:?}; it has {}",
+            room.name,
+            room.languages.join(", ")
+        )));
+    }
+    if room.locked_languages.iter().any(|l| l == lang) && user.role != "admin" {
+        let granted = sqlx::query("select 1 from user_languages where user_id = ? and room = ? and lang = ?")
+            .bind(&user.id)
+            .bind(&room.name)
+            .bind(lang)
+            .fetch_optional(db)
+            .await?
+            .is_some();
+        if !granted {
+            return Err(Error::LanguageLocked(format!(
+                "{lang} in room {} needs a grant from an administrator",
+                room.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Deserialize, IntoParams)]
+struct MessagesQuery {
+    /// The language to read in.
+    lang: String,
+    /// Only messages published to the language topic before this seq.
+    before_seq: Option<i64>,
+    /// 1–500, default 50.
+    limit: Option<i64>,
+}
+
+/// A page of a room's messages in one language.
+#[derive(Serialize, ToSchema)]
+pub struct MessagePage {
+    /// Chat envelopes, newest last; each `id` once, at its newest version.
+    #[schema(value_type = Vec<Object>)]
+    pub messages: Vec<serde_json::Value>,
+}
+
+/// Reads a room's history in a language the caller may read.
+#[utoipa::path(
+    get,
+    path = "/api/rooms/{room}/messages",
+    tag = "rooms",
+    params(("room" = String, Path), MessagesQuery),
+    responses((status = 200, body = MessagePage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)),
+    security(("session" = []))
+)]
+async fn messages(
+    State(db): State<SqlitePool>,
+    SessionUser(user): SessionUser,
+    Path(room): Path<String>,
+    Query(query): Query<MessagesQuery>,
+) -> Result<Json<MessagePage>> {
+    let room = find_room(&db, &room).await?;
+    ensure_may_read(&db, &room, &user, &query.lang).await?;
+    let topic = format!("{}-subscribe-{}", room.name, query.lang);
+    let items = crate::topics::subscribe::history_page(&db, &topic, query.before_seq, query.limit).await?;
+    // Later versions (edits, deletions, translations that arrived late) replace earlier ones.
+    let mut newest: Vec<serde_json::Value> = Vec::new();
+    for item in items {
+        let id = item.value["id"].clone();
+        match newest.iter_mut().find(|m| m["id"] == id) {
+            Some(existing) if item.value["version"].as_i64() >= existing["version"].as_i64() => *existing = item.value,
+            Some(_) => {}
+            None => newest.push(item.value),
+        }
+    }
+    newest.sort_by_key(|m| m["source_seq"].as_i64());
+    Ok(Json(MessagePage { messages: newest }))
 }
 
 /// All rooms, by name.
@@ -203,29 +288,7 @@ async fn join(
     ApiJson(request): ApiJson<JoinRequest>,
 ) -> Result<Json<JoinAnswer>> {
     let room = find_room(&state.db, &room).await?;
-    if !room.languages.contains(&request.language) {
-        return Err(Error::Forbidden(format!(
-            "room {} is not available in {:?}; it has {}",
-            room.name,
-            request.language,
-            room.languages.join(", ")
-        )));
-    }
-    if room.locked_languages.contains(&request.language) && user.role != "admin" {
-        let granted = sqlx::query("select 1 from user_languages where user_id = ? and room = ? and lang = ?")
-            .bind(&user.id)
-            .bind(&room.name)
-            .bind(&request.language)
-            .fetch_optional(&state.db)
-            .await?
-            .is_some();
-        if !granted {
-            return Err(Error::LanguageLocked(format!(
-                "{} in room {} needs a grant from an administrator",
-                request.language, room.name
-            )));
-        }
-    }
+    ensure_may_read(&state.db, &room, &user, &request.language).await?;
     readers::record_reader(&state, &room.name, &request.language).await?;
     sqlx::query("update users set default_language = ? where id = ?")
         .bind(&request.language)

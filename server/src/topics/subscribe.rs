@@ -384,7 +384,21 @@ pub(super) async fn items(
     if !claims.allows(Op::Subscribe, &topic) {
         return Err(Error::Forbidden(format!("this token may not read {topic}")));
     }
-    let limit = query.limit.unwrap_or(50);
+    let items = history_page(&db, &topic, query.before_seq, query.limit).await?;
+    Ok(Json(ItemsPage { items: items.iter().map(Item::frame).collect() }).into_response())
+}
+
+/// The newest `limit` (1–500, default 50) items before `before_seq`, oldest first.
+///
+/// # Errors
+/// [`Error::Invalid`] for a bad limit; database errors.
+pub async fn history_page(
+    db: &SqlitePool,
+    topic: &str,
+    before_seq: Option<i64>,
+    limit: Option<i64>,
+) -> Result<Vec<Item>> {
+    let limit = limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(Error::Invalid("limit must be between 1 and 500".into()));
     }
@@ -392,12 +406,11 @@ pub(super) async fn items(
         "select topic, seq, published_at, publisher_id, publisher_name, value
          from items where topic = ? and seq < ? order by seq desc limit ?",
     )
-    .bind(&topic)
-    .bind(query.before_seq.unwrap_or(i64::MAX))
+    .bind(topic)
+    .bind(before_seq.unwrap_or(i64::MAX))
     .bind(limit)
-    .fetch_all(&db)
+    .fetch_all(db)
     .await?;
     rows.reverse();
-    let items: Vec<Item> = rows.into_iter().map(Item::from).collect();
-    Ok(Json(ItemsPage { items: items.iter().map(Item::frame).collect() }).into_response())
+    Ok(rows.into_iter().map(Item::from).collect())
 }

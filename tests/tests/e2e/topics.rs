@@ -195,3 +195,41 @@ async fn resuming_after_more_than_a_topic_has_still_gets_what_comes_next() {
     server.publish("short", &token, &json!({"n": 2})).await;
     assert_eq!(sub.next_item(WITHIN).await["seq"], 2);
 }
+
+#[tokio::test]
+async fn room_messages_read_in_a_language_the_reader_may_read() {
+    let server = TestServer::start().await;
+    let ana = server.guest("Ana").await;
+    let joined: serde_json::Value = ana
+        .post(server.url("/api/rooms/lobby/join"))
+        .json(&json!({"language": "en"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = joined["token"].as_str().unwrap();
+    let mut en = server.subscribe("lobby-subscribe-en", token, None).await.unwrap();
+    let seq = server
+        .publish("lobby-publish", token, &json!({"text": "first draft", "lang": "en"}))
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["seq"]
+        .clone();
+    en.next_item(WITHIN * 3).await;
+    server
+        .publish("lobby-publish", token, &json!({"op": "edit", "target_seq": seq, "text": "final text", "lang": "en"}))
+        .await;
+    en.next_item(WITHIN * 3).await;
+    let page: serde_json::Value =
+        ana.get(server.url("/api/rooms/lobby/messages?lang=en")).send().await.unwrap().json().await.unwrap();
+    let messages = page["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 1, "one message, at its newest version: {page}");
+    assert_eq!(messages[0]["text"], "final text");
+    let response = ana.get(server.url("/api/rooms/lobby/messages?lang=de")).send().await.unwrap();
+    assert_eq!(response.status(), 403);
+    let response = reqwest::get(server.url("/api/rooms/lobby/messages?lang=en")).await.unwrap();
+    assert_eq!(response.status(), 401);
+}

@@ -1,0 +1,240 @@
+//! The fan-out comparison: the same load, the same tool, three servers.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+
+use crate::cpu::{cpu_seconds, pid_of, rss_bytes};
+use crate::histogram::Histogram;
+use crate::targets::{Publisher, Target, payload, subscribe};
+
+/// One load scenario.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    pub subscribers: usize,
+    pub rate: u64,
+    pub seconds: u64,
+    pub size: usize,
+}
+
+/// What one target did under the plan.
+pub struct Outcome {
+    pub name: &'static str,
+    pub p50: Duration,
+    pub p99: Duration,
+    pub p999: Duration,
+    pub delivered_per_sec: f64,
+    pub lost: u64,
+    pub server_cpu: f64,
+    pub tool_cpu: f64,
+}
+
+/// Runs the plan against one target.
+async fn run(target: &Target, plan: Plan, server_pid: u32) -> anyhow::Result<Outcome> {
+    let hist = Arc::new(Histogram::default());
+    let received = Arc::new(AtomicU64::new(0));
+    for chunk in (0..plan.subscribers).collect::<Vec<_>>().chunks(100) {
+        let joins: Vec<_> = chunk.iter().map(|_| subscribe(target, hist.clone(), received.clone())).collect();
+        for result in futures_util::future::join_all(joins).await {
+            result?;
+        }
+    }
+    let failures = Arc::new(AtomicU64::new(0));
+    let mut publisher = Publisher::connect(target, failures.clone()).await?;
+    let (server_cpu0, tool_cpu0) = (cpu_seconds(Some(server_pid)).unwrap_or(0.0), cpu_seconds(None).unwrap_or(0.0));
+    let started = Instant::now();
+    let total = plan.rate * plan.seconds;
+    let mut sent = 0u64;
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    while sent < total {
+        tick.tick().await;
+        // Catch up to where the schedule says we should be.
+        let due = ((started.elapsed().as_secs_f64() * plan.rate as f64) as u64).min(total);
+        while sent < due {
+            publisher.publish(payload(plan.size)).await?;
+            sent += 1;
+        }
+    }
+    let publish_secs = started.elapsed().as_secs_f64();
+    let expected = sent * plan.subscribers as u64;
+    let drain_deadline = Instant::now() + Duration::from_secs(10);
+    while received.load(Ordering::Relaxed) < expected && Instant::now() < drain_deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let got = received.load(Ordering::Relaxed);
+    Ok(Outcome {
+        name: target.name(),
+        p50: hist.quantile(0.5).unwrap_or_default(),
+        p99: hist.quantile(0.99).unwrap_or_default(),
+        p999: hist.quantile(0.999).unwrap_or_default(),
+        delivered_per_sec: got as f64 / elapsed.max(publish_secs),
+        lost: expected.saturating_sub(got) + failures.load(Ordering::Relaxed) * plan.subscribers as u64,
+        server_cpu: cpu_seconds(Some(server_pid)).unwrap_or(0.0) - server_cpu0,
+        tool_cpu: cpu_seconds(None).unwrap_or(0.0) - tool_cpu0,
+    })
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+async fn wait_for_port(port: u16) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        if Instant::now() > deadline {
+            bail!("nothing listens on {port}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
+/// A child process killed on drop.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `parley` next to this binary (same profile).
+fn parley_binary() -> anyhow::Result<PathBuf> {
+    let me = std::env::current_exe()?;
+    let bin = me.with_file_name("parley");
+    if !bin.exists() {
+        bail!("{} is missing: cargo build --release -p parley -p parley-bench", bin.display());
+    }
+    Ok(bin)
+}
+
+/// Starts Parley on the embedded default (no pipeline: topics only) and returns it with an admin token.
+fn start_parley(dir: &std::path::Path, port: u16) -> anyhow::Result<(Child, String)> {
+    let bin = parley_binary()?;
+    let db = format!("sqlite://{}/bench.db", dir.display());
+    let envs = [
+        ("DATABASE_URL", db.as_str()),
+        ("PARLEY_PIPELINE", "external"),
+        ("PARLEY_PUBLISH_RATE", "1000000"),
+        ("PARLEY_MAX_SUBSCRIPTIONS", "1000000"),
+        ("PARLEY_ADMIN_PASSWORD", "bench-password"),
+        ("RUST_LOG", "warn"),
+    ];
+    let token = std::process::Command::new(&bin).arg("admin-token").arg("86400").envs(envs).output()?;
+    if !token.status.success() {
+        bail!("parley admin-token failed: {}", String::from_utf8_lossy(&token.stderr));
+    }
+    let token = String::from_utf8(token.stdout)?.trim().to_owned();
+    let child = std::process::Command::new(&bin)
+        .envs(envs)
+        .env("PARLEY_ADDR", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    Ok((Child(child), token))
+}
+
+fn start_floor(port: u16) -> anyhow::Result<Child> {
+    let child = std::process::Command::new(std::env::current_exe()?)
+        .arg("floor")
+        .arg(format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .spawn()?;
+    Ok(Child(child))
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+/// Runs the plan against Parley, the floor and NATS, and prints the table and ratios.
+pub async fn compare(plan: Plan) -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("parley-load-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let (parley_port, floor_port) = (free_port()?, free_port()?);
+    let (parley, token) = start_parley(&dir, parley_port)?;
+    let floor = start_floor(floor_port)?;
+    wait_for_port(parley_port).await?;
+    wait_for_port(floor_port).await?;
+    let nats_pid = pid_of("nats-server").context("nats-server must be running on 127.0.0.1:4222")?;
+    let targets = [
+        (Target::Parley { addr: format!("127.0.0.1:{parley_port}"), token }, parley.0.id()),
+        (Target::Floor { addr: format!("127.0.0.1:{floor_port}") }, floor.0.id()),
+        (Target::Nats { addr: "127.0.0.1:4222".into() }, nats_pid),
+    ];
+    println!(
+        "fan-out: {} subscribers, {} msg/s for {} s, {}-byte messages (2 cores shared by server and tool)\n",
+        plan.subscribers, plan.rate, plan.seconds, plan.size
+    );
+    println!("| server | p50 ms | p99 ms | p99.9 ms | delivered msg/s | lost | server CPU s | tool CPU s |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let mut outcomes = Vec::new();
+    for (target, pid) in &targets {
+        let o = run(target, plan, *pid).await.with_context(|| format!("running against {}", target.name()))?;
+        println!(
+            "| {} | {} | {} | {} | {:.0} | {} | {:.1} | {:.1} |",
+            o.name,
+            ms(o.p50),
+            ms(o.p99),
+            ms(o.p999),
+            o.delivered_per_sec,
+            o.lost,
+            o.server_cpu,
+            o.tool_cpu
+        );
+        outcomes.push(o);
+    }
+    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
+    let (p, f, n) = (&outcomes[0], &outcomes[1], &outcomes[2]);
+    println!("\nParley p99 / floor p99 = {:.2}   (target ≤ 1.5)", ratio(p.p99, f.p99));
+    println!("Parley p99 / NATS p99  = {:.2}   (target ≤ 0.5)", ratio(p.p99, n.p99));
+    println!("floor p99 / NATS p99   = {:.2}", ratio(f.p99, n.p99));
+    drop((parley, floor));
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// RSS per idle WebSocket subscriber, for Parley and the floor (raise `ulimit -n` first).
+pub async fn idle_memory(connections: usize) -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("parley-idle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let (parley_port, floor_port) = (free_port()?, free_port()?);
+    let (parley, token) = start_parley(&dir, parley_port)?;
+    let floor = start_floor(floor_port)?;
+    wait_for_port(parley_port).await?;
+    wait_for_port(floor_port).await?;
+    println!("| server | RSS idle | RSS with {connections} idle WebSockets | bytes per connection |");
+    println!("|---|---|---|---|");
+    for (target, pid) in [
+        (Target::Parley { addr: format!("127.0.0.1:{parley_port}"), token }, parley.0.id()),
+        (Target::Floor { addr: format!("127.0.0.1:{floor_port}") }, floor.0.id()),
+    ] {
+        let before = rss_bytes(pid).unwrap_or(0);
+        let hist = Arc::new(Histogram::default());
+        let received = Arc::new(AtomicU64::new(0));
+        for chunk in (0..connections).collect::<Vec<_>>().chunks(200) {
+            let joins: Vec<_> = chunk.iter().map(|_| subscribe(&target, hist.clone(), received.clone())).collect();
+            for result in futures_util::future::join_all(joins).await {
+                result?;
+            }
+        }
+        let after = rss_bytes(pid).unwrap_or(0);
+        println!(
+            "| {} | {:.1} MB | {:.1} MB | {} |",
+            target.name(),
+            before as f64 / 1e6,
+            after as f64 / 1e6,
+            after.saturating_sub(before) / connections.max(1) as u64
+        );
+    }
+    drop((parley, floor));
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! `parley-load`: measures fan-out (publish → deliver latency, throughput,
+//! loss, CPU) for Parley, a minimal WebSocket broadcast server (the floor)
+//! and NATS core pub/sub, with the same tool in the same run, and prints the
+//! ratios. See the README's "Benchmarks" section.
+//!
+//! Usage:
+//!   parley-load compare [--subscribers N] [--rate MSG_PER_S] [--seconds S] [--size BYTES]
+//!   parley-load floor ADDR          (the floor server, started by `compare`)
+//!   parley-load idle [--connections N]   (RSS per idle WebSocket of Parley and the floor)
+
+mod cpu;
+mod fanout;
+mod floor;
+mod histogram;
+mod targets;
+
+use anyhow::Context as _;
+
+/// Reads `--name value` from the arguments.
+fn flag<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> anyhow::Result<T> {
+    match args.iter().position(|a| a == name) {
+        None => Ok(default),
+        Some(i) => args.get(i + 1).and_then(|v| v.parse().ok()).with_context(|| format!("{name} needs a value")),
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("floor") => {
+            let addr = args.get(1).context("floor ADDR")?;
+            floor::serve(tokio::net::TcpListener::bind(addr).await?).await
+        }
+        Some("compare") => {
+            let plan = fanout::Plan {
+                subscribers: flag(&args, "--subscribers", 1000)?,
+                rate: flag(&args, "--rate", 1000)?,
+                seconds: flag(&args, "--seconds", 20)?,
+                size: flag(&args, "--size", 200)?,
+            };
+            fanout::compare(plan).await
+        }
+        Some("idle") => fanout::idle_memory(flag(&args, "--connections", 10_000)?).await,
+        _ => {
+            eprintln!(
+                "usage: parley-load compare [--subscribers N] [--rate R] [--seconds S] [--size B] | idle [--connections N] | floor ADDR"
+            );
+            std::process::exit(2);
+        }
+    }
+}

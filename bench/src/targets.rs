@@ -1,0 +1,220 @@
+//! The three systems under test, as subscribers and publishers speaking each
+//! one's own protocol: Parley (WebSocket + HTTP publish), the floor (WebSocket),
+//! NATS (its text protocol over TCP, read by a lean hand-written subscriber).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context as _, bail};
+use futures_util::{SinkExt as _, StreamExt as _};
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::histogram::Histogram;
+
+/// The topic / subject every target uses.
+pub const TOPIC: &str = "bench";
+
+#[derive(Clone, Debug)]
+pub enum Target {
+    Parley { addr: String, token: String },
+    Floor { addr: String },
+    Nats { addr: String },
+}
+
+impl Target {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Target::Parley { .. } => "parley",
+            Target::Floor { .. } => "floor (tokio broadcast)",
+            Target::Nats { .. } => "nats-server",
+        }
+    }
+}
+
+/// Nanoseconds since the Unix epoch.
+pub fn now_ns() -> u128 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+}
+
+/// A payload of `size` bytes that starts with its send time.
+pub fn payload(size: usize) -> String {
+    let mut p = format!("{}|", now_ns());
+    while p.len() < size {
+        p.push('x');
+    }
+    p
+}
+
+/// Records the latency of a payload (`{ns}|…`), found anywhere in `text`.
+fn record(text: &str, hist: &Histogram, received: &AtomicU64) {
+    let Some(bar) = text.find('|') else { return };
+    let digits_start = text[..bar].rfind(|c: char| !c.is_ascii_digit()).map_or(0, |i| i + 1);
+    if let Ok(sent) = text[digits_start..bar].parse::<u128>() {
+        let latency = now_ns().saturating_sub(sent);
+        hist.record(Duration::from_nanos(latency as u64));
+        received.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Connects one subscriber; it counts and times every message until the process ends.
+/// Returns once the subscription is live.
+pub async fn subscribe(target: &Target, hist: Arc<Histogram>, received: Arc<AtomicU64>) -> anyhow::Result<()> {
+    let (ready_tx, ready_rx) = oneshot::channel::<()>();
+    match target {
+        Target::Parley { addr, token } => {
+            let url = format!("ws://{addr}/api/topics/{TOPIC}/subscribe?token={token}");
+            let (mut ws, _) = tokio_tungstenite::connect_async(url).await.context("parley subscribe")?;
+            tokio::spawn(async move {
+                let mut ready = Some(ready_tx);
+                while let Some(Ok(message)) = ws.next().await {
+                    if let Message::Text(text) = message {
+                        // The first frame (a heartbeat) says the subscription is live.
+                        if let Some(r) = ready.take() {
+                            let _ = r.send(());
+                        }
+                        if text.starts_with(r#"{"type":"item""#) {
+                            record(&text, &hist, &received);
+                        }
+                    }
+                }
+            });
+        }
+        Target::Floor { addr } => {
+            let (mut ws, _) =
+                tokio_tungstenite::connect_async(format!("ws://{addr}/")).await.context("floor subscribe")?;
+            ws.send(Message::Text("sub".into())).await?;
+            tokio::spawn(async move {
+                let mut ready = Some(ready_tx);
+                while let Some(Ok(message)) = ws.next().await {
+                    if let Message::Text(text) = message {
+                        match ready.take() {
+                            Some(r) => {
+                                let _ = r.send(());
+                            }
+                            None => record(&text, &hist, &received),
+                        }
+                    }
+                }
+            });
+        }
+        Target::Nats { addr } => {
+            let stream = TcpStream::connect(addr).await.context("nats connect")?;
+            let (read, mut write) = stream.into_split();
+            let mut reader = BufReader::new(read);
+            let mut line = String::new();
+            reader.read_line(&mut line).await?;
+            if !line.starts_with("INFO") {
+                bail!("not a NATS server: {line}");
+            }
+            write
+                .write_all(
+                    format!("CONNECT {{\"verbose\":false,\"pedantic\":false}}\r\nSUB {TOPIC} 1\r\nPING\r\n").as_bytes(),
+                )
+                .await?;
+            tokio::spawn(async move {
+                let mut ready = Some(ready_tx);
+                let mut line = String::new();
+                let mut body = Vec::new();
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    if line.starts_with("MSG") {
+                        let len: usize = line.split_whitespace().last().and_then(|n| n.parse().ok()).unwrap_or(0);
+                        body.resize(len + 2, 0);
+                        if reader.read_exact(&mut body).await.is_err() {
+                            return;
+                        }
+                        record(std::str::from_utf8(&body[..len]).unwrap_or(""), &hist, &received);
+                    } else if line.starts_with("PING") {
+                        let _ = write.write_all(b"PONG\r\n").await;
+                    } else if line.starts_with("PONG")
+                        && let Some(r) = ready.take()
+                    {
+                        let _ = r.send(());
+                    }
+                }
+            });
+        }
+    }
+    tokio::time::timeout(Duration::from_secs(30), ready_rx).await.context("subscriber never became live")??;
+    Ok(())
+}
+
+/// Sends payloads to one target.
+pub enum Publisher {
+    /// HTTP publishes, spread over a pool of connections.
+    Parley {
+        jobs: tokio::sync::mpsc::Sender<String>,
+    },
+    Floor(Box<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>>),
+    /// The read half stays open (and unread) so the connection lives.
+    Nats {
+        write: tokio::net::tcp::OwnedWriteHalf,
+        _read: BufReader<tokio::net::tcp::OwnedReadHalf>,
+    },
+}
+
+/// HTTP publishers running at once against Parley.
+const PARLEY_PUBLISHERS: usize = 16;
+
+impl Publisher {
+    pub async fn connect(target: &Target, failures: Arc<AtomicU64>) -> anyhow::Result<Self> {
+        Ok(match target {
+            Target::Parley { addr, token } => {
+                let (tx, rx) = tokio::sync::mpsc::channel::<String>(100_000);
+                let rx = Arc::new(tokio::sync::Mutex::new(rx));
+                let http = reqwest::Client::builder().pool_max_idle_per_host(PARLEY_PUBLISHERS).build()?;
+                for _ in 0..PARLEY_PUBLISHERS {
+                    let (rx, http, failures) = (rx.clone(), http.clone(), failures.clone());
+                    let (url, token) = (format!("http://{addr}/api/topics/{TOPIC}"), token.clone());
+                    tokio::spawn(async move {
+                        loop {
+                            let Some(body) = rx.lock().await.recv().await else { return };
+                            let sent = http
+                                .post(&url)
+                                .bearer_auth(&token)
+                                .header("content-type", "text/plain")
+                                .body(body)
+                                .send()
+                                .await;
+                            if !sent.is_ok_and(|r| r.status().is_success()) {
+                                failures.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                    });
+                }
+                Publisher::Parley { jobs: tx }
+            }
+            Target::Floor { addr } => {
+                let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/")).await?;
+                ws.send(Message::Text("pub".into())).await?;
+                Publisher::Floor(Box::new(ws))
+            }
+            Target::Nats { addr } => {
+                let (read, mut write) = TcpStream::connect(addr).await?.into_split();
+                let mut reader = BufReader::new(read);
+                let mut line = String::new();
+                reader.read_line(&mut line).await?;
+                write.write_all(b"CONNECT {\"verbose\":false,\"pedantic\":false}\r\n").await?;
+                Publisher::Nats { write, _read: reader }
+            }
+        })
+    }
+
+    pub async fn publish(&mut self, payload: String) -> anyhow::Result<()> {
+        match self {
+            Publisher::Parley { jobs } => jobs.send(payload).await.context("publisher pool gone")?,
+            Publisher::Floor(ws) => ws.send(Message::Text(payload.into())).await?,
+            Publisher::Nats { write, .. } => {
+                write.write_all(format!("PUB {TOPIC} {}\r\n{payload}\r\n", payload.len()).as_bytes()).await?;
+            }
+        }
+        Ok(())
+    }
+}

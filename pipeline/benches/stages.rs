@@ -1,0 +1,57 @@
+//! `cargo bench -p parley-pipeline`: CPU per message of detection and
+//! moderation (no translation), on Tatoeba sentences in seven languages.
+//!
+//! A plain timing loop (no benchmark framework): each stage runs over every
+//! sentence several times and the mean time per message is printed.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::Instant;
+
+use parley_pipeline::detect::detect;
+use parley_pipeline::eval::{LANGUAGES, sentences};
+use parley_pipeline::moderate::{Policy, RoomWords, moderate};
+
+const ROUNDS: usize = 5;
+
+fn main() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/tatoeba");
+    let mut corpus = Vec::new();
+    for (lang, ..) in LANGUAGES {
+        for s in sentences(&data, lang).unwrap_or_default() {
+            corpus.push((lang, s));
+        }
+    }
+    assert!(!corpus.is_empty(), "no sentences under {}", data.display());
+    let room_pair: Vec<String> = vec!["en".into(), "pt".into()];
+    let all: Vec<String> = LANGUAGES.iter().map(|(c, ..)| (*c).to_owned()).collect();
+    let words = RoomWords::default();
+    // Warm up lazily built detectors and word lists.
+    let _ = detect("warm up", &all, None);
+    let _ = moderate("warm up", "en", Policy::Mask, &words);
+
+    let time = |label: &str, f: &dyn Fn(&str, &str)| {
+        let started = Instant::now();
+        for _ in 0..ROUNDS {
+            for (lang, s) in &corpus {
+                f(lang, s);
+            }
+        }
+        let per = started.elapsed().as_secs_f64() * 1e6 / (ROUNDS * corpus.len()) as f64;
+        println!("{label:<48} {per:>8.1} µs per message");
+    };
+    println!("{} sentences × {ROUNDS} rounds", corpus.len());
+    time("detect among 2 languages (en, pt)", &|_, s| {
+        black_box(detect(s, &room_pair, None));
+    });
+    time("detect among 7 languages", &|_, s| {
+        black_box(detect(s, &all, None));
+    });
+    time("moderate (its language's list; rustrict for en)", &|lang, s| {
+        black_box(moderate(s, lang, Policy::Mask, &words));
+    });
+    time("detect (7) + moderate", &|lang, s| {
+        let d = detect(s, &all, None);
+        black_box(moderate(s, d.as_ref().map_or(lang, |d| d.lang.as_str()), Policy::Mask, &words));
+    });
+}
