@@ -49,7 +49,7 @@ pub struct Item {
     pub publisher: Publisher,
     pub value: Value,
     /// The serialized `item` frame, made once however many subscribers read it.
-    frame_text: std::sync::OnceLock<String>,
+    frame_text: std::sync::OnceLock<axum::extract::ws::Utf8Bytes>,
 }
 
 /// The `item` frame on a subscription, and an entry of a history page.
@@ -97,8 +97,8 @@ impl Item {
     }
 
     /// The frame as JSON text, serialized on first use.
-    pub fn frame_text(&self) -> &str {
-        self.frame_text.get_or_init(|| serde_json::to_string(&self.frame()).unwrap_or_default())
+    pub fn frame_text(&self) -> &axum::extract::ws::Utf8Bytes {
+        self.frame_text.get_or_init(|| serde_json::to_string(&self.frame()).unwrap_or_default().into())
     }
 }
 

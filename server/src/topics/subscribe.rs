@@ -16,10 +16,15 @@ use axum::extract::{FromRequestParts, Path, Query, Request, State};
 use axum::http::{HeaderMap, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use std::future::Future;
+use std::pin::Pin;
+
+use futures_util::stream::SplitSink;
+use futures_util::{SinkExt as _, StreamExt as _};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::SqlitePool;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::mpsc;
 use utoipa::{IntoParams, ToSchema};
 
@@ -34,6 +39,14 @@ use crate::openapi::ErrorBody;
 pub const HEARTBEAT: Duration = Duration::from_secs(25);
 
 const HEARTBEAT_FRAME: &str = r#"{"type":"heartbeat"}"#;
+
+/// Per-socket buffers: subscribers send almost nothing; writes flush per batch.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+const WRITE_BUFFER_BYTES: usize = 16 * 1024;
+const MAX_INCOMING_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// Live items sent in one write at most.
+const LIVE_BATCH: usize = 64;
 
 /// Items read from the database per query while replaying.
 const REPLAY_PAGE: i64 = 500;
@@ -98,9 +111,15 @@ pub(super) async fn subscribe(
     let ws = WebSocketUpgrade::from_request_parts(&mut parts, &state)
         .await
         .map_err(|_| Error::BadRequest("expected a WebSocket upgrade or Accept: text/event-stream".into()))?;
+    // Subscribers only listen: small buffers keep an idle connection cheap
+    // (tungstenite's defaults reserve 128 KiB per socket for reading).
+    let ws = ws
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
+        .max_message_size(MAX_INCOMING_MESSAGE_BYTES);
     Ok(ws.on_upgrade(move |socket| async move {
-        let sink = Sink::WebSocket(Box::new(socket));
-        run_subscription(sink, state, claims, topic, query.resume_after, guard).await;
+        let (sink, closed) = Sink::websocket(socket);
+        run_subscription(sink, closed, state, claims, topic, query.resume_after, guard).await;
     }))
 }
 
@@ -116,7 +135,8 @@ fn sse(
     guard: SubscriptionGuard,
 ) -> Response {
     let (tx, rx) = mpsc::channel::<Event>(SSE_BUFFER);
-    tokio::spawn(run_subscription(Sink::Sse(tx), state, claims, topic, resume_after, guard));
+    let (sink, closed) = Sink::sse(tx);
+    tokio::spawn(run_subscription(sink, closed, state, claims, topic, resume_after, guard));
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|event| (Ok::<_, Infallible>(event), rx))
     });
@@ -125,8 +145,41 @@ fn sse(
 
 /// Where a subscription's frames go.
 enum Sink {
-    WebSocket(Box<WebSocket>),
+    /// The sending half; a separate task reads the other half for the client's close.
+    WebSocket(SplitSink<WebSocket, Message>),
     Sse(mpsc::Sender<Event>),
+}
+
+/// Resolves when the client has gone away.
+type Closed = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+impl Sink {
+    /// Splits a socket: the sink, and a watcher of the client's side that
+    /// resolves when it closes. Reading in its own task keeps the send loop
+    /// from polling the socket for input on every item.
+    fn websocket(socket: WebSocket) -> (Sink, Closed) {
+        let (sink, mut stream) = socket.split();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            while let Some(Ok(message)) = stream.next().await {
+                if matches!(message, Message::Close(_)) {
+                    break;
+                }
+            }
+            let _ = tx.send(());
+        });
+        (
+            Sink::WebSocket(sink),
+            Box::pin(async move {
+                let _ = rx.await;
+            }),
+        )
+    }
+
+    fn sse(tx: mpsc::Sender<Event>) -> (Sink, Closed) {
+        let watcher = tx.clone();
+        (Sink::Sse(tx), Box::pin(async move { watcher.closed().await }))
+    }
 }
 
 /// The client went away (or the socket failed): stop.
@@ -146,8 +199,23 @@ impl Sink {
         }
     }
 
-    async fn item(&mut self, item: &Item) -> Result<(), Gone> {
-        self.frame(item.frame_text().to_owned(), Some(item.seq), "item").await
+    /// Queues an item without flushing: a burst goes out in one write.
+    async fn feed_item(&mut self, item: &Item) -> Result<(), Gone> {
+        match self {
+            // The frame's bytes are shared by every subscriber: no copy.
+            Sink::WebSocket(ws) => ws.feed(Message::Text(item.frame_text().clone())).await.map_err(|_| Gone),
+            Sink::Sse(tx) => {
+                let event = Event::default().event("item").data(item.frame_text().as_str()).id(item.seq.to_string());
+                tx.send(event).await.map_err(|_| Gone)
+            }
+        }
+    }
+
+    async fn flush(&mut self) -> Result<(), Gone> {
+        match self {
+            Sink::WebSocket(ws) => ws.flush().await.map_err(|_| Gone),
+            Sink::Sse(_) => Ok(()),
+        }
     }
 
     async fn close(&mut self, code: u16, reason: &str) {
@@ -162,23 +230,11 @@ impl Sink {
             }
         }
     }
-
-    /// Waits for the client to go away; SSE clients say nothing, WebSockets may.
-    async fn closed(&mut self) {
-        match self {
-            Sink::WebSocket(ws) => loop {
-                match ws.recv().await {
-                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
-                    Some(Ok(_)) => {}
-                }
-            },
-            Sink::Sse(tx) => tx.closed().await,
-        }
-    }
 }
 
 async fn run_subscription(
     mut sink: Sink,
+    mut closed: Closed,
     state: AppState,
     claims: Claims,
     topic: String,
@@ -216,11 +272,28 @@ async fn run_subscription(
     }
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     heartbeat.reset();
+    let stopping = shutdown.wait();
+    tokio::pin!(stopping);
+    let mut batch: Vec<Arc<Item>> = Vec::with_capacity(LIVE_BATCH);
     loop {
         tokio::select! {
-            () = sink.closed() => return,
-            item = live.recv() => match item {
-                Ok(item) => {
+            () = &mut closed => return,
+            item = live.recv() => {
+                // Take what else is already waiting, and send it all in one write.
+                let mut lagged = false;
+                match item {
+                    Ok(item) => batch.push(item),
+                    Err(RecvError::Lagged(_)) => lagged = true,
+                    Err(RecvError::Closed) => return,
+                }
+                while batch.len() < LIVE_BATCH && !lagged {
+                    match live.try_recv() {
+                        Ok(item) => batch.push(item),
+                        Err(TryRecvError::Lagged(_)) => lagged = true,
+                        Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+                    }
+                }
+                for item in batch.drain(..) {
                     if last_sent.is_some_and(|last| item.seq <= last) {
                         continue;
                     }
@@ -235,13 +308,16 @@ async fn run_subscription(
                             continue;
                         }
                     }
-                    if sink.item(&item).await.is_err() {
+                    if sink.feed_item(&item).await.is_err() {
                         return;
                     }
                     state.metrics.frames_delivered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     last_sent = Some(item.seq);
                 }
-                Err(RecvError::Lagged(_)) => {
+                if sink.flush().await.is_err() {
+                    return;
+                }
+                if lagged {
                     // Too slow for the live buffer: catch up from the database.
                     let after = last_sent.unwrap_or(0);
                     match replay(&mut sink, &state, &topic, after).await {
@@ -249,8 +325,7 @@ async fn run_subscription(
                         Err(Gone) => return,
                     }
                 }
-                Err(RecvError::Closed) => return,
-            },
+            }
             jti = revoked.recv() => {
                 let user_cut_off = format!("user:{}", claims.sub);
                 if jti.is_ok_and(|jti| jti == claims.jti || jti == user_cut_off) || state.revocations.is_revoked(&claims) {
@@ -258,7 +333,7 @@ async fn run_subscription(
                 }
             }
             () = &mut expiry => return sink.close(CLOSE_TOKEN_EXPIRED, "token_expired").await,
-            () = shutdown.wait() => return sink.close(CLOSE_GOING_AWAY, "server shutting down").await,
+            () = &mut stopping => return sink.close(CLOSE_GOING_AWAY, "server shutting down").await,
             _ = heartbeat.tick() => {
                 if sink.frame(HEARTBEAT_FRAME.into(), None, "heartbeat").await.is_err() {
                     return;
@@ -292,11 +367,12 @@ async fn replay(sink: &mut Sink, state: &AppState, topic: &str, mut after: i64) 
         })?;
         let done = (page.len() as i64) < REPLAY_PAGE;
         for item in &page {
-            sink.item(item).await?;
+            sink.feed_item(item).await?;
             state.metrics.frames_delivered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             last = Some(item.seq);
             after = item.seq;
         }
+        sink.flush().await?;
         if done {
             return Ok(last);
         }

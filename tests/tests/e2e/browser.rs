@@ -99,6 +99,41 @@ async fn enter(browser: &Client, server: &TestServer, name: &str, choice: &str) 
     wait_live(browser).await;
 }
 
+/// Creates an account on the landing page, then opens `room` in `lang`.
+async fn sign_up_and_enter(browser: &Client, server: &TestServer, username: &str, choice: &str) {
+    browser.goto(&server.url("/")).await.unwrap();
+    browser
+        .wait()
+        .at_most(WITHIN)
+        .for_element(Locator::Css("section.landing[data-hydrated='true']"))
+        .await
+        .expect("the landing page hydrated");
+    browser.find(Locator::Css("button.tab:nth-child(3)")).await.unwrap().click().await.unwrap();
+    browser
+        .wait()
+        .at_most(WITHIN)
+        .for_element(Locator::Id("username"))
+        .await
+        .unwrap()
+        .send_keys(username)
+        .await
+        .unwrap();
+    browser.find(Locator::Id("password")).await.unwrap().send_keys("correct horse battery").await.unwrap();
+    browser.find(Locator::Css("form.join-form button[type='submit']")).await.unwrap().click().await.unwrap();
+    let (room, lang) = choice.split_once('/').unwrap();
+    let link = format!("a.lang[data-room='{room}'][data-lang='{lang}']");
+    browser
+        .wait()
+        .at_most(WITHIN)
+        .for_element(Locator::Css(&link))
+        .await
+        .expect("the room list")
+        .click()
+        .await
+        .unwrap();
+    wait_live(browser).await;
+}
+
 async fn wait_live(browser: &Client) {
     browser
         .wait()
@@ -311,7 +346,7 @@ async fn three_people_in_three_languages_survive_a_server_restart() {
     let ana = driver.browser(&profiles[0]).await;
     let bruno = driver.browser(&profiles[1]).await;
     let carla = driver.browser(&profiles[2]).await;
-    enter(&ana, &server, "Ana", "trio/en").await;
+    sign_up_and_enter(&ana, &server, "ana", "trio/en").await;
     enter(&bruno, &server, "Bruno", "trio/pt").await;
     enter(&carla, &server, "Carla", "trio/es").await;
 
