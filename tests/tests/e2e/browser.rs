@@ -74,8 +74,14 @@ impl Drop for ChromeDriver {
     }
 }
 
-/// Joins as a guest on the landing page and opens `room` in `lang`; waits until live.
-async fn enter(browser: &Client, server: &TestServer, name: &str, choice: &str) {
+/// The browser tests need the hydrated front end that `scripts/test.sh` builds.
+fn assert_site_built() {
+    let site = parley_e2e::site_root().join("pkg/parley_bg.wasm");
+    assert!(site.exists(), "{} is missing: run scripts/test.sh, which builds the site", site.display());
+}
+
+/// Opens the landing page and waits for it to hydrate.
+async fn open_landing(browser: &Client, server: &TestServer) {
     browser.goto(&server.url("/")).await.unwrap();
     browser
         .wait()
@@ -83,7 +89,10 @@ async fn enter(browser: &Client, server: &TestServer, name: &str, choice: &str) 
         .for_element(Locator::Css("section.landing[data-hydrated='true']"))
         .await
         .expect("the landing page hydrated");
-    browser.find(Locator::Id("display-name")).await.unwrap().send_keys(name).await.unwrap();
+}
+
+/// Submits the landing page's form, then opens `choice` (`room/lang`) from the room list.
+async fn submit_and_open(browser: &Client, choice: &str) {
     browser.find(Locator::Css("form.join-form button[type='submit']")).await.unwrap().click().await.unwrap();
     let (room, lang) = choice.split_once('/').unwrap();
     let link = format!("a.lang[data-room='{room}'][data-lang='{lang}']");
@@ -99,15 +108,16 @@ async fn enter(browser: &Client, server: &TestServer, name: &str, choice: &str) 
     wait_live(browser).await;
 }
 
+/// Joins as a guest on the landing page and opens `room` in `lang`; waits until live.
+async fn enter(browser: &Client, server: &TestServer, name: &str, choice: &str) {
+    open_landing(browser, server).await;
+    browser.find(Locator::Id("display-name")).await.unwrap().send_keys(name).await.unwrap();
+    submit_and_open(browser, choice).await;
+}
+
 /// Creates an account on the landing page, then opens `room` in `lang`.
 async fn sign_up_and_enter(browser: &Client, server: &TestServer, username: &str, choice: &str) {
-    browser.goto(&server.url("/")).await.unwrap();
-    browser
-        .wait()
-        .at_most(WITHIN)
-        .for_element(Locator::Css("section.landing[data-hydrated='true']"))
-        .await
-        .expect("the landing page hydrated");
+    open_landing(browser, server).await;
     browser.find(Locator::Css("button.tab:nth-child(3)")).await.unwrap().click().await.unwrap();
     browser
         .wait()
@@ -119,19 +129,7 @@ async fn sign_up_and_enter(browser: &Client, server: &TestServer, username: &str
         .await
         .unwrap();
     browser.find(Locator::Id("password")).await.unwrap().send_keys("correct horse battery").await.unwrap();
-    browser.find(Locator::Css("form.join-form button[type='submit']")).await.unwrap().click().await.unwrap();
-    let (room, lang) = choice.split_once('/').unwrap();
-    let link = format!("a.lang[data-room='{room}'][data-lang='{lang}']");
-    browser
-        .wait()
-        .at_most(WITHIN)
-        .for_element(Locator::Css(&link))
-        .await
-        .expect("the room list")
-        .click()
-        .await
-        .unwrap();
-    wait_live(browser).await;
+    submit_and_open(browser, choice).await;
 }
 
 async fn wait_live(browser: &Client) {
@@ -167,8 +165,7 @@ async fn screenshot(browser: &Client, name: &str) {
 
 #[tokio::test]
 async fn two_browsers_chat_in_english_and_portuguese() {
-    let site = parley_e2e::site_root().join("pkg/parley_bg.wasm");
-    assert!(site.exists(), "{} is missing: run scripts/test.sh, which builds the site", site.display());
+    assert_site_built();
     let server = TestServer::start().await;
     let driver = ChromeDriver::start().await;
     let (profile_a, profile_b) = (TempDir::new("parley-chrome"), TempDir::new("parley-chrome"));
@@ -279,14 +276,12 @@ async fn two_browsers_chat_in_english_and_portuguese() {
 
 #[tokio::test]
 async fn the_admin_console_changes_a_room_for_everyone() {
-    let site = parley_e2e::site_root().join("pkg/parley_bg.wasm");
-    assert!(site.exists(), "{} is missing: run scripts/test.sh, which builds the site", site.display());
+    assert_site_built();
     let server = TestServer::start().await;
     let driver = ChromeDriver::start().await;
     let profile = TempDir::new("parley-chrome");
     let admin = driver.browser(&profile).await;
-    admin.goto(&server.url("/")).await.unwrap();
-    admin.wait().at_most(WITHIN).for_element(Locator::Css("section.landing[data-hydrated='true']")).await.unwrap();
+    open_landing(&admin, &server).await;
     admin.find(Locator::Css("button.tab:nth-child(2)")).await.unwrap().click().await.unwrap();
     admin.wait().at_most(WITHIN).for_element(Locator::Id("username")).await.unwrap().send_keys("admin").await.unwrap();
     admin.find(Locator::Id("password")).await.unwrap().send_keys(parley::config::TEST_ADMIN_PASSWORD).await.unwrap();
@@ -324,8 +319,7 @@ async fn the_admin_console_changes_a_room_for_everyone() {
 
 #[tokio::test]
 async fn three_people_in_three_languages_survive_a_server_restart() {
-    let site = parley_e2e::site_root().join("pkg/parley_bg.wasm");
-    assert!(site.exists(), "{} is missing: run scripts/test.sh, which builds the site", site.display());
+    assert_site_built();
     // Every pair through a LibreTranslate stand-in (offline models exist only for en↔pt).
     let url = crate::pipeline::fake_libretranslate().await;
     let server = TestServer::start_with(|c| {
