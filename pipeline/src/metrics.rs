@@ -45,6 +45,11 @@ impl Histogram {
     }
 }
 
+/// Writes one counter in the text exposition format.
+pub fn write_counter(out: &mut String, name: &str, help: &str, value: u64) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+}
+
 /// Latency of each stage of the pipeline.
 #[derive(Default)]
 pub struct PipelineMetrics {
@@ -60,9 +65,7 @@ impl PipelineMetrics {
     pub fn render(&self, service: &TranslationService) -> String {
         let mut out = String::new();
         let stats = &service.stats;
-        let counter = |out: &mut String, name: &str, help: &str, value: u64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
-        };
+        let counter = write_counter;
         counter(
             &mut out,
             "parley_pipeline_messages_total",

@@ -42,9 +42,7 @@ impl Metrics {
     /// The text exposition of every metric; `subscribers` is read live from the bus.
     pub fn render(&self, subscribers: usize) -> String {
         let mut out = String::new();
-        let counter = |out: &mut String, name: &str, help: &str, value: u64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
-        };
+        let counter = parley_pipeline::metrics::write_counter;
         counter(
             &mut out,
             "parley_publishes_total",

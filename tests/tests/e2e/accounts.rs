@@ -163,9 +163,8 @@ async fn the_first_admin_signs_in_and_administers_through_the_session() {
 async fn a_locked_language_needs_a_grant() {
     let server = TestServer::start().await;
     let admin = server.admin_token().await;
-    let response = reqwest::Client::new()
-        .put(server.url("/api/rooms/vip"))
-        .bearer_auth(&admin)
+    let response = server
+        .authed(reqwest::Method::PUT, "/api/rooms/vip", &admin)
         .json(&json!({"languages": ["en", "pt"], "locked_languages": ["pt"]}))
         .send()
         .await
@@ -189,9 +188,8 @@ async fn a_locked_language_needs_a_grant() {
     assert_eq!(error_code(response).await, "language_locked");
 
     let id = me["user"]["id"].as_str().unwrap();
-    let response = reqwest::Client::new()
-        .post(server.url(&format!("/api/users/{id}/languages")))
-        .bearer_auth(&admin)
+    let response = server
+        .authed(reqwest::Method::POST, &format!("/api/users/{id}/languages"), &admin)
         .json(&json!({"room": "vip", "language": "pt"}))
         .send()
         .await
@@ -229,27 +227,15 @@ async fn banning_a_user_ends_their_session_tokens_and_streams() {
     let token = joined["token"].as_str().unwrap();
     let mut stream = server.subscribe("lobby-subscribe-en", token, None).await.unwrap();
     let id = me["user"]["id"].as_str().unwrap();
-    let response = reqwest::Client::new()
-        .post(server.url(&format!("/api/users/{id}/ban")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+    let response = server.authed(reqwest::Method::POST, &format!("/api/users/{id}/ban"), &admin).send().await.unwrap();
     assert_eq!(response.status(), 204);
     let close = stream.closed(std::time::Duration::from_secs(1)).await.expect("a close frame");
     assert_eq!(close.reason.as_str(), "token_revoked");
     let response = server.publish("lobby-publish", token, &json!({"text": "still here?"})).await;
     assert_eq!(error_code(response).await, "token_revoked");
     assert_eq!(eve.get(server.url("/api/me")).send().await.unwrap().status(), 401);
-    let users: Value = reqwest::Client::new()
-        .get(server.url("/api/users"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let users: Value =
+        server.authed(reqwest::Method::GET, "/api/users", &admin).send().await.unwrap().json().await.unwrap();
     let listed = users["users"].as_array().unwrap().iter().find(|u| u["id"] == id).unwrap().clone();
     assert_eq!(listed["banned"], true);
 }

@@ -327,9 +327,8 @@ async fn three_people_in_three_languages_survive_a_server_restart() {
     })
     .await;
     let admin = server.admin_token().await;
-    let response = reqwest::Client::new()
-        .put(server.url("/api/rooms/trio"))
-        .bearer_auth(&admin)
+    let response = server
+        .authed(reqwest::Method::PUT, "/api/rooms/trio", &admin)
         .json(&json!({"title": "Trio", "languages": ["en", "es", "pt"]}))
         .send()
         .await

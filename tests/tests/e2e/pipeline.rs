@@ -374,8 +374,7 @@ async fn an_admin_changes_a_rooms_languages_and_words_without_a_restart() {
     assert_eq!(msg["original"]["text"], "I love ********* pizza");
     assert_eq!(msg["moderation"]["action"], "masked");
 
-    let response =
-        reqwest::Client::new().delete(server.url("/api/rooms/cafe")).bearer_auth(&admin).send().await.unwrap();
+    let response = server.authed(reqwest::Method::DELETE, "/api/rooms/cafe", &admin).send().await.unwrap();
     assert_eq!(response.status(), 204);
     let rooms: Value = reqwest::get(server.url("/api/rooms")).await.unwrap().json().await.unwrap();
     assert!(rooms["rooms"].as_array().unwrap().iter().all(|r| r["name"] != "cafe"));
