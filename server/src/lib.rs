@@ -14,6 +14,7 @@
 
 pub mod auth;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod csrf;
 pub mod db;
@@ -41,11 +42,10 @@ use parley_pipeline::signature::WebhookSecret;
 use parley_pipeline::topics_client::TopicsClient;
 use parley_pipeline::translate::{ServiceOptions, TranslationService};
 use parley_pipeline::{Pipeline, PipelineConfig};
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 use utoipa::OpenApi as _;
 
 pub use config::{Config, PipelineMode, ProviderConfig};
@@ -70,9 +70,11 @@ const PIPELINE_TOKEN_TTL_SECS: i64 = 10 * 365 * 24 * 60 * 60;
 /// The shared state every handler can take a piece of.
 #[derive(Clone, FromRef)]
 pub struct AppState {
-    pub db: SqlitePool,
+    pub db: AnyPool,
     pub tokens: TokenKey,
     pub bus: Arc<Bus>,
+    /// The other nodes (scale-out), or none.
+    pub cluster: Arc<cluster::Cluster>,
     pub outbox_wakeup: Arc<Notify>,
     pub leptos: LeptosOptions,
     pub clock: Clock,
@@ -96,7 +98,7 @@ pub struct AppState {
 
 /// The whole HTTP surface. `extra` is merged in (the embedded pipeline).
 pub fn app(state: AppState, extra: Router<AppState>) -> Router {
-    let session_store = SqliteStore::new(state.db.clone());
+    let session_store = auth::sessions::DbSessionStore::new(state.db.clone());
     let sessions = SessionManagerLayer::new(session_store)
         .with_http_only(true)
         .with_same_site(tower_sessions::cookie::SameSite::Lax)
@@ -134,12 +136,25 @@ pub async fn run(
     let tokens = token_key(&db).await?;
     rooms::seed(&db, &config.seed_rooms).await?;
     auth::accounts::ensure_admin(&db, config.admin_password.clone()).await?;
-    SqliteStore::new(db.clone()).migrate().await.context("session table")?;
 
     let (trigger, stop) = shutdown::channel();
+    let metrics = Arc::new(Metrics::default());
+    let cluster = Arc::new(match &config.bus_url {
+        Some(url) => {
+            // Nodes on one database share a cluster id, hence their NATS subjects.
+            let id = db::setting_or_init(&db, "cluster_id", || ulid::Ulid::new().to_string().to_lowercase()).await?;
+            cluster::Cluster::connect(url, &id).await.with_context(|| format!("connecting to {url}"))?
+        }
+        None => cluster::Cluster::local(),
+    });
+    let bus = Arc::new(Bus::default());
+    let revocations = Arc::new(Revocations::load(&db, config.clock.now_ms(), cluster.clone()).await?);
+    let listener_task = cluster.listen(bus.clone(), revocations.clone(), metrics.clone(), stop.clone()).await?;
+    let catch_up = (db::Backend::of(&db) == db::Backend::Postgres).then(|| {
+        tokio::spawn(cluster::run_catch_up(db.clone(), bus.clone(), revocations.clone(), metrics.clone(), stop.clone()))
+    });
     let addr = loopback_url(listener.local_addr()?);
     let outbound = Arc::new(OutboundPolicy { allow: config.webhook_allow.clone() });
-    let metrics = Arc::new(Metrics::default());
     let pipeline_hook = match (&config.pipeline, &config.external_pipeline) {
         (PipelineMode::Embedded, _) => Some(PipelineHook {
             url: format!("{addr}/pipeline/webhook"),
@@ -158,11 +173,12 @@ pub async fn run(
     let mut state = AppState {
         db: db.clone(),
         tokens,
-        bus: Arc::new(Bus::default()),
+        bus,
+        cluster,
         outbox_wakeup: Arc::new(Notify::new()),
         leptos: web::leptos_options(&config, listener.local_addr()?),
         clock: config.clock.clone(),
-        revocations: Arc::new(Revocations::load(&db, config.clock.now_ms()).await?),
+        revocations,
         metrics: metrics.clone(),
         publish_limits: Arc::new(RateLimiter::new(config.publish_rate, config.publish_burst)),
         login_limits: Arc::new(RateLimiter::new(
@@ -223,6 +239,9 @@ pub async fn run(
     serving.await?;
     let _ = worker.await;
     let _ = janitor.await;
+    for task in [listener_task, catch_up].into_iter().flatten() {
+        let _ = task.await;
+    }
     db.close().await;
     Ok(())
 }
@@ -231,7 +250,7 @@ pub async fn run(
 ///
 /// # Errors
 /// Database errors or a corrupt stored key.
-pub async fn token_key(db: &SqlitePool) -> anyhow::Result<TokenKey> {
+pub async fn token_key(db: &AnyPool) -> anyhow::Result<TokenKey> {
     let key = db::setting_or_init(db, "token_key", random_key).await?;
     Ok(TokenKey::new(base64::engine::general_purpose::STANDARD.decode(key).context("corrupt token_key setting")?))
 }

@@ -16,6 +16,10 @@ pub struct Metrics {
     pub publishes: AtomicU64,
     pub publish_duplicates: AtomicU64,
     pub frames_delivered: AtomicU64,
+    /// Items other nodes announced over NATS.
+    pub bus_remote_items: AtomicU64,
+    /// Items the database catch-up broadcast because NATS did not bring them.
+    pub bus_caught_up_items: AtomicU64,
     pub publish_latency: Histogram,
     /// (outcome, count, latency) per webhook attempt outcome.
     webhook: Mutex<Vec<(&'static str, u64, Histogram)>>,
@@ -60,6 +64,18 @@ impl Metrics {
             "parley_frames_delivered_total",
             "Item frames sent to subscribers.",
             self.frames_delivered.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "parley_bus_remote_items_total",
+            "Items other nodes announced over NATS.",
+            self.bus_remote_items.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "parley_bus_caught_up_items_total",
+            "Items read from the database because NATS did not bring them.",
+            self.bus_caught_up_items.load(Ordering::Relaxed),
         );
         let _ = writeln!(
             out,

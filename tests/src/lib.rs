@@ -28,6 +28,36 @@ pub fn site_root() -> PathBuf {
     std::env::var_os("PARLEY_SITE_ROOT").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target/site"))
 }
 
+/// The PostgreSQL server the suite runs against when `PARLEY_TEST_POSTGRES`
+/// is set (e.g. `postgres://postgres@127.0.0.1:5432`); otherwise SQLite.
+pub fn test_postgres() -> Option<String> {
+    std::env::var("PARLEY_TEST_POSTGRES").ok().filter(|v| !v.is_empty())
+}
+
+/// The NATS server nodes share when `PARLEY_TEST_NATS` is set (e.g. `nats://127.0.0.1:4222`).
+pub fn test_nats() -> Option<String> {
+    std::env::var("PARLEY_TEST_NATS").ok().filter(|v| !v.is_empty())
+}
+
+/// A database of the test's own: a fresh PostgreSQL database (named
+/// `parley_t_…`, so a run's leftovers are easy to drop) when the suite runs on
+/// PostgreSQL, else a SQLite file in `dir`.
+pub async fn fresh_database_url(dir: &Path) -> String {
+    match test_postgres() {
+        Some(server) => fresh_postgres_database(&server).await,
+        None => format!("sqlite://{}", dir.join("parley.db").display()),
+    }
+}
+
+/// Creates an empty database `parley_t_…` on the PostgreSQL `server`; returns its URL.
+pub async fn fresh_postgres_database(server: &str) -> String {
+    use sqlx::Connection as _;
+    let name = format!("parley_t_{}", ulid::Ulid::new().to_string().to_lowercase());
+    let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres")).await.unwrap();
+    sqlx::query(&format!("create database {name}")).execute(&mut admin).await.unwrap();
+    format!("{server}/{name}")
+}
+
 /// A directory removed when dropped.
 pub struct TempDir(pub PathBuf);
 
@@ -47,10 +77,15 @@ impl Drop for TempDir {
     }
 }
 
-/// A Parley server running in this process on a free loopback port.
-pub struct TestServer {
+/// Where a Parley node answers: its API, as clients use it.
+pub struct Endpoint {
     pub addr: SocketAddr,
     pub base: String,
+}
+
+/// A Parley server running in this process on a free loopback port.
+pub struct TestServer {
+    endpoint: Endpoint,
     pub db_path: PathBuf,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -65,6 +100,8 @@ impl TestServer {
         let dir = TempDir::new("parley-test");
         let db_path = dir.0.join("parley.db");
         let mut config = Config::for_tests(&db_path);
+        config.database_url = fresh_database_url(&dir.0).await;
+        config.bus_url = test_nats();
         config.translators = vec![parley::ProviderConfig::Firefox { models_dir: models_dir() }];
         config.site_root = site_root();
         adjust(&mut config);
@@ -80,8 +117,7 @@ impl TestServer {
             let _ = stopped.await;
         }));
         let server = Self {
-            addr,
-            base: format!("http://{addr}"),
+            endpoint: Endpoint { addr, base: format!("http://{addr}") },
             db_path,
             stop: Some(stop),
             handle: Some(handle),
@@ -122,13 +158,14 @@ impl TestServer {
         self.handle.take().unwrap().await.unwrap()
     }
 
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+    /// The server's database, opened beside it.
+    pub async fn db(&self) -> sqlx::AnyPool {
+        parley::db::connect(&self.config.database_url).await.unwrap()
     }
 
-    /// The server's database, opened beside it (SQLite allows several connections).
-    pub async fn db(&self) -> sqlx::SqlitePool {
-        parley::db::connect(&format!("sqlite://{}", self.db_path.display())).await.unwrap()
+    /// The database URL the server runs on (SQLite file or PostgreSQL database).
+    pub fn database_url(&self) -> &str {
+        &self.config.database_url
     }
 
     /// A token signed with the server's key for `claims`.
@@ -150,6 +187,25 @@ impl TestServer {
             .map(|(topic, ops)| parley::auth::Permission { topic: (*topic).into(), ops: ops.to_vec() })
             .collect();
         self.sign(&parley::auth::Claims::new("u_test", "Tester", parley::auth::Role::User, perms, now + 3600)).await
+    }
+}
+
+impl std::ops::Deref for TestServer {
+    type Target = Endpoint;
+
+    fn deref(&self) -> &Endpoint {
+        &self.endpoint
+    }
+}
+
+impl Endpoint {
+    /// A node started elsewhere (a child process) at `addr`.
+    pub fn at(addr: SocketAddr) -> Self {
+        Endpoint { addr, base: format!("http://{addr}") }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
     }
 
     /// An HTTP client and a request builder carrying `token`.
@@ -240,6 +296,31 @@ impl Subscription {
             let frame = self.next_frame(within).await;
             if frame["type"] == "item" {
                 return frame;
+            }
+        }
+    }
+
+    /// The next `item` frame, or `None` when the connection ends (its node
+    /// died) or nothing arrives within `within`.
+    pub async fn try_next_item(&mut self, within: Duration) -> Option<Value> {
+        let deadline = Instant::now() + within;
+        loop {
+            let message = match self.early.pop_front() {
+                Some(early) => early,
+                None => tokio::time::timeout(deadline.saturating_duration_since(Instant::now()), self.ws.next())
+                    .await
+                    .ok()??
+                    .ok()?,
+            };
+            match message {
+                Message::Text(text) => {
+                    let frame: Value = serde_json::from_str(&text).ok()?;
+                    if frame["type"] == "item" {
+                        return Some(frame);
+                    }
+                }
+                Message::Close(_) => return None,
+                _ => {}
             }
         }
     }

@@ -14,7 +14,7 @@ use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use tower_sessions::Session;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -111,7 +111,7 @@ struct SignupRequest {
               (status = 422, body = ErrorBody))
 )]
 async fn signup(
-    State(db): State<SqlitePool>,
+    State(db): State<AnyPool>,
     session: Session,
     ApiJson(request): ApiJson<SignupRequest>,
 ) -> Result<(StatusCode, Json<UserAnswer>)> {
@@ -126,7 +126,7 @@ async fn signup(
         role: "user".into(),
     };
     let inserted = sqlx::query(
-        "insert into users (id, username, display_name, role, password_hash, created_at) values (?, ?, ?, 'user', ?, ?)
+        "insert into users (id, username, display_name, role, password_hash, created_at) values ($1, $2, $3, 'user', $4, $5)
          on conflict (username) do nothing",
     )
     .bind(&user.id)
@@ -176,7 +176,7 @@ async fn login(
 ) -> Result<Json<UserAnswer>> {
     state.login_limits.check(&format!("login:{}", client.ip()), state.clock.now_ms())?;
     let found: Option<Credentials> = sqlx::query_as(
-        "select id, username, display_name, role, password_hash from users where username = ? and banned = 0",
+        "select id, username, display_name, role, password_hash from users where username = $1 and banned = 0",
     )
     .bind(&request.username)
     .fetch_optional(&state.db)
@@ -206,7 +206,7 @@ async fn logout(session: Session) -> Result<StatusCode> {
 ///
 /// # Errors
 /// Database or hashing errors.
-pub async fn ensure_admin(db: &SqlitePool, password: Option<String>) -> Result<()> {
+pub async fn ensure_admin(db: &AnyPool, password: Option<String>) -> Result<()> {
     let exists = sqlx::query("select 1 from users where username = 'admin'").fetch_optional(db).await?.is_some();
     if exists {
         return Ok(());
@@ -220,7 +220,7 @@ pub async fn ensure_admin(db: &SqlitePool, password: Option<String>) -> Result<(
     let hash = hash_password(password.clone()).await?;
     sqlx::query(
         "insert into users (id, username, display_name, role, password_hash, created_at)
-         values (?, 'admin', 'Administrator', 'admin', ?, ?) on conflict (username) do nothing",
+         values ($1, 'admin', 'Administrator', 'admin', $2, $3) on conflict (username) do nothing",
     )
     .bind(format!("u_{}", ulid::Ulid::new().to_string().to_lowercase()))
     .bind(hash)

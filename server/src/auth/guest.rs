@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use tower_sessions::Session;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -69,7 +69,7 @@ pub fn clean_display_name(name: &str) -> Result<String> {
               (status = 422, body = ErrorBody))
 )]
 async fn guest(
-    State(db): State<SqlitePool>,
+    State(db): State<AnyPool>,
     session: Session,
     ApiJson(request): ApiJson<GuestRequest>,
 ) -> Result<Json<UserAnswer>> {
@@ -80,7 +80,7 @@ async fn guest(
         display_name,
         role: "guest".into(),
     };
-    sqlx::query("insert into users (id, display_name, role, created_at) values (?, ?, ?, ?)")
+    sqlx::query("insert into users (id, display_name, role, created_at) values ($1, $2, $3, $4)")
         .bind(&user.id)
         .bind(&user.display_name)
         .bind(&user.role)
@@ -101,12 +101,12 @@ async fn guest(
     responses((status = 200, body = UserAnswer), (status = 401, body = ErrorBody)),
     security(("session" = []))
 )]
-async fn me(State(db): State<SqlitePool>, SessionUser(user): SessionUser) -> Result<Json<UserAnswer>> {
-    let grants: Vec<(String,)> = sqlx::query_as("select room || ':' || lang from user_languages where user_id = ?")
+async fn me(State(db): State<AnyPool>, SessionUser(user): SessionUser) -> Result<Json<UserAnswer>> {
+    let grants: Vec<(String,)> = sqlx::query_as("select room || ':' || lang from user_languages where user_id = $1")
         .bind(&user.id)
         .fetch_all(&db)
         .await?;
     let (default_language,): (Option<String>,) =
-        sqlx::query_as("select default_language from users where id = ?").bind(&user.id).fetch_one(&db).await?;
+        sqlx::query_as("select default_language from users where id = $1").bind(&user.id).fetch_one(&db).await?;
     Ok(Json(UserAnswer { user, grants: grants.into_iter().map(|(g,)| g).collect(), default_language }))
 }

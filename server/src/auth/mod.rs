@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod guest;
 pub mod mint;
 pub mod revocation;
+pub mod sessions;
 pub mod tokens;
 pub mod users;
 
@@ -14,7 +15,7 @@ use axum::extract::{FromRef, FromRequestParts, Query};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use tower_sessions::Session;
 
 use crate::AppState;
@@ -37,8 +38,8 @@ pub struct User {
 ///
 /// # Errors
 /// Database errors.
-pub async fn find_user(db: &SqlitePool, id: &str) -> Result<Option<User>> {
-    Ok(sqlx::query_as("select id, username, display_name, role from users where id = ? and banned = 0")
+pub async fn find_user(db: &AnyPool, id: &str) -> Result<Option<User>> {
+    Ok(sqlx::query_as("select id, username, display_name, role from users where id = $1 and banned = 0")
         .bind(id)
         .fetch_optional(db)
         .await?)

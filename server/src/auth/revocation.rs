@@ -8,10 +8,13 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
 
-use sqlx::SqlitePool;
+use std::sync::Arc;
+
+use sqlx::AnyPool;
 use tokio::sync::broadcast;
 
 use super::Claims;
+use crate::cluster::{Cluster, Revoked};
 use crate::error::Result;
 
 /// How long a revocation is remembered: longer than any token lives.
@@ -23,6 +26,8 @@ pub struct Revocations {
     /// User id → tokens issued before this instant (ms) are refused.
     cut_offs: RwLock<HashMap<String, i64>>,
     announce: broadcast::Sender<String>,
+    /// Other nodes hear of a revocation at once (and reload them every second).
+    cluster: Arc<Cluster>,
 }
 
 /// When a token was issued, from the ULID in its `jti` (ms), if it has one.
@@ -36,8 +41,8 @@ impl Revocations {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn load(db: &SqlitePool, now_ms: i64) -> Result<Self> {
-        sqlx::query("delete from revoked_tokens where revoked_at < ?").bind(now_ms - REMEMBER_MS).execute(db).await?;
+    pub async fn load(db: &AnyPool, now_ms: i64, cluster: Arc<Cluster>) -> Result<Self> {
+        sqlx::query("delete from revoked_tokens where revoked_at < $1").bind(now_ms - REMEMBER_MS).execute(db).await?;
         let rows: Vec<(String,)> = sqlx::query_as("select jti from revoked_tokens").fetch_all(db).await?;
         let cut_offs: Vec<(String, i64)> =
             sqlx::query_as("select id, tokens_valid_after from users where tokens_valid_after > 0")
@@ -47,7 +52,50 @@ impl Revocations {
             revoked: RwLock::new(rows.into_iter().map(|(jti,)| jti).collect()),
             cut_offs: RwLock::new(cut_offs.into_iter().collect()),
             announce: broadcast::channel(256).0,
+            cluster,
         })
+    }
+
+    /// Applies a revocation made on another node, and tells this node's streams.
+    pub fn apply(&self, revoked: &Revoked) {
+        match revoked {
+            Revoked::Token { jti } => {
+                let new = self.revoked.write().is_ok_and(|mut set| set.insert(jti.clone()));
+                if new {
+                    let _ = self.announce.send(jti.clone());
+                }
+            }
+            Revoked::User { user, at } => {
+                let new = self.cut_offs.write().is_ok_and(|mut map| {
+                    let entry = map.entry(user.clone()).or_insert(0);
+                    let later = *at > *entry;
+                    *entry = (*entry).max(*at);
+                    later
+                });
+                if new {
+                    let _ = self.announce.send(format!("user:{user}"));
+                }
+            }
+        }
+    }
+
+    /// Loads revocations other nodes stored (their NATS message may have been lost).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn reload(&self, db: &AnyPool) -> Result<()> {
+        let rows: Vec<(String,)> = sqlx::query_as("select jti from revoked_tokens").fetch_all(db).await?;
+        for (jti,) in rows {
+            self.apply(&Revoked::Token { jti });
+        }
+        let cut_offs: Vec<(String, i64)> =
+            sqlx::query_as("select id, tokens_valid_after from users where tokens_valid_after > 0")
+                .fetch_all(db)
+                .await?;
+        for (user, at) in cut_offs {
+            self.apply(&Revoked::User { user, at });
+        }
+        Ok(())
     }
 
     /// Whether these claims were revoked, alone or with all of their user's tokens.
@@ -64,16 +112,15 @@ impl Revocations {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn revoke(&self, db: &SqlitePool, jti: &str, now_ms: i64) -> Result<()> {
-        sqlx::query("insert into revoked_tokens (jti, revoked_at) values (?, ?) on conflict (jti) do nothing")
+    pub async fn revoke(&self, db: &AnyPool, jti: &str, now_ms: i64) -> Result<()> {
+        sqlx::query("insert into revoked_tokens (jti, revoked_at) values ($1, $2) on conflict (jti) do nothing")
             .bind(jti)
             .bind(now_ms)
             .execute(db)
             .await?;
-        if let Ok(mut set) = self.revoked.write() {
-            set.insert(jti.to_owned());
-        }
-        let _ = self.announce.send(jti.to_owned());
+        let revoked = Revoked::Token { jti: jti.to_owned() };
+        self.apply(&revoked);
+        self.cluster.announce_revocation(&revoked).await;
         Ok(())
     }
 
@@ -81,14 +128,13 @@ impl Revocations {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn cut_off_user(&self, db: &SqlitePool, user: &str, now_ms: i64) -> Result<()> {
+    pub async fn cut_off_user(&self, db: &AnyPool, user: &str, now_ms: i64) -> Result<()> {
         // One millisecond on, so a token issued in this very millisecond is caught too.
         let at = now_ms + 1;
-        sqlx::query("update users set tokens_valid_after = ? where id = ?").bind(at).bind(user).execute(db).await?;
-        if let Ok(mut map) = self.cut_offs.write() {
-            map.insert(user.to_owned(), at);
-        }
-        let _ = self.announce.send(format!("user:{user}"));
+        sqlx::query("update users set tokens_valid_after = $1 where id = $2").bind(at).bind(user).execute(db).await?;
+        let revoked = Revoked::User { user: user.to_owned(), at };
+        self.apply(&revoked);
+        self.cluster.announce_revocation(&revoked).await;
         Ok(())
     }
 

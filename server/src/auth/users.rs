@@ -33,7 +33,7 @@ pub struct UserAdminView {
     #[sqlx(try_from = "i64")]
     pub banned: Flag,
     /// Granted languages, as `room:lang`.
-    #[sqlx(json)]
+    #[sqlx(skip)]
     pub grants: Vec<String>,
 }
 
@@ -62,18 +62,22 @@ pub struct UserList {
     security(("bearer" = []), ("session" = []))
 )]
 async fn list_users(State(state): State<AppState>, _admin: AdminCaller) -> Result<Json<UserList>> {
-    let users: Vec<UserAdminView> = sqlx::query_as(
-        "select id, username, display_name, role, banned,
-                (select json_group_array(g.room || ':' || g.lang) from user_languages g where g.user_id = users.id) as grants
-         from users order by created_at desc limit 500",
-    )
-    .fetch_all(&state.db)
-    .await?;
+    let mut users: Vec<UserAdminView> =
+        sqlx::query_as("select id, username, display_name, role, banned from users order by created_at desc limit 500")
+            .fetch_all(&state.db)
+            .await?;
+    let grants: Vec<(String, String)> =
+        sqlx::query_as("select user_id, room || ':' || lang from user_languages order by room, lang")
+            .fetch_all(&state.db)
+            .await?;
+    for user in &mut users {
+        user.grants = grants.iter().filter(|(id, _)| *id == user.id).map(|(_, grant)| grant.clone()).collect();
+    }
     Ok(Json(UserList { users }))
 }
 
 async fn set_banned(state: &AppState, id: &str, banned: bool) -> Result<()> {
-    let changed = sqlx::query("update users set banned = ? where id = ? and role != 'admin'")
+    let changed = sqlx::query("update users set banned = $1 where id = $2 and role != 'admin'")
         .bind(i64::from(banned))
         .bind(id)
         .execute(&state.db)
@@ -160,7 +164,7 @@ async fn grant(
     if !room.languages.contains(&grant.language) {
         return Err(Error::Invalid(format!("room {} has no language {:?}", room.name, grant.language)));
     }
-    sqlx::query("insert into user_languages (user_id, room, lang) values (?, ?, ?) on conflict do nothing")
+    sqlx::query("insert into user_languages (user_id, room, lang) values ($1, $2, $3) on conflict do nothing")
         .bind(&id)
         .bind(&grant.room)
         .bind(&grant.language)
@@ -185,7 +189,7 @@ async fn withdraw(
     Path(id): Path<String>,
     ApiJson(grant): ApiJson<Grant>,
 ) -> Result<StatusCode> {
-    sqlx::query("delete from user_languages where user_id = ? and room = ? and lang = ?")
+    sqlx::query("delete from user_languages where user_id = $1 and room = $2 and lang = $3")
         .bind(&id)
         .bind(&grant.room)
         .bind(&grant.language)

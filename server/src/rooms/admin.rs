@@ -105,11 +105,11 @@ pub(super) async fn put_room(
     let title = settings.title.clone().unwrap_or_else(|| super::title_case(&name));
     let policy = settings.moderation.clone().unwrap_or_else(|| "mask".into());
     let existed =
-        sqlx::query("select 1 from rooms where name = ?").bind(&name).fetch_optional(&state.db).await?.is_some();
+        sqlx::query("select 1 from rooms where name = $1").bind(&name).fetch_optional(&state.db).await?.is_some();
     sqlx::query(
         "insert into rooms (name, title, languages, moderation, block_words, allow_words, daily_char_budget,
                             locked_languages, created_at)
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          on conflict (name) do update set title = excluded.title, languages = excluded.languages,
              moderation = excluded.moderation, block_words = excluded.block_words, allow_words = excluded.allow_words,
              daily_char_budget = excluded.daily_char_budget, locked_languages = excluded.locked_languages",
@@ -146,11 +146,12 @@ pub(super) async fn delete_room(
     _admin: AdminCaller,
     Path(name): Path<String>,
 ) -> Result<StatusCode> {
-    let deleted = sqlx::query("delete from rooms where name = ?").bind(&name).execute(&state.db).await?.rows_affected();
+    let deleted =
+        sqlx::query("delete from rooms where name = $1").bind(&name).execute(&state.db).await?.rows_affected();
     if deleted == 0 {
         return Err(Error::NotFound(format!("room {name}")));
     }
-    sqlx::query("delete from webhooks where name = ? and internal = 1")
+    sqlx::query("delete from webhooks where name = $1 and internal = 1")
         .bind(format!("pipeline-{name}"))
         .execute(&state.db)
         .await?;

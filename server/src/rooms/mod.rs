@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::Query;
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -56,12 +56,12 @@ struct RoomRow {
     allow_words: String,
     daily_char_budget: Option<i64>,
     locked_languages: String,
-    read_languages: String,
     characters_today: i64,
 }
 
-impl From<RoomRow> for Room {
-    fn from(row: RoomRow) -> Self {
+impl RoomRow {
+    fn into_room(self, read_languages: Vec<String>) -> Room {
+        let row = self;
         Room {
             name: row.name,
             title: row.title,
@@ -69,7 +69,7 @@ impl From<RoomRow> for Room {
             moderation: row.moderation,
             block_words: serde_json::from_str(&row.block_words).unwrap_or_default(),
             allow_words: serde_json::from_str(&row.allow_words).unwrap_or_default(),
-            read_languages: serde_json::from_str(&row.read_languages).unwrap_or_default(),
+            read_languages,
             locked_languages: serde_json::from_str(&row.locked_languages).unwrap_or_default(),
             daily_char_budget: row.daily_char_budget,
             characters_today: row.characters_today,
@@ -79,10 +79,23 @@ impl From<RoomRow> for Room {
 
 const ROOM_COLUMNS: &str = "select name, title, languages, moderation, block_words, allow_words, daily_char_budget,
         locked_languages,
-        (select json_group_array(lang) from room_readers r where r.room = rooms.name) as read_languages,
-        coalesce((select characters from translation_usage u
-                  where u.room = rooms.name and u.day = strftime('%Y-%m-%d', 'now')), 0) as characters_today
+        coalesce((select characters from translation_usage u where u.room = rooms.name and u.day = $1), 0)
+            as characters_today
     from rooms";
+
+/// Today (UTC) as translation usage is counted, e.g. `2026-11-29`.
+pub fn usage_day() -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::OffsetDateTime::now_utc().format(&format).unwrap_or_default()
+}
+
+/// The languages each room's members read, `(room, lang)` in order.
+async fn readers_of(db: &AnyPool, room: Option<&str>) -> Result<Vec<(String, String)>> {
+    Ok(sqlx::query_as("select room, lang from room_readers where $1 is null or room = $1 order by room, lang")
+        .bind(room)
+        .fetch_all(db)
+        .await?)
+}
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -98,7 +111,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 ///
 /// # Errors
 /// [`Error::Forbidden`] or [`Error::LanguageLocked`].
-pub async fn ensure_may_read(db: &SqlitePool, room: &Room, user: &User, lang: &str) -> Result<()> {
+pub async fn ensure_may_read(db: &AnyPool, room: &Room, user: &User, lang: &str) -> Result<()> {
     if !room.languages.iter().any(|l| l == lang) {
         return Err(Error::Forbidden(format!(
             "room {} is not available in {lang:?}; it has {}",
@@ -107,7 +120,7 @@ pub async fn ensure_may_read(db: &SqlitePool, room: &Room, user: &User, lang: &s
         )));
     }
     if room.locked_languages.iter().any(|l| l == lang) && user.role != "admin" {
-        let granted = sqlx::query("select 1 from user_languages where user_id = ? and room = ? and lang = ?")
+        let granted = sqlx::query("select 1 from user_languages where user_id = $1 and room = $2 and lang = $3")
             .bind(&user.id)
             .bind(&room.name)
             .bind(lang)
@@ -153,7 +166,7 @@ pub struct MessagePage {
     security(("session" = []))
 )]
 async fn messages(
-    State(db): State<SqlitePool>,
+    State(db): State<AnyPool>,
     SessionUser(user): SessionUser,
     Path(room): Path<String>,
     Query(query): Query<MessagesQuery>,
@@ -180,30 +193,43 @@ async fn messages(
 ///
 /// # Errors
 /// Database errors.
-pub async fn all_rooms(db: &SqlitePool) -> Result<Vec<Room>> {
-    let rows: Vec<RoomRow> = sqlx::query_as(&format!("{ROOM_COLUMNS} order by name")).fetch_all(db).await?;
-    Ok(rows.into_iter().map(Room::from).collect())
+pub async fn all_rooms(db: &AnyPool) -> Result<Vec<Room>> {
+    let rows: Vec<RoomRow> =
+        sqlx::query_as(&format!("{ROOM_COLUMNS} order by name")).bind(usage_day()).fetch_all(db).await?;
+    let readers = readers_of(db, None).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let langs = readers.iter().filter(|(room, _)| *room == row.name).map(|(_, lang)| lang.clone()).collect();
+            row.into_room(langs)
+        })
+        .collect())
 }
 
 /// One room.
 ///
 /// # Errors
 /// [`Error::NotFound`] for an unknown room.
-pub async fn find_room(db: &SqlitePool, name: &str) -> Result<Room> {
-    let row: Option<RoomRow> =
-        sqlx::query_as(&format!("{ROOM_COLUMNS} where name = ?")).bind(name).fetch_optional(db).await?;
-    row.map(Room::from).ok_or_else(|| Error::NotFound(format!("room {name}")))
+pub async fn find_room(db: &AnyPool, name: &str) -> Result<Room> {
+    let row: Option<RoomRow> = sqlx::query_as(&format!("{ROOM_COLUMNS} where name = $2"))
+        .bind(usage_day())
+        .bind(name)
+        .fetch_optional(db)
+        .await?;
+    let row = row.ok_or_else(|| Error::NotFound(format!("room {name}")))?;
+    let langs = readers_of(db, Some(name)).await?.into_iter().map(|(_, lang)| lang).collect();
+    Ok(row.into_room(langs))
 }
 
 /// Creates the configured rooms that do not exist yet (first start).
 ///
 /// # Errors
 /// Database errors.
-pub async fn seed(db: &SqlitePool, rooms: &[(String, Vec<String>)]) -> Result<()> {
+pub async fn seed(db: &AnyPool, rooms: &[(String, Vec<String>)]) -> Result<()> {
     for (name, languages) in rooms {
         sqlx::query(
             "insert into rooms (name, title, languages, moderation, created_at)
-             values (?, ?, ?, 'mask', ?) on conflict (name) do nothing",
+             values ($1, $2, $3, 'mask', $4) on conflict (name) do nothing",
         )
         .bind(name)
         .bind(title_case(name))
@@ -232,7 +258,7 @@ pub struct RoomAnswer {
 
 /// Lists the rooms. Public: the landing page lists them before anyone signs in.
 #[utoipa::path(get, path = "/api/rooms", tag = "rooms", responses((status = 200, body = RoomList)))]
-async fn list(State(db): State<SqlitePool>) -> Result<Json<RoomList>> {
+async fn list(State(db): State<AnyPool>) -> Result<Json<RoomList>> {
     Ok(Json(RoomList { rooms: all_rooms(&db).await? }))
 }
 
@@ -245,7 +271,7 @@ async fn list(State(db): State<SqlitePool>) -> Result<Json<RoomList>> {
     responses((status = 200, body = RoomAnswer), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("session" = []))
 )]
-async fn show(_caller: Caller, State(db): State<SqlitePool>, Path(room): Path<String>) -> Result<Json<RoomAnswer>> {
+async fn show(_caller: Caller, State(db): State<AnyPool>, Path(room): Path<String>) -> Result<Json<RoomAnswer>> {
     Ok(Json(RoomAnswer { room: find_room(&db, &room).await? }))
 }
 
@@ -290,7 +316,7 @@ async fn join(
     let room = find_room(&state.db, &room).await?;
     ensure_may_read(&state.db, &room, &user, &request.language).await?;
     readers::record_reader(&state, &room.name, &request.language).await?;
-    sqlx::query("update users set default_language = ? where id = ?")
+    sqlx::query("update users set default_language = $1 where id = $2")
         .bind(&request.language)
         .bind(&user.id)
         .execute(&state.db)
@@ -300,7 +326,7 @@ async fn join(
     let presence_topic = format!("{}-presence", room.name);
     // Presence holds only who is online or typing (the server stamps names):
     // a short history is enough.
-    sqlx::query("insert into topics (name, retain_items) values (?, ?) on conflict (name) do nothing")
+    sqlx::query("insert into topics (name, retain_items) values ($1, $2) on conflict (name) do nothing")
         .bind(&presence_topic)
         .bind(PRESENCE_RETAINED)
         .execute(&state.db)

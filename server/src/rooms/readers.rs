@@ -26,7 +26,7 @@ pub const BACKFILL_ITEMS: i64 = 200;
 pub async fn record_reader(state: &AppState, room: &str, lang: &str) -> Result<()> {
     let now = state.clock.now_ms();
     let first = sqlx::query(
-        "insert into room_readers (room, lang, last_join_at) values (?, ?, ?) on conflict (room, lang) do nothing",
+        "insert into room_readers (room, lang, last_join_at) values ($1, $2, $3) on conflict (room, lang) do nothing",
     )
     .bind(room)
     .bind(lang)
@@ -36,7 +36,7 @@ pub async fn record_reader(state: &AppState, room: &str, lang: &str) -> Result<(
     .rows_affected()
         == 1;
     if !first {
-        sqlx::query("update room_readers set last_join_at = ? where room = ? and lang = ?")
+        sqlx::query("update room_readers set last_join_at = $1 where room = $2 and lang = $3")
             .bind(now)
             .bind(room)
             .bind(lang)
@@ -66,13 +66,13 @@ struct PublishedRow {
 async fn backfill(state: &AppState, room: &str) -> Result<usize> {
     let webhook = format!("pipeline-{room}");
     let registered =
-        sqlx::query("select 1 from webhooks where name = ?").bind(&webhook).fetch_optional(&state.db).await?;
+        sqlx::query("select 1 from webhooks where name = $1").bind(&webhook).fetch_optional(&state.db).await?;
     if registered.is_none() {
         return Ok(0);
     }
     let rows: Vec<PublishedRow> = sqlx::query_as(
         "select topic, seq, published_at, publisher_id, publisher_name, value from items
-         where topic = ? order by seq desc limit ?",
+         where topic = $1 order by seq desc limit $2",
     )
     .bind(format!("{room}-publish"))
     .bind(BACKFILL_ITEMS)
@@ -90,7 +90,7 @@ async fn backfill(state: &AppState, room: &str) -> Result<usize> {
         );
         sqlx::query(
             "insert into webhook_outbox (id, webhook_name, topic, seq, payload, next_attempt_at, created_at)
-             values (?, ?, ?, ?, ?, ?, ?)",
+             values ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(format!("msg_{}", ulid::Ulid::new()))
         .bind(&webhook)
@@ -143,10 +143,11 @@ pub(super) async fn record_usage(
     }
     let found = super::find_room(&state.db, &room).await?;
     sqlx::query(
-        "insert into translation_usage (room, day, characters) values (?, strftime('%Y-%m-%d', 'now'), ?)
-         on conflict (room, day) do update set characters = characters + excluded.characters",
+        "insert into translation_usage (room, day, characters) values ($1, $2, $3)
+         on conflict (room, day) do update set characters = translation_usage.characters + excluded.characters",
     )
     .bind(&room)
+    .bind(super::usage_day())
     .bind(usage.characters)
     .execute(&state.db)
     .await?;

@@ -1,8 +1,10 @@
-//! The in-process bus: live fan-out of committed items to this node's subscribers.
+//! The bus: live fan-out of committed items to this node's subscribers.
 //!
 //! Durability lives in the database (`items`); the bus only carries items that
-//! are already committed, in `seq` order, to whoever listens now. A subscriber
-//! that falls behind its channel's buffer catches up from the database.
+//! are already committed to whoever listens now. On one node they arrive in
+//! `seq` order; across nodes ([`crate::cluster`]) they may not, and a
+//! subscriber that sees a gap, or falls behind its channel's buffer, catches
+//! up from the database.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,12 +16,18 @@ use super::Item;
 /// Items a subscriber may fall behind before it must catch up from history.
 pub const SUBSCRIBER_BUFFER: usize = 1024;
 
+struct Channel {
+    sender: broadcast::Sender<Arc<Item>>,
+    /// The newest `seq` this channel carried (`None`: none yet).
+    heard: Option<i64>,
+}
+
 /// Per-topic broadcast channels, created on first use.
 #[derive(Default)]
 pub struct Bus {
-    channels: Mutex<HashMap<String, broadcast::Sender<Arc<Item>>>>,
+    channels: Mutex<HashMap<String, Channel>>,
     /// Held from the start of a publish's transaction until its broadcast, so
-    /// subscribers see items in exactly `seq` order.
+    /// this node's subscribers see its items in exactly `seq` order.
     pub(super) publish_lock: tokio::sync::Mutex<()>,
 }
 
@@ -27,23 +35,43 @@ impl Bus {
     /// Starts receiving `topic`'s live items.
     pub fn subscribe(&self, topic: &str) -> broadcast::Receiver<Arc<Item>> {
         let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
-        channels.entry(topic.to_owned()).or_insert_with(|| broadcast::channel(SUBSCRIBER_BUFFER).0).subscribe()
+        channels
+            .entry(topic.to_owned())
+            .or_insert_with(|| Channel { sender: broadcast::channel(SUBSCRIBER_BUFFER).0, heard: None })
+            .sender
+            .subscribe()
     }
 
     /// Sends a committed item to the topic's current subscribers, if any.
     pub fn broadcast(&self, item: Arc<Item>) {
         let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(sender) = channels.get(&item.topic)
-            && sender.send(item.clone()).is_err()
-        {
-            // Nobody listens any more: forget the channel.
-            channels.remove(&item.topic);
+        if let Some(channel) = channels.get_mut(&item.topic) {
+            channel.heard = Some(channel.heard.map_or(item.seq, |h| h.max(item.seq)));
+            if channel.sender.send(item.clone()).is_err() {
+                // Nobody listens any more: forget the channel.
+                channels.remove(&item.topic);
+            }
+        }
+    }
+
+    /// Topics someone on this node listens to, with the newest `seq` each carried.
+    pub fn live_topics(&self) -> Vec<(String, Option<i64>)> {
+        let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
+        channels.retain(|_, c| c.sender.receiver_count() > 0);
+        channels.iter().map(|(topic, c)| (topic.clone(), c.heard)).collect()
+    }
+
+    /// Records that `topic`'s subscribers have everything up to `seq`.
+    pub fn mark_heard(&self, topic: &str, seq: i64) {
+        let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(channel) = channels.get_mut(topic) {
+            channel.heard = Some(channel.heard.map_or(seq, |h| h.max(seq)));
         }
     }
 
     /// How many subscriptions are open on this node.
     pub fn subscriber_count(&self) -> usize {
         let channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
-        channels.values().map(broadcast::Sender::receiver_count).sum()
+        channels.values().map(|c| c.sender.receiver_count()).sum()
     }
 }

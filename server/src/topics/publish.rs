@@ -133,12 +133,19 @@ pub async fn publish_item(
     let mut tx = state.db.begin().await?;
     // Writing first takes SQLite's write lock at once, so the busy timeout
     // applies instead of a deadlock error on lock upgrade.
-    sqlx::query("insert into topics (name) values (?) on conflict (name) do nothing")
+    sqlx::query("insert into topics (name) values ($1) on conflict (name) do nothing")
         .bind(topic)
         .execute(&mut *tx)
         .await?;
+    // Taking the next seq locks the topic's row until commit: publishes to
+    // one topic commit one at a time, in seq order, across every node.
+    let (seq,): (i64,) = sqlx::query_as("update topics set last_seq = last_seq + 1 where name = $1 returning last_seq")
+        .bind(topic)
+        .fetch_one(&mut *tx)
+        .await?;
+    // Checked under that lock, so two nodes given one key at once append it once.
     if let Some(key) = idempotency_key {
-        let earlier: Option<(i64,)> = sqlx::query_as("select seq from items where topic = ? and idempotency_key = ?")
+        let earlier: Option<(i64,)> = sqlx::query_as("select seq from items where topic = $1 and idempotency_key = $2")
             .bind(topic)
             .bind(key)
             .fetch_optional(&mut *tx)
@@ -149,14 +156,10 @@ pub async fn publish_item(
             return Ok(Published { seq, duplicate: true });
         }
     }
-    let (seq,): (i64,) = sqlx::query_as("update topics set last_seq = last_seq + 1 where name = ? returning last_seq")
-        .bind(topic)
-        .fetch_one(&mut *tx)
-        .await?;
     let item = Item::new(topic.to_owned(), seq, now, publisher, value);
     sqlx::query(
         "insert into items (topic, seq, published_at, publisher_id, publisher_name, value, idempotency_key)
-         values (?, ?, ?, ?, ?, ?, ?)",
+         values ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(topic)
     .bind(seq)
@@ -169,7 +172,10 @@ pub async fn publish_item(
     .await?;
     let webhooks = crate::webhooks::enqueue(&mut tx, &item, now).await?;
     tx.commit().await?;
-    state.bus.broadcast(Arc::new(item));
+    let item = Arc::new(item);
+    state.bus.broadcast(item.clone());
+    // Still under the publish lock: this node's items reach NATS in `seq` order.
+    state.cluster.announce_item(&item).await;
     if webhooks > 0 {
         state.outbox_wakeup.notify_one();
     }

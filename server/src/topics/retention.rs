@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use utoipa::ToSchema;
 
 use super::validate_topic;
@@ -36,12 +36,12 @@ impl Default for RetentionDefaults {
 ///
 /// # Errors
 /// Database errors.
-pub async fn sweep(db: &SqlitePool, defaults: RetentionDefaults, now_ms: i64) -> Result<u64> {
+pub async fn sweep(db: &AnyPool, defaults: RetentionDefaults, now_ms: i64) -> Result<u64> {
     let deleted = sqlx::query(
-        "delete from items where rowid in (
-             select i.rowid from items i join topics t on t.name = i.topic
-             where i.seq <= t.last_seq - coalesce(t.retain_items, ?)
-                or i.published_at < ? - coalesce(t.retain_ms, ?))",
+        "delete from items where exists (
+             select 1 from topics t where t.name = items.topic
+                and (items.seq <= t.last_seq - coalesce(t.retain_items, $1)
+                     or items.published_at < $2 - coalesce(t.retain_ms, $3)))",
     )
     .bind(defaults.max_items)
     .bind(now_ms)
@@ -54,7 +54,7 @@ pub async fn sweep(db: &SqlitePool, defaults: RetentionDefaults, now_ms: i64) ->
 
 /// Sweeps every `interval` until shutdown.
 pub async fn run_janitor(
-    db: SqlitePool,
+    db: AnyPool,
     defaults: RetentionDefaults,
     clock: Clock,
     interval: Duration,
@@ -65,6 +65,10 @@ pub async fn run_janitor(
             Ok(0) => {}
             Ok(n) => tracing::debug!(evicted = n, "retention sweep"),
             Err(error) => tracing::warn!(%error, "retention sweep failed"),
+        }
+        let sessions = crate::auth::sessions::DbSessionStore::new(db.clone());
+        if let Err(error) = sessions.delete_expired(clock.now_ms() / 1000).await {
+            tracing::warn!(%error, "deleting expired sessions failed");
         }
         tokio::select! {
             () = tokio::time::sleep(interval) => {}
@@ -109,7 +113,7 @@ pub(super) async fn set_retention(
         return Err(Error::Invalid("max_items and max_age_seconds must be positive".into()));
     }
     sqlx::query(
-        "insert into topics (name, retain_items, retain_ms) values (?, ?, ?)
+        "insert into topics (name, retain_items, retain_ms) values ($1, $2, $3)
          on conflict (name) do update set retain_items = excluded.retain_items, retain_ms = excluded.retain_ms",
     )
     .bind(&topic)

@@ -23,7 +23,7 @@ use futures_util::stream::SplitSink;
 use futures_util::{SinkExt as _, StreamExt as _};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::mpsc;
 use utoipa::{IntoParams, ToSchema};
@@ -250,21 +250,23 @@ async fn run_subscription(
     // Listen before reading history, so nothing committed in between is missed;
     // `last_sent` drops what the replay already covered.
     let mut live = state.bus.subscribe(&topic);
+    let newest = match retained_bounds(&state.db, &topic).await {
+        Ok(bounds) => bounds.map_or(0, |(_, newest)| newest),
+        Err(_) => return,
+    };
+    // The node's catch-up (several nodes) fills in anything after this that the bus misses.
+    state.bus.mark_heard(&topic, newest);
     let mut last_sent = match resume_after {
-        Some(after) => {
-            // A client that claims more than the topic has (a reset topic, a
-            // made-up number) resumes from the newest item instead.
-            let newest = match retained_bounds(&state.db, &topic).await {
-                Ok(bounds) => bounds.map_or(0, |(_, newest)| newest),
-                Err(_) => return,
-            };
-            let after = after.min(newest);
-            match replay(&mut sink, &state, &topic, after).await {
-                Ok(last) => last.or(Some(after)),
-                Err(Gone) => return,
-            }
-        }
-        None => None,
+        // A client that claims more than the topic has (a reset topic, a
+        // made-up number) resumes from the newest item instead.
+        Some(after) => match replay(&mut sink, &state, &topic, after.min(newest)).await {
+            Ok(last) => last.or(Some(after.min(newest))),
+            Err(Gone) => return,
+        },
+        // Live from now: an item older than `newest` arriving late from
+        // another node is already history, and a newer one after a gap
+        // brings the gap with it.
+        None => Some(newest),
     };
     // A first heartbeat tells the client the subscription is live.
     if sink.frame(HEARTBEAT_FRAME.into(), None, "heartbeat").await.is_err() {
@@ -381,9 +383,9 @@ async fn replay(sink: &mut Sink, state: &AppState, topic: &str, mut after: i64) 
 
 /// The first retained `seq` (or the next one, when nothing is retained) and
 /// the newest `seq` of a topic; `None` for a topic never published to.
-async fn retained_bounds(db: &SqlitePool, topic: &str) -> Result<Option<(i64, i64)>> {
+async fn retained_bounds(db: &AnyPool, topic: &str) -> Result<Option<(i64, i64)>> {
     let row: Option<(i64, Option<i64>)> = sqlx::query_as(
-        "select t.last_seq, (select min(seq) from items i where i.topic = t.name) from topics t where t.name = ?",
+        "select t.last_seq, (select min(seq) from items i where i.topic = t.name) from topics t where t.name = $1",
     )
     .bind(topic)
     .fetch_optional(db)
@@ -413,10 +415,10 @@ impl From<ItemRow> for Item {
     }
 }
 
-async fn items_after(db: &SqlitePool, topic: &str, after: i64, limit: i64) -> Result<Vec<Arc<Item>>> {
+pub(crate) async fn items_after(db: &AnyPool, topic: &str, after: i64, limit: i64) -> Result<Vec<Arc<Item>>> {
     let rows: Vec<ItemRow> = sqlx::query_as(
         "select topic, seq, published_at, publisher_id, publisher_name, value
-         from items where topic = ? and seq > ? order by seq limit ?",
+         from items where topic = $1 and seq > $2 order by seq limit $3",
     )
     .bind(topic)
     .bind(after)
@@ -451,7 +453,7 @@ pub struct ItemsPage<'a> {
     security(("bearer" = []))
 )]
 pub(super) async fn items(
-    State(db): State<SqlitePool>,
+    State(db): State<AnyPool>,
     TokenCaller(claims): TokenCaller,
     Path(topic): Path<String>,
     Query(query): Query<ItemsQuery>,
@@ -468,19 +470,14 @@ pub(super) async fn items(
 ///
 /// # Errors
 /// [`Error::Invalid`] for a bad limit; database errors.
-pub async fn history_page(
-    db: &SqlitePool,
-    topic: &str,
-    before_seq: Option<i64>,
-    limit: Option<i64>,
-) -> Result<Vec<Item>> {
+pub async fn history_page(db: &AnyPool, topic: &str, before_seq: Option<i64>, limit: Option<i64>) -> Result<Vec<Item>> {
     let limit = limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(Error::Invalid("limit must be between 1 and 500".into()));
     }
     let mut rows: Vec<ItemRow> = sqlx::query_as(
         "select topic, seq, published_at, publisher_id, publisher_name, value
-         from items where topic = ? and seq < ? order by seq desc limit ?",
+         from items where topic = $1 and seq < $2 order by seq desc limit $3",
     )
     .bind(topic)
     .bind(before_seq.unwrap_or(i64::MAX))

@@ -102,7 +102,7 @@ fn validate_name(name: &str) -> Result<()> {
 
 async fn find(state: &AppState, name: &str) -> Result<Webhook> {
     let row: Option<WebhookRow> =
-        sqlx::query_as(&format!("{VIEW} where name = ?")).bind(name).fetch_optional(&state.db).await?;
+        sqlx::query_as(&format!("{VIEW} where name = $1")).bind(name).fetch_optional(&state.db).await?;
     row.map(Webhook::from).ok_or_else(|| Error::NotFound(format!("webhook {name}")))
 }
 
@@ -170,7 +170,7 @@ async fn upsert(
     let now = state.clock.now_ms();
     let secret = WebhookSecret::generate().to_text();
     let created = sqlx::query(
-        "insert into webhooks (name, topic, url, secret, enabled, created_at) values (?, ?, ?, ?, 1, ?)
+        "insert into webhooks (name, topic, url, secret, enabled, created_at) values ($1, $2, $3, $4, 1, $5)
          on conflict (name) do nothing",
     )
     .bind(&name)
@@ -185,7 +185,7 @@ async fn upsert(
     if !created {
         // An update re-enables the webhook and keeps its secret.
         sqlx::query(
-            "update webhooks set topic = ?, url = ?, enabled = 1, disabled_reason = null where name = ? and internal = 0",
+            "update webhooks set topic = $1, url = $2, enabled = 1, disabled_reason = null where name = $3 and internal = 0",
         )
         .bind(&request.topic)
         .bind(url.as_str())
@@ -220,7 +220,7 @@ async fn rotate(
     let secret = WebhookSecret::generate().to_text();
     let until = state.clock.now_ms() + ROTATION_OVERLAP_MS;
     let changed = sqlx::query(
-        "update webhooks set previous_secret = secret, previous_secret_until = ?, secret = ? where name = ? and internal = 0",
+        "update webhooks set previous_secret = secret, previous_secret_until = $1, secret = $2 where name = $3 and internal = 0",
     )
     .bind(until)
     .bind(&secret)
@@ -249,11 +249,11 @@ async fn rotate(
 async fn remove(State(state): State<AppState>, _admin: AdminCaller, Path(name): Path<String>) -> Result<StatusCode> {
     let mut tx = state.db.begin().await?;
     let deleted =
-        sqlx::query("delete from webhooks where name = ?").bind(&name).execute(&mut *tx).await?.rows_affected();
+        sqlx::query("delete from webhooks where name = $1").bind(&name).execute(&mut *tx).await?.rows_affected();
     if deleted == 0 {
         return Err(Error::NotFound(format!("webhook {name}")));
     }
-    sqlx::query("delete from webhook_outbox where webhook_name = ? and status = 'pending'")
+    sqlx::query("delete from webhook_outbox where webhook_name = $1 and status = 'pending'")
         .bind(&name)
         .execute(&mut *tx)
         .await?;
@@ -352,8 +352,8 @@ async fn deliveries(
     let rows: Vec<DeliveryRow> = sqlx::query_as(
         "select id, topic, seq, status, attempts, last_status, last_error, last_latency_ms, next_attempt_at,
                 created_at, finished_at
-         from webhook_outbox where webhook_name = ? and (? is null or status = ?)
-         order by created_at desc limit ?",
+         from webhook_outbox where webhook_name = $1 and ($2 is null or status = $3)
+         order by created_at desc limit $4",
     )
     .bind(&name)
     .bind(&query.status)
@@ -390,8 +390,8 @@ async fn retry(
         return Err(Error::Conflict(format!("webhook {name} is disabled; PUT it again to enable it")));
     }
     let changed = sqlx::query(
-        "update webhook_outbox set status = 'pending', attempts = 0, next_attempt_at = ?, finished_at = null
-         where id = ? and webhook_name = ? and status = 'failed'",
+        "update webhook_outbox set status = 'pending', attempts = 0, next_attempt_at = $1, finished_at = null
+         where id = $2 and webhook_name = $3 and status = 'failed'",
     )
     .bind(state.clock.now_ms())
     .bind(&id)

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use parley_pipeline::signature::WebhookSecret;
 use rand::Rng as _;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use tokio::sync::{Notify, Semaphore};
 
 use super::ssrf::OutboundPolicy;
@@ -57,7 +57,7 @@ struct Claimed {
 /// What the worker needs, shared by its delivery tasks.
 #[derive(Clone)]
 pub struct Worker {
-    pub db: SqlitePool,
+    pub db: AnyPool,
     /// For external webhooks: refuses private addresses.
     pub guarded: reqwest::Client,
     /// For the embedded pipeline on loopback.
@@ -120,11 +120,19 @@ pub async fn run_worker(worker: Worker, wakeup: Arc<Notify>, shutdown: Shutdown)
 async fn claim(worker: &Worker, limit: i64) -> sqlx::Result<Vec<Claimed>> {
     let now = worker.clock.now_ms();
     let lease_until = now + worker.policy.timeout.as_millis() as i64 + 5_000;
-    sqlx::query_as(
-        "update webhook_outbox set next_attempt_at = ?, attempts = attempts + 1
+    // On PostgreSQL several nodes claim at once: each skips the rows another
+    // is claiming, and the outer condition (re-checked on a row that changed
+    // meanwhile) keeps a row from being leased twice. SQLite has one writer.
+    let skip_locked = match crate::db::Backend::of(&worker.db) {
+        crate::db::Backend::Postgres => "for update of o skip locked",
+        crate::db::Backend::Sqlite => "",
+    };
+    sqlx::query_as(&format!(
+        "update webhook_outbox set next_attempt_at = $1, attempts = attempts + 1
          where id in (select o.id from webhook_outbox o join webhooks w on w.name = o.webhook_name
-                      where o.status = 'pending' and o.next_attempt_at <= ? and w.enabled = 1
-                      order by o.next_attempt_at, o.created_at limit ?)
+                      where o.status = 'pending' and o.next_attempt_at <= $2 and w.enabled = 1
+                      order by o.next_attempt_at, o.created_at limit $3 {skip_locked})
+           and status = 'pending' and next_attempt_at <= $2
          returning id, webhook_name, payload, attempts,
              (select url from webhooks w where w.name = webhook_outbox.webhook_name) as url,
              (select secret from webhooks w where w.name = webhook_outbox.webhook_name) as secret,
@@ -132,7 +140,7 @@ async fn claim(worker: &Worker, limit: i64) -> sqlx::Result<Vec<Claimed>> {
              (select previous_secret_until from webhooks w where w.name = webhook_outbox.webhook_name)
                  as previous_secret_until,
              (select internal from webhooks w where w.name = webhook_outbox.webhook_name) as internal",
-    )
+    ))
     .bind(lease_until)
     .bind(now)
     .bind(limit)
@@ -151,8 +159,8 @@ async fn deliver(worker: &Worker, row: Claimed) {
         Outcome::Accepted(status) => {
             worker.metrics.webhook_attempt("success", latency);
             sqlx::query(
-                "update webhook_outbox set status = 'delivered', last_status = ?, last_error = null,
-                     last_latency_ms = ?, finished_at = ? where id = ?",
+                "update webhook_outbox set status = 'delivered', last_status = $1, last_error = null,
+                     last_latency_ms = $2, finished_at = $3 where id = $4",
             )
             .bind(i64::from(status))
             .bind(latency_ms)
@@ -166,7 +174,7 @@ async fn deliver(worker: &Worker, row: Claimed) {
             worker.metrics.webhook_attempt("gone", latency);
             tracing::warn!(webhook = %row.webhook_name, "receiver answered 410 Gone: webhook disabled");
             let disable = sqlx::query(
-                "update webhooks set enabled = 0, disabled_reason = 'receiver answered 410 Gone' where name = ?",
+                "update webhooks set enabled = 0, disabled_reason = 'receiver answered 410 Gone' where name = $1",
             )
             .bind(&row.webhook_name)
             .execute(db)
@@ -198,7 +206,7 @@ async fn retry_or_fail(
     retry_after: Option<Duration>,
     latency_ms: i64,
     now: i64,
-) -> sqlx::Result<sqlx::sqlite::SqliteQueryResult> {
+) -> sqlx::Result<sqlx::any::AnyQueryResult> {
     if row.attempts >= i64::from(worker.policy.max_attempts) {
         tracing::warn!(id = %row.id, webhook = %row.webhook_name, attempts = row.attempts, ?status, ?error,
             "webhook delivery failed for good (dead letter)");
@@ -215,8 +223,8 @@ async fn retry_or_fail(
     tracing::info!(id = %row.id, webhook = %row.webhook_name, attempts = row.attempts, ?status, ?error, ?delay,
         "webhook delivery will be retried");
     sqlx::query(
-        "update webhook_outbox set next_attempt_at = ?, last_status = ?, last_error = ?, last_latency_ms = ?
-         where id = ?",
+        "update webhook_outbox set next_attempt_at = $1, last_status = $2, last_error = $3, last_latency_ms = $4
+         where id = $5",
     )
     .bind(now + delay.as_millis() as i64)
     .bind(status.map(i64::from))
@@ -231,8 +239,8 @@ async fn retry_or_fail(
 /// failed: sustained failure, not a sporadic one (a success in between resets it).
 async fn disable_if_failing(worker: &Worker, webhook: &str) {
     let recent: sqlx::Result<Vec<(String,)>> = sqlx::query_as(
-        "select status from webhook_outbox where webhook_name = ? and status in ('delivered', 'failed')
-         order by finished_at desc limit ?",
+        "select status from webhook_outbox where webhook_name = $1 and status in ('delivered', 'failed')
+         order by finished_at desc limit $2",
     )
     .bind(webhook)
     .bind(i64::from(worker.policy.disable_after))
@@ -244,7 +252,7 @@ async fn disable_if_failing(worker: &Worker, webhook: &str) {
     }
     let reason = format!("{} consecutive deliveries failed", worker.policy.disable_after);
     tracing::warn!(%webhook, %reason, "webhook disabled");
-    let result = sqlx::query("update webhooks set enabled = 0, disabled_reason = ? where name = ? and internal = 0")
+    let result = sqlx::query("update webhooks set enabled = 0, disabled_reason = $1 where name = $2 and internal = 0")
         .bind(&reason)
         .bind(webhook)
         .execute(&worker.db)
@@ -255,16 +263,16 @@ async fn disable_if_failing(worker: &Worker, webhook: &str) {
 }
 
 async fn finish_failed(
-    db: &SqlitePool,
+    db: &AnyPool,
     row: &Claimed,
     status: Option<u16>,
     error: Option<&str>,
     latency_ms: i64,
     now: i64,
-) -> sqlx::Result<sqlx::sqlite::SqliteQueryResult> {
+) -> sqlx::Result<sqlx::any::AnyQueryResult> {
     sqlx::query(
-        "update webhook_outbox set status = 'failed', last_status = ?, last_error = ?, last_latency_ms = ?,
-             finished_at = ? where id = ?",
+        "update webhook_outbox set status = 'failed', last_status = $1, last_error = $2, last_latency_ms = $3,
+             finished_at = $4 where id = $5",
     )
     .bind(status.map(i64::from))
     .bind(error.map(|e| e.to_owned()).or_else(|| status.map(|s| format!("HTTP {s}"))))

@@ -9,7 +9,7 @@ pub mod api;
 pub mod delivery;
 pub mod ssrf;
 
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{Any, AnyPool, Transaction};
 
 use crate::db::now_ms;
 use crate::error::Result;
@@ -22,9 +22,9 @@ use crate::topics::Item;
 ///
 /// # Errors
 /// Database errors (the publish then rolls back).
-pub async fn enqueue(tx: &mut Transaction<'_, Sqlite>, item: &Item, now: i64) -> Result<usize> {
+pub async fn enqueue(tx: &mut Transaction<'_, Any>, item: &Item, now: i64) -> Result<usize> {
     let names: Vec<(String,)> =
-        sqlx::query_as("select name from webhooks where topic = ?").bind(&item.topic).fetch_all(&mut **tx).await?;
+        sqlx::query_as("select name from webhooks where topic = $1").bind(&item.topic).fetch_all(&mut **tx).await?;
     if names.is_empty() {
         return Ok(0);
     }
@@ -32,7 +32,7 @@ pub async fn enqueue(tx: &mut Transaction<'_, Sqlite>, item: &Item, now: i64) ->
     for (name,) in &names {
         sqlx::query(
             "insert into webhook_outbox (id, webhook_name, topic, seq, payload, next_attempt_at, created_at)
-             values (?, ?, ?, ?, ?, ?, ?)",
+             values ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(format!("msg_{}", ulid::Ulid::new()))
         .bind(name)
@@ -52,9 +52,9 @@ pub async fn enqueue(tx: &mut Transaction<'_, Sqlite>, item: &Item, now: i64) ->
 ///
 /// # Errors
 /// Database errors.
-pub async fn upsert_internal(db: &SqlitePool, name: &str, topic: &str, url: &str, secret: &str) -> Result<()> {
+pub async fn upsert_internal(db: &AnyPool, name: &str, topic: &str, url: &str, secret: &str) -> Result<()> {
     sqlx::query(
-        "insert into webhooks (name, topic, url, secret, enabled, internal, created_at) values (?, ?, ?, ?, 1, 1, ?)
+        "insert into webhooks (name, topic, url, secret, enabled, internal, created_at) values ($1, $2, $3, $4, 1, 1, $5)
          on conflict (name) do update set topic = excluded.topic, url = excluded.url,
              secret = excluded.secret, enabled = 1, internal = 1, disabled_reason = null",
     )
@@ -80,7 +80,7 @@ impl PipelineHook {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn register(&self, db: &SqlitePool, room: &str) -> Result<()> {
+    pub async fn register(&self, db: &AnyPool, room: &str) -> Result<()> {
         upsert_internal(db, &format!("pipeline-{room}"), &format!("{room}-publish"), &self.url, &self.secret).await
     }
 }

@@ -4,9 +4,12 @@
 
 mod accounts;
 mod browser;
+mod cluster;
 mod costs;
+mod crash;
 mod history;
 mod pipeline;
+mod processes;
 mod standalone;
 mod tokens;
 mod topics;

@@ -121,7 +121,7 @@ async fn history_is_replayed_with_resume_after() {
 }
 
 async fn pipeline_secret(server: &TestServer) -> WebhookSecret {
-    let db = parley::db::connect(&format!("sqlite://{}", server.db_path.display())).await.unwrap();
+    let db = server.db().await;
     let text = parley::db::setting_or_init(&db, "pipeline_webhook_secret", || unreachable!()).await.unwrap();
     WebhookSecret::parse(&text).unwrap()
 }

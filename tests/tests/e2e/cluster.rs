@@ -1,0 +1,215 @@
+//! Scale-out on PostgreSQL + NATS: two `parley` processes on one database,
+//! two `parley-pipeline` processes behind a round-robin balancer, clients in
+//! three languages on both nodes, 1,000 messages published across the nodes,
+//! and one node killed with SIGKILL halfway.
+//!
+//! Runs on the PostgreSQL of `PARLEY_TEST_POSTGRES` and the NATS of
+//! `PARLEY_TEST_NATS`, or the machine's own (127.0.0.1:5432, 127.0.0.1:4222).
+
+use std::time::{Duration, Instant};
+
+use parley_e2e::{Endpoint, eventually, fresh_postgres_database, test_nats, test_postgres};
+use serde_json::{Value, json};
+
+use crate::pipeline::fake_libretranslate;
+use crate::processes::{ServerSettings, balancer, free_addr, read_all, start_pipeline, start_server};
+
+const MESSAGES: usize = 1000;
+const LANGS: [&str; 3] = ["en", "pt", "es"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_and_two_pipelines_deliver_every_message_once_through_a_node_crash() {
+    let started = Instant::now();
+    let pg = test_postgres().unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432".into());
+    let nats = test_nats().unwrap_or_else(|| "nats://127.0.0.1:4222".into());
+    let database_url = fresh_postgres_database(&pg).await;
+    let translator = fake_libretranslate().await;
+    let secret = parley_pipeline::signature::WebhookSecret::generate().to_text();
+    let (a, b) = (free_addr(), free_addr());
+    let (p1, p2) = (free_addr(), free_addr());
+    let nodes = balancer(vec![format!("http://{a}"), format!("http://{b}")]).await;
+    let pipelines = balancer(vec![format!("http://{p1}"), format!("http://{p2}")]).await;
+    let settings = ServerSettings {
+        database_url: &database_url,
+        nats: Some(&nats),
+        pipeline_url: &format!("{pipelines}/pipeline/webhook"),
+        secret: &secret,
+    };
+    let _node_a = start_server("node-a", a, &settings).await;
+    let mut node_b = start_server("node-b", b, &settings).await;
+
+    // Both pipelines publish through the balancer, so either node serves them.
+    let db = parley::db::connect(&database_url).await.unwrap();
+    let key = parley::token_key(&db).await.unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let pipeline_token = key.sign(&parley::pipeline_claims(now + 3600));
+    let _pipelines = [
+        start_pipeline("pipeline-1", p1, &nodes, &pipeline_token, &secret, &translator).await,
+        start_pipeline("pipeline-2", p2, &nodes, &pipeline_token, &secret, &translator).await,
+    ];
+
+    let (node_a, node_b_endpoint) = (Endpoint::at(a), Endpoint::at(b));
+    let admin = key.sign(&parley::admin_claims(now, 3600));
+    let created = node_a
+        .authed(reqwest::Method::PUT, "/api/rooms/trio", &admin)
+        .json(&json!({"languages": LANGS}))
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success(), "room created: {}", created.status());
+
+    // Readers: English on node A; Portuguese and Spanish on node B, which dies.
+    let mut readers = Vec::new();
+    for (lang, node) in [("en", &node_a), ("pt", &node_b_endpoint), ("es", &node_b_endpoint)] {
+        let joined = node.join(&format!("Reader-{lang}"), "trio", lang).await;
+        let token = joined["token"].as_str().unwrap().to_owned();
+        let topic = format!("trio-subscribe-{lang}");
+        readers.push((lang, tokio::spawn(read_all(Endpoint::at(node.addr), a, topic, token, MESSAGES))));
+    }
+    let ana = node_a.join("Ana", "trio", "en").await;
+    let ana_token = ana["token"].as_str().unwrap();
+
+    // 1,000 messages, alternating nodes; halfway, node B is killed. A publish
+    // whose node died is sent to the other under the same idempotency key.
+    let mut source_seqs = Vec::with_capacity(MESSAGES);
+    let http = reqwest::Client::new();
+    let mut b_alive = true;
+    for i in 0..MESSAGES {
+        if i == MESSAGES / 2 {
+            node_b.kill9().await;
+            b_alive = false;
+        }
+        let text = format!("Message number {i} is on its way to everyone in the room");
+        let targets = if i % 2 == 1 && b_alive { vec![b, a] } else { vec![a] };
+        let mut answer = None;
+        for target in targets {
+            let sent = http
+                .post(format!("http://{target}/api/topics/trio-publish"))
+                .bearer_auth(ana_token)
+                .header("idempotency-key", format!("m{i}"))
+                .json(&json!({"text": text, "lang": "en"}))
+                .send()
+                .await;
+            if let Ok(response) = sent {
+                assert_eq!(response.status(), 200, "publish {i}");
+                answer = Some(response.json::<Value>().await.unwrap());
+                break;
+            }
+        }
+        let answer = answer.unwrap_or_else(|| panic!("publish {i} reached no node"));
+        source_seqs.push(answer["seq"].as_i64().unwrap());
+    }
+    assert!(source_seqs.windows(2).all(|w| w[1] == w[0] + 1), "publish seqs are gap-free across nodes");
+
+    for (lang, reader) in readers {
+        let envelopes = reader.await.unwrap();
+        assert_eq!(envelopes.len(), MESSAGES, "{lang}: one envelope per message");
+        let mut by_source: Vec<&Value> = envelopes.iter().collect();
+        by_source.sort_by_key(|e| e["source_seq"].as_i64());
+        for (i, (envelope, seq)) in by_source.iter().zip(&source_seqs).enumerate() {
+            assert_eq!(envelope["source_seq"].as_i64(), Some(*seq), "{lang}: message {i} in source_seq order");
+            assert_eq!(envelope["lang"], lang);
+            let original = format!("Message number {i} is on its way to everyone in the room");
+            let expected = if lang == "en" { original } else { format!("[en→{lang}] {original}") };
+            assert_eq!(envelope["text"], expected.as_str(), "{lang}: message {i} in its language: {envelope}");
+        }
+    }
+
+    // The survivor drains the outbox, the dead node's leased deliveries included.
+    eventually(Duration::from_secs(60), "the outbox drains", || {
+        let db = db.clone();
+        async move {
+            let (pending, failed): (i64, i64) = sqlx::query_as(
+                "select (select count(*) from webhook_outbox where status = 'pending'),
+                        (select count(*) from webhook_outbox where status = 'failed')",
+            )
+            .fetch_one(&db)
+            .await
+            .unwrap();
+            assert_eq!(failed, 0, "no delivery was given up");
+            (pending == 0).then_some(())
+        }
+    })
+    .await;
+    let metrics = reqwest::get(format!("http://{a}/metrics")).await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.lines().any(|l| l.strip_prefix("parley_bus_remote_items_total ").is_some_and(|n| n != "0")),
+        "node A heard node B's items over NATS"
+    );
+    eprintln!(
+        "multi-node test: {MESSAGES} messages × 3 languages, node killed at {}: {:.1?}",
+        MESSAGES / 2,
+        started.elapsed()
+    );
+}
+
+/// Two in-process nodes on one fresh PostgreSQL database; with NATS between
+/// them or (`nats: false`) only the database.
+async fn two_nodes(nats: bool) -> (parley_e2e::TestServer, parley_e2e::TestServer) {
+    let pg = test_postgres().unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432".into());
+    let bus = nats.then(|| test_nats().unwrap_or_else(|| "nats://127.0.0.1:4222".into()));
+    let url = fresh_postgres_database(&pg).await;
+    let a = parley_e2e::TestServer::start_with(|c| {
+        c.database_url = url.clone();
+        c.bus_url = bus.clone();
+    })
+    .await;
+    let b = parley_e2e::TestServer::start_with(|c| {
+        c.database_url = url.clone();
+        c.bus_url = bus.clone();
+    })
+    .await;
+    (a, b)
+}
+
+async fn revocation_on_a_closes_a_stream_on_b(a: &parley_e2e::TestServer, b: &parley_e2e::TestServer) {
+    let perms: &[(&str, &[parley::auth::Op])] = &[("news", &[parley::auth::Op::Subscribe, parley::auth::Op::Publish])];
+    let token = a.token_for(perms).await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let claims = parley::token_key(&a.db().await).await.unwrap().verify(&token, now).unwrap();
+    let mut on_b = b.subscribe("news", &token, None).await.unwrap();
+    let admin = a.admin_token().await;
+    let response =
+        a.authed(reqwest::Method::DELETE, &format!("/api/tokens/{}", claims.jti), &admin).send().await.unwrap();
+    assert_eq!(response.status(), 204);
+    let close = on_b.closed(Duration::from_secs(5)).await.expect("a close frame on the other node");
+    assert_eq!(u16::from(close.code), 4003);
+}
+
+#[tokio::test]
+async fn with_nats_items_and_revocations_reach_the_other_node() {
+    let (a, b) = two_nodes(true).await;
+    let token = a.token_for(&[("news", &[parley::auth::Op::Subscribe, parley::auth::Op::Publish])]).await;
+    let mut on_b = b.subscribe("news", &token, None).await.unwrap();
+    for n in 0..20 {
+        let node = if n % 2 == 0 { &a } else { &b };
+        assert_eq!(node.publish("news", &token, &json!({"n": n})).await.status(), 200);
+    }
+    for n in 0..20 {
+        let item = on_b.next_item(Duration::from_secs(10)).await;
+        assert_eq!((item["seq"].as_i64(), item["value"]["n"].as_i64()), (Some(n + 1), Some(n)));
+    }
+    let metrics = reqwest::get(b.url("/metrics")).await.unwrap().text().await.unwrap();
+    let remote = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("parley_bus_remote_items_total "))
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap();
+    assert!(remote >= 10, "node B heard node A's items over NATS: {remote}");
+    revocation_on_a_closes_a_stream_on_b(&a, &b).await;
+}
+
+#[tokio::test]
+async fn without_nats_items_and_revocations_still_reach_the_other_node_through_the_database() {
+    let (a, b) = two_nodes(false).await;
+    let token = a.token_for(&[("news", &[parley::auth::Op::Subscribe, parley::auth::Op::Publish])]).await;
+    let mut on_b = b.subscribe("news", &token, None).await.unwrap();
+    for n in 0..5 {
+        assert_eq!(a.publish("news", &token, &json!({"n": n})).await.status(), 200);
+    }
+    for n in 0..5 {
+        let item = on_b.next_item(Duration::from_secs(10)).await;
+        assert_eq!(item["value"]["n"].as_i64(), Some(n));
+    }
+    revocation_on_a_closes_a_stream_on_b(&a, &b).await;
+}
