@@ -80,11 +80,11 @@ async fn run(target: &Target, plan: Plan, server_pid: u32) -> anyhow::Result<Out
     })
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-async fn wait_for_port(port: u16) -> anyhow::Result<()> {
+pub(crate) async fn wait_for_port(port: u16) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
         if Instant::now() > deadline {
@@ -96,7 +96,7 @@ async fn wait_for_port(port: u16) -> anyhow::Result<()> {
 }
 
 /// A child process killed on drop.
-struct Child(std::process::Child);
+pub(crate) struct Child(std::process::Child);
 
 impl Drop for Child {
     fn drop(&mut self) {
@@ -115,25 +115,43 @@ fn parley_binary() -> anyhow::Result<PathBuf> {
     Ok(bin)
 }
 
-/// Starts Parley on the embedded default (no pipeline: topics only) and returns it with an admin token.
-fn start_parley(dir: &std::path::Path, port: u16) -> anyhow::Result<(Child, String)> {
-    let bin = parley_binary()?;
-    let db = format!("sqlite://{}/bench.db", dir.display());
-    let envs = [
-        ("DATABASE_URL", db.as_str()),
+/// The environment of a bench Parley: SQLite in `dir`, an external pipeline
+/// (none, unless `extra` names one), limits out of the way.
+fn parley_env<'a>(db: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut envs = vec![
+        ("DATABASE_URL", db),
         ("PARLEY_PIPELINE", "external"),
         ("PARLEY_PUBLISH_RATE", "1000000"),
+        ("PARLEY_PUBLISH_BURST", "1000000"),
         ("PARLEY_MAX_SUBSCRIPTIONS", "1000000"),
         ("PARLEY_ADMIN_PASSWORD", "bench-password"),
         ("RUST_LOG", "warn"),
     ];
-    let token = std::process::Command::new(&bin).arg("admin-token").arg("86400").envs(envs).output()?;
-    if !token.status.success() {
-        bail!("parley admin-token failed: {}", String::from_utf8_lossy(&token.stderr));
+    envs.extend_from_slice(extra);
+    envs
+}
+
+/// Runs `parley <args>` on the bench database and returns what it printed.
+pub(crate) fn parley_command(dir: &std::path::Path, extra: &[(&str, &str)], args: &[&str]) -> anyhow::Result<String> {
+    let db = format!("sqlite://{}/bench.db", dir.display());
+    let out = std::process::Command::new(parley_binary()?).args(args).envs(parley_env(&db, extra)).output()?;
+    if !out.status.success() {
+        bail!("parley {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
     }
-    let token = String::from_utf8(token.stdout)?.trim().to_owned();
-    let child = std::process::Command::new(&bin)
-        .envs(envs)
+    Ok(String::from_utf8(out.stdout)?.trim().to_owned())
+}
+
+/// Starts Parley on the embedded default (topics only, unless `extra` wires
+/// a pipeline) and returns it with an admin token.
+pub(crate) fn start_parley(
+    dir: &std::path::Path,
+    port: u16,
+    extra: &[(&str, &str)],
+) -> anyhow::Result<(Child, String)> {
+    let token = parley_command(dir, extra, &["admin-token", "86400"])?;
+    let db = format!("sqlite://{}/bench.db", dir.display());
+    let child = std::process::Command::new(parley_binary()?)
+        .envs(parley_env(&db, extra))
         .env("PARLEY_ADDR", format!("127.0.0.1:{port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -159,7 +177,7 @@ pub async fn compare(plan: Plan) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("parley-load-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let (parley_port, floor_port) = (free_port()?, free_port()?);
-    let (parley, token) = start_parley(&dir, parley_port)?;
+    let (parley, token) = start_parley(&dir, parley_port, &[])?;
     let floor = start_floor(floor_port)?;
     wait_for_port(parley_port).await?;
     wait_for_port(floor_port).await?;
@@ -201,38 +219,56 @@ pub async fn compare(plan: Plan) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// RSS per idle WebSocket subscriber, for Parley and the floor (raise `ulimit -n` first).
-pub async fn idle_memory(connections: usize) -> anyhow::Result<()> {
+/// RSS with idle subscribers at each of `levels` (e.g. 1,000, 10,000,
+/// 19,500), for Parley, the floor and nats-server, one target at a time;
+/// prints bytes per connection at the largest level.
+pub async fn idle_memory(levels: &[usize]) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("parley-idle-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let (parley_port, floor_port) = (free_port()?, free_port()?);
-    let (parley, token) = start_parley(&dir, parley_port)?;
+    let (parley, token) = start_parley(&dir, parley_port, &[])?;
     let floor = start_floor(floor_port)?;
     wait_for_port(parley_port).await?;
     wait_for_port(floor_port).await?;
-    println!("| server | RSS idle | RSS with {connections} idle WebSockets | bytes per connection |");
-    println!("|---|---|---|---|");
+    let nats_pid = pid_of("nats-server").context("nats-server must be running on 127.0.0.1:4222")?;
+    let header: Vec<String> = levels.iter().map(|n| format!("RSS at {n}")).collect();
+    println!("| server | RSS idle | {} | bytes per connection |", header.join(" | "));
+    println!("|---|---|{}---|", "---|".repeat(levels.len()));
     for (target, pid) in [
         (Target::Parley { addr: format!("127.0.0.1:{parley_port}"), token }, parley.0.id()),
         (Target::Floor { addr: format!("127.0.0.1:{floor_port}") }, floor.0.id()),
+        (Target::Nats { addr: "127.0.0.1:4222".into() }, nats_pid),
     ] {
         let before = rss_bytes(pid).unwrap_or(0);
         let hist = Arc::new(Histogram::default());
         let received = Arc::new(AtomicU64::new(0));
-        for chunk in (0..connections).collect::<Vec<_>>().chunks(200) {
-            let joins: Vec<_> = chunk.iter().map(|_| subscribe(&target, hist.clone(), received.clone())).collect();
-            for result in futures_util::future::join_all(joins).await {
-                result?;
+        let mut open = Vec::new();
+        let mut cells = Vec::new();
+        for &level in levels {
+            while open.len() < level {
+                let batch = (level - open.len()).min(200);
+                let joins: Vec<_> = (0..batch).map(|_| subscribe(&target, hist.clone(), received.clone())).collect();
+                for result in futures_util::future::join_all(joins).await {
+                    open.push(result?);
+                }
             }
+            // Let allocations settle before reading RSS.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            cells.push(rss_bytes(pid).unwrap_or(0));
         }
-        let after = rss_bytes(pid).unwrap_or(0);
+        let last = *cells.last().unwrap_or(&before);
         println!(
-            "| {} | {:.1} MB | {:.1} MB | {} |",
+            "| {} | {:.1} MB | {} | {} |",
             target.name(),
             before as f64 / 1e6,
-            after as f64 / 1e6,
-            after.saturating_sub(before) / connections.max(1) as u64
+            cells.iter().map(|b| format!("{:.1} MB", *b as f64 / 1e6)).collect::<Vec<_>>().join(" | "),
+            last.saturating_sub(before) / levels.last().copied().unwrap_or(1).max(1) as u64
         );
+        for task in open {
+            task.abort();
+        }
+        // Give the server a moment to see the connections close.
+        tokio::time::sleep(Duration::from_secs(2)).await;
     }
     drop((parley, floor));
     let _ = std::fs::remove_dir_all(&dir);

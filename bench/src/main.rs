@@ -6,9 +6,11 @@
 //! Usage:
 //!   parley-load compare [--subscribers N] [--rate MSG_PER_S] [--seconds S] [--size BYTES]
 //!   parley-load floor ADDR          (the floor server, started by `compare`)
-//!   parley-load idle [--connections N]   (RSS per idle WebSocket of Parley and the floor)
+//!   parley-load idle [--connections N,N,…]   (RSS with idle subscribers: Parley, the floor, nats-server)
+//!   parley-load e2e [--rate R] [--seconds S] [--translator reverse|firefox] [--models DIR]
 
 mod cpu;
+mod e2e;
 mod fanout;
 mod floor;
 mod histogram;
@@ -41,10 +43,23 @@ async fn main() -> anyhow::Result<()> {
             };
             fanout::compare(plan).await
         }
-        Some("idle") => fanout::idle_memory(flag(&args, "--connections", 10_000)?).await,
+        Some("idle") => {
+            let levels: String = flag(&args, "--connections", "1000,10000,19500".to_owned())?;
+            let levels = levels.split(',').map(str::parse).collect::<Result<Vec<usize>, _>>()?;
+            fanout::idle_memory(&levels).await
+        }
+        Some("e2e") => {
+            let provider = match flag(&args, "--translator", "reverse".to_owned())?.as_str() {
+                "reverse" => e2e::Provider::Reverse,
+                "firefox" => e2e::Provider::Firefox { models_dir: flag(&args, "--models", "data/models".into())? },
+                other => anyhow::bail!("--translator reverse|firefox, not {other}"),
+            };
+            e2e::run(e2e::Plan { rate: flag(&args, "--rate", 1000)?, seconds: flag(&args, "--seconds", 10)?, provider })
+                .await
+        }
         _ => {
             eprintln!(
-                "usage: parley-load compare [--subscribers N] [--rate R] [--seconds S] [--size B] | idle [--connections N] | floor ADDR"
+                "usage: parley-load compare [--subscribers N] [--rate R] [--seconds S] [--size B] | idle [--connections N,N,…] | e2e [--rate R] [--seconds S] [--translator reverse|firefox] | floor ADDR"
             );
             std::process::exit(2);
         }

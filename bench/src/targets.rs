@@ -60,11 +60,16 @@ fn record(text: &str, hist: &Histogram, received: &AtomicU64) {
     }
 }
 
-/// Connects one subscriber; it counts and times every message until the process ends.
-/// Returns once the subscription is live.
-pub async fn subscribe(target: &Target, hist: Arc<Histogram>, received: Arc<AtomicU64>) -> anyhow::Result<()> {
+/// Connects one subscriber; it counts and times every message until it is
+/// aborted (its connection closes) or the process ends. Returns once the
+/// subscription is live.
+pub async fn subscribe(
+    target: &Target,
+    hist: Arc<Histogram>,
+    received: Arc<AtomicU64>,
+) -> anyhow::Result<tokio::task::AbortHandle> {
     let (ready_tx, ready_rx) = oneshot::channel::<()>();
-    match target {
+    let task = match target {
         Target::Parley { addr, token } => {
             let url = format!("ws://{addr}/api/topics/{TOPIC}/subscribe?token={token}");
             let (mut ws, _) = tokio_tungstenite::connect_async(url).await.context("parley subscribe")?;
@@ -81,7 +86,7 @@ pub async fn subscribe(target: &Target, hist: Arc<Histogram>, received: Arc<Atom
                         }
                     }
                 }
-            });
+            })
         }
         Target::Floor { addr } => {
             let (mut ws, _) =
@@ -99,7 +104,7 @@ pub async fn subscribe(target: &Target, hist: Arc<Histogram>, received: Arc<Atom
                         }
                     }
                 }
-            });
+            })
         }
         Target::Nats { addr } => {
             let stream = TcpStream::connect(addr).await.context("nats connect")?;
@@ -139,11 +144,11 @@ pub async fn subscribe(target: &Target, hist: Arc<Histogram>, received: Arc<Atom
                         let _ = r.send(());
                     }
                 }
-            });
+            })
         }
-    }
+    };
     tokio::time::timeout(Duration::from_secs(30), ready_rx).await.context("subscriber never became live")??;
-    Ok(())
+    Ok(task.abort_handle())
 }
 
 /// Sends payloads to one target.

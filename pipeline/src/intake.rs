@@ -129,6 +129,11 @@ impl Pipeline {
         Self { config, recent: Mutex::new(RecentIds::default()), metrics: PipelineMetrics::default() }
     }
 
+    /// The stage latencies, for benches that read them directly.
+    pub fn metrics(&self) -> &PipelineMetrics {
+        &self.metrics
+    }
+
     /// The pipeline's metrics in the Prometheus text format.
     pub fn metrics_text(&self) -> String {
         self.metrics.render(&self.config.translator)

@@ -8,8 +8,12 @@ use std::time::Duration;
 
 use crate::translate::TranslationService;
 
-/// Upper bounds (seconds) of the latency histogram buckets.
-const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+/// Upper bounds (seconds) of the latency histogram buckets: fine below 10 ms,
+/// where the pipeline's stages live, so quantiles mean something there.
+const BUCKETS: [f64; 20] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0, 30.0,
+];
 
 /// A latency histogram with fixed buckets.
 #[derive(Default)]
@@ -29,6 +33,26 @@ impl Histogram {
         }
         self.count.fetch_add(1, Ordering::Relaxed);
         self.sum_micros.fetch_add(value.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// The `q` quantile (0–1), interpolated within its bucket; `None` when empty.
+    pub fn quantile(&self, q: f64) -> Option<Duration> {
+        let total = self.count.load(Ordering::Relaxed);
+        if total == 0 {
+            return None;
+        }
+        let rank = (q.clamp(0.0, 1.0) * total as f64).ceil().max(1.0);
+        let mut lower = (0.0, 0u64);
+        for (bound, count) in BUCKETS.iter().zip(&self.counts) {
+            let cumulative = count.load(Ordering::Relaxed);
+            if cumulative as f64 >= rank {
+                let (low, below) = lower;
+                let within = (cumulative - below).max(1) as f64;
+                return Some(Duration::from_secs_f64(low + (bound - low) * (rank - below as f64) / within));
+            }
+            lower = (*bound, cumulative);
+        }
+        Some(Duration::from_secs_f64(lower.0))
     }
 
     pub fn render(&self, out: &mut String, name: &str, labels: &str) {
@@ -125,4 +149,26 @@ pub fn timed<T>(histogram: &Histogram, f: impl FnOnce() -> T) -> T {
     let out = f();
     histogram.observe(started.elapsed());
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_interpolate_within_buckets() {
+        let h = Histogram::default();
+        assert_eq!(h.quantile(0.5), None);
+        for _ in 0..90 {
+            h.observe(Duration::from_micros(150));
+        }
+        for _ in 0..10 {
+            h.observe(Duration::from_millis(4));
+        }
+        let p50 = h.quantile(0.5).unwrap();
+        assert!(p50 > Duration::from_micros(100) && p50 <= Duration::from_micros(250), "{p50:?}");
+        let p99 = h.quantile(0.99).unwrap();
+        assert!(p99 > Duration::from_millis(3) && p99 <= Duration::from_millis(5), "{p99:?}");
+        assert_eq!(h.quantile(1.0).unwrap(), Duration::from_millis(5));
+    }
 }

@@ -50,6 +50,25 @@ pub enum Error {
     Internal(String),
 }
 
+/// Whether a database error will likely pass by itself: the pool or the
+/// engine is busy (SQLite's lock, PostgreSQL's serialization failures,
+/// deadlocks, too many connections, a restart). Those answer 503 with
+/// `Retry-After` instead of 500, so clients retry instead of giving up.
+pub fn is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            // SQLite (primary and extended codes): BUSY, LOCKED, BUSY_RECOVERY,
+            // BUSY_SNAPSHOT, LOCKED_SHAREDCACHE. PostgreSQL (SQLSTATE):
+            // serialization_failure, deadlock_detected, too_many_connections,
+            // admin_shutdown, cannot_connect_now.
+            matches!(&*code, "5" | "6" | "261" | "517" | "262" | "40001" | "40P01" | "53300" | "57P01" | "57P03")
+        }
+        _ => false,
+    }
+}
+
 impl Error {
     /// The stable snake_case code of the error body.
     pub fn code(&self) -> &'static str {
@@ -67,6 +86,7 @@ impl Error {
             Error::PayloadTooLarge(_) => "payload_too_large",
             Error::Invalid(_) => "invalid",
             Error::Conflict(_) => "conflict",
+            Error::Database(e) if is_transient(e) => "unavailable",
             Error::Unavailable(_) => "unavailable",
             Error::RateLimited { .. } => "rate_limited",
             Error::TooManySubscriptions(_) => "too_many_subscriptions",
@@ -87,6 +107,7 @@ impl Error {
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Database(e) if is_transient(e) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::RateLimited { .. } | Error::TooManySubscriptions(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -103,7 +124,12 @@ pub fn error_body(status: StatusCode, code: &str, message: &str) -> Response {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
-        let message = if matches!(self, Error::Database(_) | Error::Internal(_)) {
+        let message = if let Error::Database(e) = &self
+            && is_transient(e)
+        {
+            tracing::warn!(error = %e, "database busy");
+            "the database is busy; try again shortly".to_owned()
+        } else if matches!(self, Error::Database(_) | Error::Internal(_)) {
             // The detail goes to the log only; the client learns nothing internal.
             tracing::error!(error = %self, "request failed");
             "internal error".to_owned()
@@ -114,6 +140,7 @@ impl IntoResponse for Error {
         let retry_after = match self {
             Error::RateLimited { retry_after_secs } => Some(retry_after_secs),
             Error::TooManySubscriptions(_) => Some(5),
+            Error::Database(ref e) if is_transient(e) => Some(1),
             _ => None,
         };
         if let Some(secs) = retry_after

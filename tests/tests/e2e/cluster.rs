@@ -21,7 +21,7 @@ const LANGS: [&str; 3] = ["en", "pt", "es"];
 async fn two_nodes_and_two_pipelines_deliver_every_message_once_through_a_node_crash() {
     let started = Instant::now();
     let pg = test_postgres().unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432".into());
-    let nats = test_nats().unwrap_or_else(|| "nats://127.0.0.1:4222".into());
+    let nats = shared_nats();
     let database_url = fresh_postgres_database(&pg).await;
     let translator = fake_libretranslate().await;
     let secret = parley_pipeline::signature::WebhookSecret::generate().to_text();
@@ -143,11 +143,15 @@ async fn two_nodes_and_two_pipelines_deliver_every_message_once_through_a_node_c
     );
 }
 
-/// Two in-process nodes on one fresh PostgreSQL database; with NATS between
-/// them or (`nats: false`) only the database.
-async fn two_nodes(nats: bool) -> (parley_e2e::TestServer, parley_e2e::TestServer) {
+/// The machine's NATS (or `PARLEY_TEST_NATS`).
+pub(crate) fn shared_nats() -> String {
+    test_nats().unwrap_or_else(|| "nats://127.0.0.1:4222".into())
+}
+
+/// Two in-process nodes on one fresh PostgreSQL database, with the NATS at
+/// `bus` between them, or only the database.
+pub(crate) async fn two_nodes(bus: Option<String>) -> (parley_e2e::TestServer, parley_e2e::TestServer) {
     let pg = test_postgres().unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432".into());
-    let bus = nats.then(|| test_nats().unwrap_or_else(|| "nats://127.0.0.1:4222".into()));
     let url = fresh_postgres_database(&pg).await;
     let a = parley_e2e::TestServer::start_with(|c| {
         c.database_url = url.clone();
@@ -178,7 +182,7 @@ async fn revocation_on_a_closes_a_stream_on_b(a: &parley_e2e::TestServer, b: &pa
 
 #[tokio::test]
 async fn with_nats_items_and_revocations_reach_the_other_node() {
-    let (a, b) = two_nodes(true).await;
+    let (a, b) = two_nodes(Some(shared_nats())).await;
     let token = a.token_for(&[("news", &[parley::auth::Op::Subscribe, parley::auth::Op::Publish])]).await;
     let mut on_b = b.subscribe("news", &token, None).await.unwrap();
     for n in 0..20 {
@@ -201,7 +205,7 @@ async fn with_nats_items_and_revocations_reach_the_other_node() {
 
 #[tokio::test]
 async fn without_nats_items_and_revocations_still_reach_the_other_node_through_the_database() {
-    let (a, b) = two_nodes(false).await;
+    let (a, b) = two_nodes(None).await;
     let token = a.token_for(&[("news", &[parley::auth::Op::Subscribe, parley::auth::Op::Publish])]).await;
     let mut on_b = b.subscribe("news", &token, None).await.unwrap();
     for n in 0..5 {

@@ -3,10 +3,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
+mod apifuzz;
 mod browser;
 mod cluster;
 mod costs;
 mod crash;
+mod faults;
 mod history;
 mod pipeline;
 mod processes;

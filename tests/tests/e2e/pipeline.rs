@@ -283,30 +283,54 @@ async fn a_redelivered_webhook_is_applied_once() {
     assert_eq!(pt.next_item(WITHIN).await["value"]["source_seq"], 101, "no second copy of 100");
 }
 
-/// A LibreTranslate stand-in that is down until `up` is set.
-async fn flaky_libretranslate(up: Arc<AtomicBool>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+/// How a provider fails until it recovers.
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    /// It answers with this status (429 with `Retry-After`).
+    Status(u16),
+    /// Nothing listens on its port.
+    Down,
+}
+
+/// A LibreTranslate stand-in that fails as `fault` says until `up` is set.
+async fn flaky_libretranslate(up: Arc<AtomicBool>, fault: Fault, listener: tokio::net::TcpListener) {
     let app = axum::Router::new().route(
         "/translate",
         post(move |Json(request): Json<Value>| {
             let up = up.clone();
             async move {
-                if !up.load(Ordering::SeqCst) {
-                    return Err((axum::http::StatusCode::SERVICE_UNAVAILABLE, Json(json!({"error": "down"}))));
+                if !up.load(Ordering::SeqCst)
+                    && let Fault::Status(code) = fault
+                {
+                    let status = axum::http::StatusCode::from_u16(code).unwrap();
+                    return Err((status, [("retry-after", "1")], Json(json!({"error": "not now"}))));
                 }
                 Ok(Json(json!({ "translatedText": format!("[pt] {}", request["q"].as_str().unwrap()) })))
             }
         }),
     );
     tokio::spawn(async move { axum::serve(listener, app).await });
-    url
 }
 
-#[tokio::test]
-async fn a_provider_outage_delivers_the_original_then_the_translation_under_the_same_id() {
+/// The provider fails as `fault` says: the original arrives at once with a
+/// note, the server stays ready and its metrics show the provider down; once
+/// the provider recovers, the translation replaces the original under the same id.
+async fn outage_then_recovery(fault: Fault) {
     let up = Arc::new(AtomicBool::new(false));
-    let url = flaky_libretranslate(up.clone()).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let url = format!("http://{addr}");
+    let parked = match fault {
+        Fault::Status(_) => {
+            flaky_libretranslate(up.clone(), fault, listener).await;
+            None
+        }
+        // Closed now; the provider comes up on the same port later.
+        Fault::Down => {
+            drop(listener);
+            Some(addr)
+        }
+    };
     let server = TestServer::start_with(|config| {
         config.translators = vec![parley::ProviderConfig::LibreTranslate { url, api_key: None }];
     })
@@ -322,14 +346,45 @@ async fn a_provider_outage_delivers_the_original_then_the_translation_under_the_
         )
         .await;
     let first = pt.next_item(WITHIN).await["value"].clone();
-    assert_eq!(first["translated"], false);
+    assert_eq!(first["translated"], false, "{fault:?}");
     assert_eq!(first["text"], "Good morning everyone");
     assert!(first["note"].as_str().unwrap().contains("follows"), "{first}");
+    assert_eq!(reqwest::get(server.url("/readyz")).await.unwrap().status(), 200, "the server itself is ready");
+    let metrics = reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap();
+    let failures = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("parley_translation_provider_failures_total "))
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(failures.is_some_and(|n| n > 0), "{fault:?}: the metrics count the provider's failures: {metrics}");
+
     up.store(true, Ordering::SeqCst);
-    let second = pt.next_item(WITHIN).await["value"].clone();
-    assert_eq!(second["id"], first["id"], "the translation replaces the original");
+    if let Some(addr) = parked {
+        flaky_libretranslate(up.clone(), fault, tokio::net::TcpListener::bind(addr).await.unwrap()).await;
+    }
+    let second = pt.next_item(Duration::from_secs(60)).await["value"].clone();
+    assert_eq!(second["id"], first["id"], "{fault:?}: the translation replaces the original");
     assert_eq!(second["translated"], true);
     assert_eq!(second["text"], "[pt] Good morning everyone");
+}
+
+#[tokio::test]
+async fn a_provider_answering_503_delivers_the_original_then_the_translation_under_the_same_id() {
+    outage_then_recovery(Fault::Status(503)).await;
+}
+
+#[tokio::test]
+async fn a_provider_rate_limiting_with_429_delivers_the_original_then_the_translation() {
+    outage_then_recovery(Fault::Status(429)).await;
+}
+
+#[tokio::test]
+async fn a_provider_failing_with_500_delivers_the_original_then_the_translation() {
+    outage_then_recovery(Fault::Status(500)).await;
+}
+
+#[tokio::test]
+async fn a_provider_that_is_down_delivers_the_original_then_the_translation() {
+    outage_then_recovery(Fault::Down).await;
 }
 
 #[tokio::test]

@@ -51,12 +51,18 @@ impl Child {
 
 /// Starts `program` (a workspace binary) with `envs`, its output logged.
 pub fn spawn(name: &str, program: &str, envs: &[(&str, &str)]) -> Child {
-    let mut command = tokio::process::Command::new(binary(program));
+    spawn_program(name, binary(program), envs, &[])
+}
+
+/// Starts the executable at `path` with `envs` and `args`, its output logged.
+pub fn spawn_program(name: &str, path: impl AsRef<std::path::Path>, envs: &[(&str, &str)], args: &[&str]) -> Child {
+    let mut command = tokio::process::Command::new(path.as_ref());
     for (key, value) in envs {
         command.env(key, value);
     }
     Child(
         command
+            .args(args)
             .env("RUST_LOG", "info")
             .stdout(log_file(name))
             .stderr(log_file(&format!("{name}.err")))
