@@ -6,6 +6,7 @@
 #
 #   scripts/fuzz.sh                     # every target, 60 s each
 #   FUZZ_SECONDS=3600 scripts/fuzz.sh token
+#   FUZZ_SECONDS=10 FUZZ_KEEP_CORPUS=0 scripts/fuzz.sh   # the smoke run of the test command
 #
 # cargo-fuzz needs nightly compiler flags; this machine has only the stable
 # toolchain, which accepts them with RUSTC_BOOTSTRAP=1. No sanitizer: the
@@ -21,6 +22,10 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install --locked cargo-fuzz@0.13.1
 fi
 export RUSTC_BOOTSTRAP=1
+# The corpus travels in git as one small archive (thousands of tiny files otherwise).
+if [ ! -d fuzz/corpus ] && [ -f fuzz/corpus.tar.gz ]; then
+  tar xzf fuzz/corpus.tar.gz -C fuzz
+fi
 mkdir -p fuzz/artifacts
 for target in $targets; do
   step "Fuzzing $target for ${seconds}s"
@@ -34,3 +39,9 @@ for target in $targets; do
   fi
   grep -E "^stat::number_of_executed_units|^stat::new_units_added|^Done" "$log" || true
 done
+if [ "${FUZZ_KEEP_CORPUS:-1}" = 1 ]; then
+  for target in $targets; do
+    cargo fuzz cmin --sanitizer none --debug-assertions "$target" "fuzz/corpus/$target" >/dev/null 2>&1 || true
+  done
+  tar czf fuzz/corpus.tar.gz -C fuzz corpus
+fi

@@ -48,6 +48,8 @@ cargo test --workspace 2>&1 | tee "$log"
 step "Running the end-to-end tests again on PostgreSQL + NATS"
 PARLEY_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432 PARLEY_TEST_NATS=nats://127.0.0.1:4222 \
   cargo test -p parley-e2e --test e2e -- --skip cluster:: --skip faults:: 2>&1 | tee -a "$log"
+step "Fuzzing smoke run (10 s per target on the kept corpus)"
+FUZZ_SECONDS=10 FUZZ_KEEP_CORPUS=0 bash scripts/fuzz.sh
 # One closing line for the whole run (cargo prints one per test binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "total: %d passed, %d failed\n", p, f }' "$log"

@@ -9,8 +9,8 @@
 //! `firefox` is the real offline provider on en↔pt.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
@@ -24,7 +24,7 @@ use parley_pipeline::{Pipeline, PipelineConfig};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::fanout::{free_port, start_parley, wait_for_port};
+use crate::fanout::{free_port, wait_for_port};
 use crate::histogram::Histogram;
 use crate::targets::now_ns;
 
@@ -131,7 +131,10 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
         ("PARLEY_PIPELINE_SECRET", secret.as_str()),
         ("PARLEY_WEBHOOK_TIMEOUT_SECONDS", "30"),
     ];
-    let (server, admin) = start_parley(&dir, server_port, &extra)?;
+    // The server's warnings and errors, kept for a look after the run.
+    let log_path = std::env::temp_dir().join("parley-load-e2e-server.log");
+    let log = std::process::Stdio::from(std::fs::File::create(&log_path)?);
+    let (server, admin) = crate::fanout::start_parley_logged(&dir, server_port, &extra, log)?;
     wait_for_port(server_port).await?;
     let base = format!("http://127.0.0.1:{server_port}");
     let pipeline_token = crate::fanout::parley_command(&dir, &extra, &["pipeline-token", "86400"])?;
@@ -177,11 +180,13 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
     let end_to_end = Arc::new(Histogram::default());
     let deliver = Arc::new(Histogram::default());
     let received = Arc::new(AtomicU64::new(0));
-    for lang in &languages {
+    let per_language: Vec<Arc<AtomicU64>> = languages.iter().map(|_| Arc::default()).collect();
+    for (lang, counted) in languages.iter().zip(&per_language) {
         let token = join(&base, room, lang).await?;
         let url = format!("ws://127.0.0.1:{server_port}/api/topics/{room}-subscribe-{lang}/subscribe?token={token}");
         let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
         let (end_to_end, deliver, received) = (end_to_end.clone(), deliver.clone(), received.clone());
+        let counted = counted.clone();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             let mut ready = Some(ready_tx);
@@ -199,6 +204,7 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
                 if let Some(sent) = sent_at(original) {
                     end_to_end.record(Duration::from_nanos(now_ns().saturating_sub(sent) as u64));
                     received.fetch_add(1, Ordering::Relaxed);
+                    counted.fetch_add(1, Ordering::Relaxed);
                 }
                 if let Some(at) = frame["published_at"].as_str().and_then(rfc3339_ms) {
                     deliver.record(Duration::from_millis((now_ms() - at).max(0) as u64));
@@ -291,7 +297,12 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
     for (stage, p50, p99) in rows {
         println!("| {stage} | {} | {} |", ms(p50), ms(p99));
     }
-    println!("\nenvelopes: {got} of {expected}; end-to-end p99 target ≤ 15 ms at 1,000 msg/s (reverse translator)");
+    let counts: Vec<String> =
+        languages.iter().zip(&per_language).map(|(l, n)| format!("{l} {}", n.load(Ordering::Relaxed))).collect();
+    println!(
+        "\nenvelopes: {got} of {expected} ({}); end-to-end p99 target ≤ 15 ms at 1,000 msg/s (reverse translator)",
+        counts.join(", ")
+    );
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())

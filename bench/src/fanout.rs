@@ -96,7 +96,7 @@ pub(crate) async fn wait_for_port(port: u16) -> anyhow::Result<()> {
 }
 
 /// A child process killed on drop.
-pub(crate) struct Child(std::process::Child);
+pub(crate) struct Child(pub(crate) std::process::Child);
 
 impl Drop for Child {
     fn drop(&mut self) {
@@ -148,13 +148,23 @@ pub(crate) fn start_parley(
     port: u16,
     extra: &[(&str, &str)],
 ) -> anyhow::Result<(Child, String)> {
+    start_parley_logged(dir, port, extra, Stdio::null())
+}
+
+/// As [`start_parley`], with the server's log (stderr) going to `log`.
+pub(crate) fn start_parley_logged(
+    dir: &std::path::Path,
+    port: u16,
+    extra: &[(&str, &str)],
+    log: Stdio,
+) -> anyhow::Result<(Child, String)> {
     let token = parley_command(dir, extra, &["admin-token", "86400"])?;
     let db = format!("sqlite://{}/bench.db", dir.display());
     let child = std::process::Command::new(parley_binary()?)
         .envs(parley_env(&db, extra))
         .env("PARLEY_ADDR", format!("127.0.0.1:{port}"))
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()?;
     Ok((Child(child), token))
 }

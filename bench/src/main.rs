@@ -8,12 +8,14 @@
 //!   parley-load floor ADDR          (the floor server, started by `compare`)
 //!   parley-load idle [--connections N,N,…]   (RSS with idle subscribers: Parley, the floor, nats-server)
 //!   parley-load e2e [--rate R] [--seconds S] [--translator reverse|firefox] [--models DIR]
+//!   parley-load soak [--minutes M] [--rate R] [--subscribers N] [--churn PER_S] [--every S]
 
 mod cpu;
 mod e2e;
 mod fanout;
 mod floor;
 mod histogram;
+mod soak;
 mod targets;
 
 use anyhow::Context as _;
@@ -48,6 +50,16 @@ async fn main() -> anyhow::Result<()> {
             let levels = levels.split(',').map(str::parse).collect::<Result<Vec<usize>, _>>()?;
             fanout::idle_memory(&levels).await
         }
+        Some("soak") => {
+            soak::run(soak::Plan {
+                minutes: flag(&args, "--minutes", 15)?,
+                rate: flag(&args, "--rate", 200)?,
+                subscribers: flag(&args, "--subscribers", 500)?,
+                churn: flag(&args, "--churn", 5)?,
+                every: flag(&args, "--every", 60)?,
+            })
+            .await
+        }
         Some("e2e") => {
             let provider = match flag(&args, "--translator", "reverse".to_owned())?.as_str() {
                 "reverse" => e2e::Provider::Reverse,
@@ -59,7 +71,7 @@ async fn main() -> anyhow::Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: parley-load compare [--subscribers N] [--rate R] [--seconds S] [--size B] | idle [--connections N,N,…] | e2e [--rate R] [--seconds S] [--translator reverse|firefox] | floor ADDR"
+                "usage: parley-load compare [--subscribers N] [--rate R] [--seconds S] [--size B] | idle [--connections N,N,…] | e2e [--rate R] [--seconds S] [--translator reverse|firefox] | soak [--minutes M] [--rate R] [--subscribers N] [--churn C] | floor ADDR"
             );
             std::process::exit(2);
         }

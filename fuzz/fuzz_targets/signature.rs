@@ -8,12 +8,15 @@ use parley_pipeline::signature::{SignedHeaders, WebhookSecret, verify};
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const NOW: i64 = 1_795_996_800;
 
+fn text(part: Option<&[u8]>) -> Option<&str> {
+    part.and_then(|b| std::str::from_utf8(b).ok())
+}
+
 fuzz_target!(|data: &[u8]| {
     // Three header values and a body, separated by newlines.
     let mut parts = data.splitn(4, |b| *b == b'\n');
     let (id, timestamp, signature) = (parts.next(), parts.next(), parts.next());
     let body = parts.next().unwrap_or_default();
-    let text = |p: Option<&[u8]>| p.and_then(|b| std::str::from_utf8(b).ok());
     let secret = WebhookSecret::parse(SECRET).expect("the fixed secret parses");
     let headers = SignedHeaders { id: text(id), timestamp: text(timestamp), signature: text(signature) };
     if verify(std::slice::from_ref(&secret), headers, body, NOW).is_ok() {

@@ -117,7 +117,8 @@ pub fn verify(
         return Err(SignatureError::MalformedHeader("webhook-id"));
     }
     let timestamp: i64 = timestamp.parse().map_err(|_| SignatureError::MalformedHeader("webhook-timestamp"))?;
-    if (now_unix - timestamp).abs() > WEBHOOK_TOLERANCE_SECS {
+    // Checked: a timestamp near i64::MIN must be stale, not an overflow.
+    if now_unix.checked_sub(timestamp).is_none_or(|skew| skew.unsigned_abs() > WEBHOOK_TOLERANCE_SECS.unsigned_abs()) {
         return Err(SignatureError::StaleTimestamp);
     }
     for candidate in signature.split(' ') {
@@ -207,6 +208,14 @@ mod tests {
         }
         for now in [SPEC_TS + WEBHOOK_TOLERANCE_SECS - 1, SPEC_TS - WEBHOOK_TOLERANCE_SECS + 1] {
             verify(&[secret()], headers(SPEC_SIG, &ts), body, now).unwrap();
+        }
+        // Far-off timestamps are stale, not an arithmetic overflow.
+        for far in [i64::MIN, i64::MIN + 1, i64::MAX] {
+            let far = far.to_string();
+            assert_eq!(
+                verify(&[secret()], headers(SPEC_SIG, &far), body, SPEC_TS),
+                Err(SignatureError::StaleTimestamp)
+            );
         }
     }
 

@@ -73,6 +73,8 @@ pub struct AppState {
     pub db: AnyPool,
     pub tokens: TokenKey,
     pub bus: Arc<Bus>,
+    /// One writer at a time on SQLite (see [`db::WriteGate`]).
+    pub write_gate: db::WriteGate,
     /// The other nodes (scale-out), or none.
     pub cluster: Arc<cluster::Cluster>,
     pub outbox_wakeup: Arc<Notify>,
@@ -148,6 +150,7 @@ pub async fn run(
         None => cluster::Cluster::local(),
     });
     let bus = Arc::new(Bus::default());
+    let write_gate = db::WriteGate::new(db::Backend::of(&db));
     let revocations = Arc::new(Revocations::load(&db, config.clock.now_ms(), cluster.clone()).await?);
     let listener_task = cluster.listen(bus.clone(), revocations.clone(), metrics.clone(), stop.clone()).await?;
     let catch_up = (db::Backend::of(&db) == db::Backend::Postgres).then(|| {
@@ -174,6 +177,7 @@ pub async fn run(
         db: db.clone(),
         tokens,
         bus,
+        write_gate: write_gate.clone(),
         cluster,
         outbox_wakeup: Arc::new(Notify::new()),
         leptos: web::leptos_options(&config, listener.local_addr()?),
@@ -215,6 +219,7 @@ pub async fn run(
             },
             clock: config.clock.clone(),
             metrics,
+            write_gate,
         },
         state.outbox_wakeup.clone(),
         stop.clone(),

@@ -92,9 +92,10 @@ fn mask(text: &str, ranges: &[Range<usize>]) -> String {
 }
 
 /// rustrict's censoring of `original`, keeping only the censored runs that
-/// hide letters: it reads some plain numbers as words ("number 493" was
-/// flagged as sexual), and a run of digits alone is not a word anyone can be
-/// offended by. `None` when nothing is left.
+/// are mostly letters: it reads digits as leetspeak, so plain numbers ("number
+/// 493") and numbers glued to a letter ("1795996800| the") were flagged as
+/// sexual. A run with at least as many letters as digits (`sh1t`, `5h1t`)
+/// stays censored. `None` when nothing is left.
 fn letters_only(original: &str, censored: &str) -> Option<String> {
     let (a, b): (Vec<char>, Vec<char>) = (original.chars().collect(), censored.chars().collect());
     if a.len() != b.len() {
@@ -113,7 +114,9 @@ fn letters_only(original: &str, censored: &str) -> Option<String> {
         while i < a.len() && a[i] != b[i] {
             i += 1;
         }
-        if a[start..i].iter().any(|c| c.is_alphabetic()) {
+        let letters = a[start..i].iter().filter(|c| c.is_alphabetic()).count();
+        let digits = a[start..i].iter().filter(|c| c.is_numeric()).count();
+        if letters > 0 && letters >= digits {
             kept = true;
         } else {
             out[start..i].copy_from_slice(&a[start..i]);
@@ -180,6 +183,9 @@ mod tests {
             let text = format!("Message number {i} is on its way to everyone in the room");
             assert_eq!(mask_of(&text, "en"), (text.clone(), "none".to_owned()));
         }
+        let glued = "1795996800123456789| the train was late again so I walked to work";
+        assert_eq!(mask_of(glued, "en"), (glued.to_owned(), "none".to_owned()));
+        assert_eq!(mask_of("you are a 5h1t", "en").1, "masked", "leetspeak is still caught");
     }
 
     #[test]

@@ -142,6 +142,7 @@ pub(super) async fn record_usage(
         return Err(Error::Invalid("characters must be between 0 and 10000000".into()));
     }
     let found = super::find_room(&state.db, &room).await?;
+    let _write = state.write_gate.enter().await;
     sqlx::query(
         "insert into translation_usage (room, day, characters) values ($1, $2, $3)
          on conflict (room, day) do update set characters = translation_usage.characters + excluded.characters",

@@ -129,20 +129,24 @@ pub async fn publish_item(
 ) -> Result<Published> {
     let started = std::time::Instant::now();
     let _order = state.bus.publish_lock.lock().await;
+    let _write = state.write_gate.enter().await;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin().await?;
-    // Writing first takes SQLite's write lock at once, so the busy timeout
-    // applies instead of a deadlock error on lock upgrade.
-    sqlx::query("insert into topics (name) values ($1) on conflict (name) do nothing")
-        .bind(topic)
-        .execute(&mut *tx)
-        .await?;
     // Taking the next seq locks the topic's row until commit: publishes to
-    // one topic commit one at a time, in seq order, across every node.
-    let (seq,): (i64,) = sqlx::query_as("update topics set last_seq = last_seq + 1 where name = $1 returning last_seq")
-        .bind(topic)
-        .fetch_one(&mut *tx)
-        .await?;
+    // one topic commit one at a time, in seq order, across every node. It is
+    // also the first statement, so SQLite's write lock is taken at once (no
+    // deadlock error on lock upgrade). A topic's first publish creates it.
+    let next_seq = "update topics set last_seq = last_seq + 1 where name = $1 returning last_seq";
+    let seq: i64 = match sqlx::query_as::<_, (i64,)>(next_seq).bind(topic).fetch_optional(&mut *tx).await? {
+        Some((seq,)) => seq,
+        None => {
+            sqlx::query("insert into topics (name) values ($1) on conflict (name) do nothing")
+                .bind(topic)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query_as::<_, (i64,)>(next_seq).bind(topic).fetch_one(&mut *tx).await?.0
+        }
+    };
     // Checked under that lock, so two nodes given one key at once append it once.
     if let Some(key) = idempotency_key {
         let earlier: Option<(i64,)> = sqlx::query_as("select seq from items where topic = $1 and idempotency_key = $2")

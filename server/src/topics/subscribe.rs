@@ -41,7 +41,7 @@ pub const HEARTBEAT: Duration = Duration::from_secs(25);
 const HEARTBEAT_FRAME: &str = r#"{"type":"heartbeat"}"#;
 
 /// Per-socket buffers: subscribers send almost nothing; writes flush per batch.
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+const READ_BUFFER_BYTES: usize = 1024;
 const WRITE_BUFFER_BYTES: usize = 16 * 1024;
 const MAX_INCOMING_MESSAGE_BYTES: usize = 64 * 1024;
 
@@ -276,7 +276,8 @@ async fn run_subscription(
     heartbeat.reset();
     let stopping = shutdown.wait();
     tokio::pin!(stopping);
-    let mut batch: Vec<Arc<Item>> = Vec::with_capacity(LIVE_BATCH);
+    // Grown on the first burst: an idle subscription holds no batch memory.
+    let mut batch: Vec<Arc<Item>> = Vec::new();
     loop {
         tokio::select! {
             () = &mut closed => return,

@@ -66,6 +66,7 @@ pub struct Worker {
     pub policy: RetryPolicy,
     pub clock: Clock,
     pub metrics: Arc<Metrics>,
+    pub write_gate: crate::db::WriteGate,
 }
 
 /// The outcome of one attempt.
@@ -120,6 +121,7 @@ pub async fn run_worker(worker: Worker, wakeup: Arc<Notify>, shutdown: Shutdown)
 async fn claim(worker: &Worker, limit: i64) -> sqlx::Result<Vec<Claimed>> {
     let now = worker.clock.now_ms();
     let lease_until = now + worker.policy.timeout.as_millis() as i64 + 5_000;
+    let _write = worker.write_gate.enter().await;
     // On PostgreSQL several nodes claim at once: each skips the rows another
     // is claiming, and the outer condition (re-checked on a row that changed
     // meanwhile) keeps a row from being leased twice. SQLite has one writer.
@@ -152,6 +154,7 @@ async fn deliver(worker: &Worker, row: Claimed) {
     let started = std::time::Instant::now();
     let outcome = attempt(worker, &row).await;
     let latency = started.elapsed();
+    let _write = worker.write_gate.enter().await;
     let now = worker.clock.now_ms();
     let db = &worker.db;
     let latency_ms = latency.as_millis() as i64;
