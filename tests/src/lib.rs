@@ -224,7 +224,11 @@ impl Endpoint {
 
     /// Joins `room` in `lang` as a new guest; returns the join answer.
     pub async fn join(&self, name: &str, room: &str, lang: &str) -> Value {
-        let client = self.guest(name).await;
+        self.join_as(&self.guest(name).await, room, lang).await
+    }
+
+    /// Joins `room` in `lang` with `client`'s session; returns the join answer.
+    pub async fn join_as(&self, client: &reqwest::Client, room: &str, lang: &str) -> Value {
         let response = client
             .post(self.url(&format!("/api/rooms/{room}/join")))
             .json(&json!({ "language": lang }))
@@ -233,6 +237,13 @@ impl Endpoint {
             .unwrap();
         assert_eq!(response.status(), 200, "join {room} in {lang}");
         response.json().await.unwrap()
+    }
+
+    /// A counter or gauge from `/metrics` (0 when absent).
+    pub async fn metric(&self, name: &str) -> u64 {
+        let text = reqwest::get(self.url("/metrics")).await.unwrap().text().await.unwrap();
+        let prefix = format!("{name} ");
+        text.lines().find_map(|l| l.strip_prefix(&prefix)).and_then(|n| n.parse().ok()).unwrap_or(0)
     }
 
     /// Publishes `value` with `token`; returns the raw response.

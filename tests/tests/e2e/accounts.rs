@@ -215,15 +215,7 @@ async fn banning_a_user_ends_their_session_tokens_and_streams() {
         .json()
         .await
         .unwrap();
-    let joined: Value = eve
-        .post(server.url("/api/rooms/lobby/join"))
-        .json(&json!({"language": "en"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let joined = server.join_as(&eve, "lobby", "en").await;
     let token = joined["token"].as_str().unwrap();
     let mut stream = server.subscribe("lobby-subscribe-en", token, None).await.unwrap();
     let id = me["user"]["id"].as_str().unwrap();

@@ -8,11 +8,11 @@
 
 use std::time::{Duration, Instant};
 
-use parley_e2e::{Endpoint, eventually, fresh_postgres_database, test_nats, test_postgres};
+use parley_e2e::{Endpoint, fresh_postgres_database, test_nats, test_postgres};
 use serde_json::{Value, json};
 
 use crate::pipeline::fake_libretranslate;
-use crate::processes::{ServerSettings, balancer, free_addr, read_all, start_pipeline, start_server};
+use crate::processes::{ServerSettings, balancer, free_addr, outbox_drains, read_all, start_pipeline, start_server};
 
 const MESSAGES: usize = 1000;
 const LANGS: [&str; 3] = ["en", "pt", "es"];
@@ -116,26 +116,8 @@ async fn two_nodes_and_two_pipelines_deliver_every_message_once_through_a_node_c
     }
 
     // The survivor drains the outbox, the dead node's leased deliveries included.
-    eventually(Duration::from_secs(60), "the outbox drains", || {
-        let db = db.clone();
-        async move {
-            let (pending, failed): (i64, i64) = sqlx::query_as(
-                "select (select count(*) from webhook_outbox where status = 'pending'),
-                        (select count(*) from webhook_outbox where status = 'failed')",
-            )
-            .fetch_one(&db)
-            .await
-            .unwrap();
-            assert_eq!(failed, 0, "no delivery was given up");
-            (pending == 0).then_some(())
-        }
-    })
-    .await;
-    let metrics = reqwest::get(format!("http://{a}/metrics")).await.unwrap().text().await.unwrap();
-    assert!(
-        metrics.lines().any(|l| l.strip_prefix("parley_bus_remote_items_total ").is_some_and(|n| n != "0")),
-        "node A heard node B's items over NATS"
-    );
+    outbox_drains(&db).await;
+    assert!(node_a.metric("parley_bus_remote_items_total").await > 0, "node A heard node B's items over NATS");
     eprintln!(
         "multi-node test: {MESSAGES} messages × 3 languages, node killed at {}: {:.1?}",
         MESSAGES / 2,
@@ -193,12 +175,7 @@ async fn with_nats_items_and_revocations_reach_the_other_node() {
         let item = on_b.next_item(Duration::from_secs(10)).await;
         assert_eq!((item["seq"].as_i64(), item["value"]["n"].as_i64()), (Some(n + 1), Some(n)));
     }
-    let metrics = reqwest::get(b.url("/metrics")).await.unwrap().text().await.unwrap();
-    let remote = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("parley_bus_remote_items_total "))
-        .and_then(|n| n.parse::<u64>().ok())
-        .unwrap();
+    let remote = b.metric("parley_bus_remote_items_total").await;
     assert!(remote >= 10, "node B heard node A's items over NATS: {remote}");
     revocation_on_a_closes_a_stream_on_b(&a, &b).await;
 }

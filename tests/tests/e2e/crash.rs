@@ -12,7 +12,7 @@ use parley_e2e::{Endpoint, TempDir, eventually};
 use serde_json::{Value, json};
 
 use crate::pipeline::fake_libretranslate;
-use crate::processes::{ServerSettings, free_addr, read_all, start_pipeline, start_server};
+use crate::processes::{ServerSettings, free_addr, outbox_drains, read_all, start_pipeline, start_server};
 
 const MESSAGES: usize = 1000;
 /// Publishes in flight at once: a burst, not a queue.
@@ -121,21 +121,7 @@ async fn killing_the_server_and_then_the_pipeline_mid_burst_loses_nothing_acknow
             assert_eq!(envelope["text"], expected.as_str(), "{lang}: message {i}: {envelope}");
         }
     }
-    eventually(Duration::from_secs(60), "the outbox drains", || {
-        let db = db.clone();
-        async move {
-            let (pending, failed): (i64, i64) = sqlx::query_as(
-                "select (select count(*) from webhook_outbox where status = 'pending'),
-                        (select count(*) from webhook_outbox where status = 'failed')",
-            )
-            .fetch_one(&db)
-            .await
-            .unwrap();
-            assert_eq!(failed, 0, "no delivery was given up");
-            (pending == 0).then_some(())
-        }
-    })
-    .await;
+    outbox_drains(&db).await;
     drop((server, pipeline));
     eprintln!("crash test: {MESSAGES} messages, server and pipeline killed mid-burst: {:.1?}", started.elapsed());
 }

@@ -45,15 +45,6 @@ fn nats_server(addr: std::net::SocketAddr) -> Child {
     spawn_program("nats-private", "/usr/sbin/nats-server", &[], &["-a", "127.0.0.1", "-p", &port])
 }
 
-async fn remote_items(node: &TestServer) -> u64 {
-    let metrics = reqwest::get(node.url("/metrics")).await.unwrap().text().await.unwrap();
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("parley_bus_remote_items_total "))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
-
 async fn readyz(node: &TestServer) -> String {
     reqwest::get(node.url("/readyz")).await.unwrap().text().await.unwrap()
 }
@@ -79,7 +70,7 @@ async fn a_nats_restart_loses_nothing_and_readyz_reports_the_degraded_bus() {
         }
     };
     publish_on_a_and_read_on_b(3).await;
-    assert!(remote_items(&b).await >= 3, "node B heard them over NATS");
+    assert!(b.metric("parley_bus_remote_items_total").await >= 3, "node B heard them over NATS");
     assert_eq!(readyz(&a).await, "ready");
 
     nats.kill9().await;
@@ -99,7 +90,7 @@ async fn a_nats_restart_loses_nothing_and_readyz_reports_the_degraded_bus() {
         (readyz(&b).await == "ready").then_some(())
     })
     .await;
-    let heard = remote_items(&b).await;
+    let heard = b.metric("parley_bus_remote_items_total").await;
     publish_on_a_and_read_on_b(3).await;
-    assert!(remote_items(&b).await > heard, "after the restart, items travel over NATS again");
+    assert!(b.metric("parley_bus_remote_items_total").await > heard, "after the restart, items travel over NATS again");
 }

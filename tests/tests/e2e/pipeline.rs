@@ -350,12 +350,8 @@ async fn outage_then_recovery(fault: Fault) {
     assert_eq!(first["text"], "Good morning everyone");
     assert!(first["note"].as_str().unwrap().contains("follows"), "{first}");
     assert_eq!(reqwest::get(server.url("/readyz")).await.unwrap().status(), 200, "the server itself is ready");
-    let metrics = reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap();
-    let failures = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("parley_translation_provider_failures_total "))
-        .and_then(|n| n.parse::<u64>().ok());
-    assert!(failures.is_some_and(|n| n > 0), "{fault:?}: the metrics count the provider's failures: {metrics}");
+    let failures = server.metric("parley_translation_provider_failures_total").await;
+    assert!(failures > 0, "{fault:?}: the metrics count the provider's failures");
 
     up.store(true, Ordering::SeqCst);
     if let Some(addr) = parked {

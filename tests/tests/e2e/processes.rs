@@ -228,3 +228,19 @@ pub async fn read_all(
     }
     envelopes
 }
+
+/// Waits until no webhook delivery is pending, failing if any was given up.
+pub async fn outbox_drains(db: &sqlx::AnyPool) {
+    eventually(Duration::from_secs(60), "the outbox drains", || async move {
+        let (pending, failed): (i64, i64) = sqlx::query_as(
+            "select (select count(*) from webhook_outbox where status = 'pending'),
+                    (select count(*) from webhook_outbox where status = 'failed')",
+        )
+        .fetch_one(db)
+        .await
+        .unwrap();
+        assert_eq!(failed, 0, "no delivery was given up");
+        (pending == 0).then_some(())
+    })
+    .await;
+}

@@ -200,15 +200,7 @@ async fn resuming_after_more_than_a_topic_has_still_gets_what_comes_next() {
 async fn room_messages_read_in_a_language_the_reader_may_read() {
     let server = TestServer::start().await;
     let ana = server.guest("Ana").await;
-    let joined: serde_json::Value = ana
-        .post(server.url("/api/rooms/lobby/join"))
-        .json(&json!({"language": "en"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let joined = server.join_as(&ana, "lobby", "en").await;
     let token = joined["token"].as_str().unwrap();
     let mut en = server.subscribe("lobby-subscribe-en", token, None).await.unwrap();
     let seq = server
