@@ -226,6 +226,9 @@ pub async fn compare(plan: Plan) -> anyhow::Result<()> {
         );
         outcomes.push(o);
     }
+    if let (Target::Parley { addr, .. }, _) = &targets[0] {
+        println!("\n{}", server_side(addr).await.unwrap_or_else(|e| format!("(no server metrics: {e})")));
+    }
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
     let (p, f, n) = (&outcomes[0], &outcomes[1], &outcomes[2]);
     println!("\nParley p99 / floor p99 = {:.2}   (target ≤ 1.5)", ratio(p.p99, f.p99));
@@ -234,6 +237,33 @@ pub async fn compare(plan: Plan) -> anyhow::Result<()> {
     drop(children);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// Parley's own view of its publishes, from `/metrics`: the time from a
+/// publish's arrival in the queue to its broadcast, and items per transaction.
+async fn server_side(addr: &str) -> anyhow::Result<String> {
+    let text = reqwest::get(format!("http://{addr}/metrics")).await?.text().await?;
+    let value = |name: &str| -> f64 {
+        text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok()).unwrap_or(0.0)
+    };
+    let (count, sum) = (value("parley_publish_seconds_count"), value("parley_publish_seconds_sum"));
+    let batches = value("parley_publish_batches_total");
+    // The smallest bucket bound holding 99 % of publishes.
+    let p99 = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("parley_publish_seconds_bucket{le=\""))
+        .filter_map(|l| {
+            let (le, n) = l.split_once("\"} ")?;
+            Some((le.parse::<f64>().ok()?, n.parse::<f64>().ok()?))
+        })
+        .find(|&(_, n)| n >= 0.99 * count)
+        .map_or(f64::NAN, |(le, _)| le);
+    Ok(format!(
+        "Parley server side: publish (queue + commit + broadcast) mean {:.2} ms, p99 ≤ {:.1} ms; {:.1} items per transaction",
+        sum / count.max(1.0) * 1000.0,
+        p99 * 1000.0,
+        count / batches.max(1.0)
+    ))
 }
 
 /// RSS with idle subscribers at each of `levels` (e.g. 1,000, 10,000,

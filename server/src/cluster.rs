@@ -181,9 +181,20 @@ async fn catch_up(db: &AnyPool, bus: &Bus, metrics: &Metrics) -> crate::Result<(
     if live.is_empty() {
         return Ok(());
     }
-    let newest: Vec<(String, i64)> = sqlx::query_as("select name, last_seq from topics").fetch_all(db).await?;
+    // Only the topics someone here listens to: the cost follows this node's
+    // subscriptions, not how many topics the cluster ever had.
+    let mut newest = std::collections::HashMap::with_capacity(live.len());
+    for chunk in live.chunks(500) {
+        let sql =
+            format!("select name, last_seq from topics where name in {}", crate::db::placeholders(1, chunk.len()));
+        let mut query = sqlx::query_as::<_, (String, i64)>(&sql);
+        for (topic, _) in chunk {
+            query = query.bind(topic);
+        }
+        newest.extend(query.fetch_all(db).await?);
+    }
     for (topic, heard) in live {
-        let Some(&(_, last)) = newest.iter().find(|(name, _)| *name == topic) else { continue };
+        let Some(&last) = newest.get(&topic) else { continue };
         match heard {
             // A subscription is starting; it marks what it has read.
             None => {}

@@ -127,6 +127,25 @@ pub async fn connect(url: &str) -> anyhow::Result<AnyPool> {
     }
 }
 
+/// How often the SQLite write-ahead log is copied back into the database.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Checkpoints the SQLite write-ahead log every second until shutdown. The
+/// publish path's connection does not checkpoint itself (a checkpoint inside
+/// its commit would stall an async worker); a passive checkpoint here, on
+/// sqlx's thread, never blocks writers or readers.
+pub async fn run_checkpoints(db: AnyPool, shutdown: crate::shutdown::Shutdown) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(CHECKPOINT_INTERVAL) => {}
+            () = shutdown.wait() => return,
+        }
+        if let Err(error) = sqlx::query("pragma wal_checkpoint(passive)").execute(&db).await {
+            tracing::warn!(%error, "WAL checkpoint failed");
+        }
+    }
+}
+
 /// Reads a setting, or stores `make()` under it when absent (the first start).
 ///
 /// # Errors
@@ -144,6 +163,23 @@ pub async fn setting_or_init(pool: &AnyPool, key: &str, make: impl FnOnce() -> S
         .await?;
     let (value,) = read().fetch_one(pool).await?;
     Ok(value)
+}
+
+/// `($1, $2), ($3, $4)` for a multi-row insert of `rows` rows of `columns` values.
+pub fn placeholders(rows: usize, columns: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 5);
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(row * columns + column + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sql
 }
 
 /// Milliseconds since the Unix epoch.
@@ -184,6 +220,12 @@ mod tests {
         assert_eq!(Backend::of_url("postgres://postgres@127.0.0.1:5432/parley").unwrap(), Backend::Postgres);
         assert_eq!(Backend::of_url("postgresql://db/parley").unwrap(), Backend::Postgres);
         assert!(Backend::of_url("mysql://db/parley").is_err());
+    }
+
+    #[test]
+    fn placeholders_number_every_value() {
+        assert_eq!(placeholders(1, 2), "($1, $2)");
+        assert_eq!(placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
     }
 
     #[test]

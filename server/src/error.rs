@@ -141,6 +141,7 @@ impl IntoResponse for Error {
             Error::RateLimited { retry_after_secs } => Some(retry_after_secs),
             Error::TooManySubscriptions(_) => Some(5),
             Error::Database(ref e) if is_transient(e) => Some(1),
+            Error::Unavailable(_) => Some(1),
             _ => None,
         };
         if let Some(secs) = retry_after

@@ -73,6 +73,8 @@ pub struct AppState {
     pub db: AnyPool,
     pub tokens: TokenKey,
     pub bus: Arc<Bus>,
+    /// Publishes waiting for the next group commit.
+    pub publish_queue: Arc<topics::PublishQueue>,
     /// One writer at a time on SQLite (see [`db::WriteGate`]).
     pub write_gate: db::WriteGate,
     /// The other nodes (scale-out), or none.
@@ -177,6 +179,10 @@ pub async fn run(
         db: db.clone(),
         tokens,
         bus,
+        publish_queue: Arc::new(topics::PublishQueue::new(match db::Backend::of(&db) {
+            db::Backend::Sqlite => topics::batch::SqliteWriter::open(&config.database_url)?,
+            db::Backend::Postgres => None,
+        })),
         write_gate: write_gate.clone(),
         cluster,
         outbox_wakeup: Arc::new(Notify::new()),
@@ -224,6 +230,8 @@ pub async fn run(
         state.outbox_wakeup.clone(),
         stop.clone(),
     ));
+    let checkpoints = (db::Backend::of(&db) == db::Backend::Sqlite)
+        .then(|| tokio::spawn(db::run_checkpoints(db.clone(), stop.clone())));
     let janitor = tokio::spawn(topics::retention::run_janitor(
         db.clone(),
         config.retention,
@@ -235,6 +243,13 @@ pub async fn run(
     tracing::info!(url = %addr, "Parley is listening");
     let router = app(state, pipeline_routes);
     let serve_stop = stop.clone();
+    // No Nagle: frames are already coalesced per burst (feed, then one flush),
+    // and a small frame held back for an ACK costs a chat message milliseconds.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+    });
     let serving = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move { serve_stop.wait().await });
     tokio::spawn(async move {
@@ -244,7 +259,7 @@ pub async fn run(
     serving.await?;
     let _ = worker.await;
     let _ = janitor.await;
-    for task in [listener_task, catch_up].into_iter().flatten() {
+    for task in [listener_task, catch_up, checkpoints].into_iter().flatten() {
         let _ = task.await;
     }
     db.close().await;

@@ -15,6 +15,8 @@ pub use parley_pipeline::metrics::Histogram;
 pub struct Metrics {
     pub publishes: AtomicU64,
     pub publish_duplicates: AtomicU64,
+    /// Publish transactions; `publishes / publish_batches` is the mean batch.
+    pub publish_batches: AtomicU64,
     pub frames_delivered: AtomicU64,
     /// Items other nodes announced over NATS.
     pub bus_remote_items: AtomicU64,
@@ -43,8 +45,9 @@ impl Metrics {
         }
     }
 
-    /// The text exposition of every metric; `subscribers` is read live from the bus.
-    pub fn render(&self, subscribers: usize) -> String {
+    /// The text exposition of every metric; `subscribers` and `queued` (publishes
+    /// waiting for a transaction) are read live.
+    pub fn render(&self, subscribers: usize, queued: usize) -> String {
         let mut out = String::new();
         let counter = parley_pipeline::metrics::write_counter;
         counter(
@@ -58,6 +61,12 @@ impl Metrics {
             "parley_publish_duplicates_total",
             "Publishes answered from an earlier item with the same idempotency key.",
             self.publish_duplicates.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "parley_publish_batches_total",
+            "Publish transactions (publishes queued behind one commit share the next).",
+            self.publish_batches.load(Ordering::Relaxed),
         );
         counter(
             &mut out,
@@ -80,6 +89,10 @@ impl Metrics {
         let _ = writeln!(
             out,
             "# HELP parley_subscribers Open subscriptions on this node.\n# TYPE parley_subscribers gauge\nparley_subscribers {subscribers}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP parley_publish_queue Publishes waiting for the next group commit.\n# TYPE parley_publish_queue gauge\nparley_publish_queue {queued}"
         );
         let _ = writeln!(
             out,
@@ -117,9 +130,10 @@ mod tests {
         m.webhook_attempt("success", Duration::from_millis(3));
         m.webhook_attempt("success", Duration::from_millis(30));
         m.webhook_attempt("failure", Duration::from_millis(1));
-        let text = m.render(7);
+        let text = m.render(7, 2);
         assert!(text.contains("parley_publishes_total 3"), "{text}");
         assert!(text.contains("parley_subscribers 7"));
+        assert!(text.contains("parley_publish_queue 2"));
         assert!(text.contains("parley_webhook_attempts_total{outcome=\"success\"} 2"));
         assert!(text.contains("parley_webhook_attempt_seconds_bucket{outcome=\"success\",le=\"0.005\"} 1"));
         assert!(text.contains("parley_webhook_attempt_seconds_bucket{outcome=\"success\",le=\"0.05\"} 2"));

@@ -53,7 +53,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        state.metrics.render(state.bus.subscriber_count())
+        state.metrics.render(state.bus.subscriber_count(), state.publish_queue.queued())
             + &state.pipeline.as_ref().map(|p| p.metrics_text()).unwrap_or_default(),
     )
 }

@@ -26,9 +26,6 @@ struct Channel {
 #[derive(Default)]
 pub struct Bus {
     channels: Mutex<HashMap<String, Channel>>,
-    /// Held from the start of a publish's transaction until its broadcast, so
-    /// this node's subscribers see its items in exactly `seq` order.
-    pub(super) publish_lock: tokio::sync::Mutex<()>,
 }
 
 impl Bus {

@@ -4,7 +4,9 @@
 //!   outbox rows are written in one transaction.
 //! - [`subscribe`]: `GET /api/topics/{topic}/subscribe` (WebSocket) with resume.
 //! - [`bus`]: live fan-out on this node.
+//! - [`batch`]: group commit of the publishes that queue up under load.
 
+pub mod batch;
 pub mod bus;
 pub mod publish;
 pub mod retention;
@@ -20,7 +22,7 @@ use crate::AppState;
 use crate::db::format_ms;
 use crate::error::{Error, Result};
 
-pub use publish::publish_item;
+pub use batch::{PublishQueue, Published, publish_item};
 
 /// The largest item body a publisher may send.
 pub const MAX_ITEM_BYTES: usize = 16 * 1024;
@@ -71,13 +73,7 @@ pub struct ItemFrame<'a> {
 impl Item {
     /// The body POSTed to webhooks (API.md, "Webhooks").
     pub fn webhook_payload(&self) -> Value {
-        serde_json::json!({
-            "topic": self.topic,
-            "seq": self.seq,
-            "published_at": format_ms(self.published_at_ms),
-            "publisher": self.publisher,
-            "value": self.value,
-        })
+        webhook_payload(&self.topic, self.seq, self.published_at_ms, &self.publisher, &self.value)
     }
 
     pub fn new(topic: String, seq: i64, published_at_ms: i64, publisher: Publisher, value: Value) -> Self {
@@ -100,6 +96,17 @@ impl Item {
     pub fn frame_text(&self) -> &axum::extract::ws::Utf8Bytes {
         self.frame_text.get_or_init(|| serde_json::to_string(&self.frame()).unwrap_or_default().into())
     }
+}
+
+/// The body POSTed to webhooks for one item (API.md, "Webhooks").
+pub fn webhook_payload(topic: &str, seq: i64, published_at_ms: i64, publisher: &Publisher, value: &Value) -> Value {
+    serde_json::json!({
+        "topic": topic,
+        "seq": seq,
+        "published_at": format_ms(published_at_ms),
+        "publisher": publisher,
+        "value": value,
+    })
 }
 
 /// Checks a topic name: 1–128 of `[A-Za-z0-9_.-]`.

@@ -1,7 +1,4 @@
-//! Publishing: one transaction for the item, its `seq`, and its webhook outbox rows.
-
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
+//! `POST /api/topics/{topic}`: checks the caller, the body and the limits, then queues the item ([`super::batch`]).
 
 use axum::Json;
 use axum::body::Body;
@@ -11,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{Item, MAX_ITEM_BYTES, Publisher, validate_topic};
+use super::{MAX_ITEM_BYTES, Publisher, publish_item, validate_topic};
 use crate::AppState;
 use crate::auth::{Op, TokenCaller};
 use crate::error::{Error, Result};
@@ -103,87 +100,4 @@ fn check_presence(value: &Value) -> Result<()> {
     } else {
         Err(Error::Invalid(r#"presence items are {"kind": "online" | "typing" | "offline"}"#.into()))
     }
-}
-
-/// The result of a publish.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Published {
-    pub seq: i64,
-    /// The idempotency key was seen before: nothing was appended.
-    pub duplicate: bool,
-}
-
-/// Appends `value` to `topic`. The item and one outbox row per enabled
-/// webhook on the topic commit together, so an acknowledged publish is never
-/// missing its webhook deliveries. With an idempotency key already used on
-/// this topic, returns the earlier item's `seq` and appends nothing.
-///
-/// # Errors
-/// Database errors.
-pub async fn publish_item(
-    state: &AppState,
-    topic: &str,
-    publisher: Publisher,
-    value: Value,
-    idempotency_key: Option<&str>,
-) -> Result<Published> {
-    let started = std::time::Instant::now();
-    let _order = state.bus.publish_lock.lock().await;
-    let _write = state.write_gate.enter().await;
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin().await?;
-    // Taking the next seq locks the topic's row until commit: publishes to
-    // one topic commit one at a time, in seq order, across every node. It is
-    // also the first statement, so SQLite's write lock is taken at once (no
-    // deadlock error on lock upgrade). A topic's first publish creates it.
-    let next_seq = "update topics set last_seq = last_seq + 1 where name = $1 returning last_seq";
-    let seq: i64 = match sqlx::query_as::<_, (i64,)>(next_seq).bind(topic).fetch_optional(&mut *tx).await? {
-        Some((seq,)) => seq,
-        None => {
-            sqlx::query("insert into topics (name) values ($1) on conflict (name) do nothing")
-                .bind(topic)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query_as::<_, (i64,)>(next_seq).bind(topic).fetch_one(&mut *tx).await?.0
-        }
-    };
-    // Checked under that lock, so two nodes given one key at once append it once.
-    if let Some(key) = idempotency_key {
-        let earlier: Option<(i64,)> = sqlx::query_as("select seq from items where topic = $1 and idempotency_key = $2")
-            .bind(topic)
-            .bind(key)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some((seq,)) = earlier {
-            tx.rollback().await?;
-            state.metrics.publish_duplicates.fetch_add(1, Ordering::Relaxed);
-            return Ok(Published { seq, duplicate: true });
-        }
-    }
-    let item = Item::new(topic.to_owned(), seq, now, publisher, value);
-    sqlx::query(
-        "insert into items (topic, seq, published_at, publisher_id, publisher_name, value, idempotency_key)
-         values ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(topic)
-    .bind(seq)
-    .bind(now)
-    .bind(&item.publisher.id)
-    .bind(&item.publisher.name)
-    .bind(item.value.to_string())
-    .bind(idempotency_key)
-    .execute(&mut *tx)
-    .await?;
-    let webhooks = crate::webhooks::enqueue(&mut tx, &item, now).await?;
-    tx.commit().await?;
-    let item = Arc::new(item);
-    state.bus.broadcast(item.clone());
-    // Still under the publish lock: this node's items reach NATS in `seq` order.
-    state.cluster.announce_item(&item).await;
-    if webhooks > 0 {
-        state.outbox_wakeup.notify_one();
-    }
-    state.metrics.publishes.fetch_add(1, Ordering::Relaxed);
-    state.metrics.publish_latency.observe(started.elapsed());
-    Ok(Published { seq, duplicate: false })
 }

@@ -278,6 +278,7 @@ async fn run_subscription(
     tokio::pin!(stopping);
     // Grown on the first burst: an idle subscription holds no batch memory.
     let mut batch: Vec<Arc<Item>> = Vec::new();
+    let mut fed = 0;
     loop {
         tokio::select! {
             () = &mut closed => return,
@@ -314,9 +315,12 @@ async fn run_subscription(
                     if sink.feed_item(&item).await.is_err() {
                         return;
                     }
-                    state.metrics.frames_delivered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    fed += 1;
                     last_sent = Some(item.seq);
                 }
+                // One add per write, not per frame: a thousand subscribers
+                // share this counter's cache line.
+                state.metrics.frames_delivered.fetch_add(std::mem::take(&mut fed), std::sync::atomic::Ordering::Relaxed);
                 if sink.flush().await.is_err() {
                     return;
                 }

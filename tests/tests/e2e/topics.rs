@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use parley_e2e::{TestServer, error_code};
+use parley_e2e::{Endpoint, TestServer, error_code, eventually};
 use serde_json::json;
 use tokio_tungstenite::tungstenite;
 
@@ -224,4 +224,84 @@ async fn room_messages_read_in_a_language_the_reader_may_read() {
     assert_eq!(response.status(), 403);
     let response = reqwest::get(server.url("/api/rooms/lobby/messages?lang=en")).await.unwrap();
     assert_eq!(response.status(), 401);
+}
+
+/// Publishes `value` to `topic` with an optional idempotency key; returns (seq, duplicate).
+async fn publish_keyed(server: &Endpoint, topic: &str, token: &str, n: usize, key: Option<&str>) -> (i64, bool) {
+    let mut request =
+        server.authed(reqwest::Method::POST, &format!("/api/topics/{topic}"), token).json(&json!({"n": n}));
+    if let Some(key) = key {
+        request = request.header("idempotency-key", key);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200, "{topic} {n}");
+    let answer: serde_json::Value = response.json().await.unwrap();
+    (answer["seq"].as_i64().unwrap(), answer["duplicate"].as_bool().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishes_queued_behind_a_transaction_commit_together_in_order_without_gaps() {
+    let server = TestServer::start().await;
+    let ops = [parley::auth::Op::Publish, parley::auth::Op::Subscribe];
+    let token = server.token_for(&[("batched", &ops), ("batched-other", &ops)]).await;
+    assert_eq!(publish_keyed(&server, "batched", &token, 0, Some("old")).await, (1, false));
+    let mut live = server.subscribe("batched", &token, None).await.unwrap();
+
+    // Another connection holds the topic's row (and on SQLite the write lock),
+    // so the next batch stops at its first statement.
+    let db = server.db().await;
+    let mut holder = db.begin().await.unwrap();
+    sqlx::query("update topics set last_seq = last_seq where name = 'batched'").execute(&mut *holder).await.unwrap();
+    let batches = server.metric("parley_publish_batches_total").await;
+    let first = tokio::spawn({
+        let (server, token) = (Endpoint::at(server.addr), token.clone());
+        async move { publish_keyed(&server, "batched", &token, 1, None).await }
+    });
+    eventually(WITHIN, "the first batch waits on the lock", || async {
+        (server.metric("parley_publish_batches_total").await == batches + 1).then_some(())
+    })
+    .await;
+    // Twenty more queue behind it: plain items, one key four times, a key used
+    // before, and a topic that does not exist yet.
+    let plan: Vec<(&str, Option<&str>)> = (0..12)
+        .map(|_| ("batched", None))
+        .chain((0..4).map(|_| ("batched", Some("same"))))
+        .chain([("batched", Some("old"))])
+        .chain((0..3).map(|_| ("batched-other", None)))
+        .collect();
+    let queued: Vec<_> = plan
+        .iter()
+        .enumerate()
+        .map(|(n, &(topic, key))| {
+            let (server, token, key) = (Endpoint::at(server.addr), token.clone(), key.map(str::to_owned));
+            tokio::spawn(async move { publish_keyed(&server, topic, &token, n + 2, key.as_deref()).await })
+        })
+        .collect();
+    eventually(WITHIN, "twenty publishes queue up", || async {
+        (server.metric("parley_publish_queue").await == 20).then_some(())
+    })
+    .await;
+    holder.rollback().await.unwrap();
+
+    assert_eq!(first.await.unwrap(), (2, false));
+    let mut answers = Vec::new();
+    for task in queued {
+        answers.push(task.await.unwrap());
+    }
+    assert_eq!(server.metric("parley_publish_batches_total").await, batches + 2, "the twenty shared one transaction");
+    let mut fresh: Vec<i64> = answers[..16].iter().filter(|a| !a.1).map(|a| a.0).collect();
+    fresh.sort_unstable();
+    assert_eq!(fresh, (3..=15).collect::<Vec<_>>(), "twelve plain items and one keyed: the next seqs, no gap");
+    let same: Vec<_> = answers[12..16].to_vec();
+    assert!(same.iter().all(|a| a.0 == same[0].0), "one key, one seq: {same:?}");
+    assert_eq!(same.iter().filter(|a| !a.1).count(), 1, "exactly one of a key's publishes appends: {same:?}");
+    assert_eq!(answers[16], (1, true), "a key used in an earlier transaction answers its first seq");
+    let mut other: Vec<i64> = answers[17..].iter().map(|a| a.0).collect();
+    other.sort_unstable();
+    assert_eq!(other, vec![1, 2, 3], "a topic created inside the batch");
+
+    // The live subscriber got every new item once, in seq order.
+    for seq in 2..=15 {
+        assert_eq!(live.next_item(WITHIN).await["seq"], seq);
+    }
 }
