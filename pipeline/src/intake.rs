@@ -218,17 +218,19 @@ impl Pipeline {
         {
             tracing::warn!(%error, room = %room.name, billed, "cannot report translation usage");
         }
-        let publishes = outcomes.iter().map(|(envelope, pending, _)| {
-            let topic = format!("{}-subscribe-{}", room.name, envelope.lang);
-            let key = format!("{}:v{}{}", envelope.id, envelope.version, if *pending { ":untranslated" } else { "" });
-            async move { self.config.topics.publish(&topic, &key, envelope).await }
-        });
+        // Every language in one request: one transaction on the server.
+        let publishes: Vec<(String, String, &Envelope)> = outcomes
+            .iter()
+            .map(|(envelope, pending, _)| {
+                let topic = format!("{}-subscribe-{}", room.name, envelope.lang);
+                let key =
+                    format!("{}:v{}{}", envelope.id, envelope.version, if *pending { ":untranslated" } else { "" });
+                (topic, key, envelope)
+            })
+            .collect();
         let started = std::time::Instant::now();
-        let published = join_all(publishes).await;
+        self.config.topics.publish_all(&publishes).await?;
         self.metrics.publish.observe(started.elapsed());
-        for result in published {
-            result?;
-        }
         let pending: Vec<&str> = outcomes.iter().filter(|(_, p, _)| *p).map(|(e, ..)| e.lang.as_str()).collect();
         tracing::info!(
             room = %room.name,

@@ -130,32 +130,42 @@ impl TopicsClient {
         Ok(answer.room)
     }
 
-    /// Publishes `value` to `topic` under an idempotency key; returns the
-    /// item's `seq`. Publishing the same key again (a redelivered webhook)
-    /// returns the first item's `seq` and appends nothing.
+    /// Publishes several items in one request (`POST /api/topics`), each
+    /// `(topic, idempotency key, value)`; returns their `seq`s in order.
+    /// Publishing the same keys again (a redelivered webhook) returns the
+    /// first items' `seq`s and appends nothing.
     ///
     /// # Errors
     /// [`Error::Upstream`] when the server does not answer 200.
-    pub async fn publish(&self, topic: &str, idempotency_key: &str, value: &impl serde::Serialize) -> Result<i64> {
+    pub async fn publish_all<T: serde::Serialize>(&self, items: &[(String, String, T)]) -> Result<Vec<i64>> {
         #[derive(Deserialize)]
         struct Published {
             seq: i64,
         }
+        #[derive(Deserialize)]
+        struct Answer {
+            items: Vec<Published>,
+        }
+        let body = serde_json::json!({
+            "items": items
+                .iter()
+                .map(|(topic, key, value)| serde_json::json!({"topic": topic, "idempotency_key": key, "value": value}))
+                .collect::<Vec<_>>(),
+        });
         let response = self
             .http
-            .post(format!("{}/api/topics/{topic}", self.base_url))
+            .post(format!("{}/api/topics", self.base_url))
             .bearer_auth(&self.token)
-            .header("idempotency-key", idempotency_key)
-            .json(value)
+            .json(&body)
             .send()
             .await
             .map_err(|e| Error::Upstream(e.to_string()))?;
         if !response.status().is_success() {
             let status = response.status();
             let body = response.text().await.unwrap_or_default();
-            return Err(Error::Upstream(format!("publish to {topic} answered {status}: {body}")));
+            return Err(Error::Upstream(format!("publishing {} items answered {status}: {body}", items.len())));
         }
-        let published: Published = response.json().await.map_err(|e| Error::Upstream(e.to_string()))?;
-        Ok(published.seq)
+        let answer: Answer = response.json().await.map_err(|e| Error::Upstream(e.to_string()))?;
+        Ok(answer.items.into_iter().map(|p| p.seq).collect())
     }
 }

@@ -152,7 +152,7 @@ pub async fn run(
         None => cluster::Cluster::local(),
     });
     let bus = Arc::new(Bus::default());
-    let write_gate = db::WriteGate::new(db::Backend::of(&db));
+    let write_gate = db::WriteGate::new(&config.database_url)?;
     let revocations = Arc::new(Revocations::load(&db, config.clock.now_ms(), cluster.clone()).await?);
     let listener_task = cluster.listen(bus.clone(), revocations.clone(), metrics.clone(), stop.clone()).await?;
     let catch_up = (db::Backend::of(&db) == db::Backend::Postgres).then(|| {
@@ -179,10 +179,7 @@ pub async fn run(
         db: db.clone(),
         tokens,
         bus,
-        publish_queue: Arc::new(topics::PublishQueue::new(match db::Backend::of(&db) {
-            db::Backend::Sqlite => topics::batch::SqliteWriter::open(&config.database_url)?,
-            db::Backend::Postgres => None,
-        })),
+        publish_queue: Arc::default(),
         write_gate: write_gate.clone(),
         cluster,
         outbox_wakeup: Arc::new(Notify::new()),

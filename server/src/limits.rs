@@ -25,6 +25,15 @@ impl RateLimiter {
     /// # Errors
     /// [`Error::RateLimited`] with the seconds until a token is back.
     pub fn check(&self, key: &str, now_ms: i64) -> Result<()> {
+        self.take(key, now_ms, 1)
+    }
+
+    /// Takes `n` tokens for `key` at `now_ms`, all or none.
+    ///
+    /// # Errors
+    /// [`Error::RateLimited`] with the seconds until `n` tokens are back.
+    pub fn take(&self, key: &str, now_ms: i64, n: u32) -> Result<()> {
+        let n = f64::from(n);
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.len() >= MAX_BUCKETS {
             let (rate, burst) = (self.rate, self.burst);
@@ -33,12 +42,12 @@ impl RateLimiter {
         let (tokens, at) = buckets.entry(key.to_owned()).or_insert((self.burst, now_ms));
         let refilled = (*tokens + (now_ms - *at).max(0) as f64 / 1000.0 * self.rate).min(self.burst);
         *at = now_ms;
-        if refilled >= 1.0 {
-            *tokens = refilled - 1.0;
+        if refilled >= n {
+            *tokens = refilled - n;
             return Ok(());
         }
         *tokens = refilled;
-        let wait = ((1.0 - refilled) / self.rate).ceil().max(1.0) as u64;
+        let wait = ((n - refilled) / self.rate).ceil().max(1.0) as u64;
         Err(Error::RateLimited { retry_after_secs: wait })
     }
 }
@@ -106,6 +115,18 @@ mod tests {
         // Half a second later one token is back.
         limiter.check("t", 500).unwrap();
         assert!(limiter.check("t", 500).is_err());
+    }
+
+    #[test]
+    fn several_tokens_are_taken_all_or_none() {
+        let limiter = RateLimiter::new(1.0, 5);
+        limiter.take("t", 0, 3).unwrap();
+        let Err(Error::RateLimited { retry_after_secs }) = limiter.take("t", 0, 3) else {
+            panic!("three more than the two left must be refused");
+        };
+        assert_eq!(retry_after_secs, 1);
+        // Nothing was taken by the refusal: the two left still pass.
+        limiter.take("t", 0, 2).unwrap();
     }
 
     #[test]

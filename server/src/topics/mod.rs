@@ -1,7 +1,8 @@
 //! Topics: publish with a per-topic `seq`, durable history, and live subscriptions.
 //!
-//! - [`publish`]: `POST /api/topics/{topic}`; the item, its `seq` and its webhook
-//!   outbox rows are written in one transaction.
+//! - [`publish`]: `POST /api/topics/{topic}` and `POST /api/topics` (several
+//!   items at once); an item, its `seq` and its webhook outbox rows are
+//!   written in one transaction.
 //! - [`subscribe`]: `GET /api/topics/{topic}/subscribe` (WebSocket) with resume.
 //! - [`bus`]: live fan-out on this node.
 //! - [`batch`]: group commit of the publishes that queue up under load.
@@ -22,7 +23,7 @@ use crate::AppState;
 use crate::db::format_ms;
 use crate::error::{Error, Result};
 
-pub use batch::{PublishQueue, Published, publish_item};
+pub use batch::{NewItem, PublishQueue, Published, publish_item, publish_items};
 
 /// The largest item body a publisher may send.
 pub const MAX_ITEM_BYTES: usize = 16 * 1024;
@@ -30,6 +31,7 @@ pub const MAX_ITEM_BYTES: usize = 16 * 1024;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(publish::publish))
+        .routes(routes!(publish::publish_batch))
         .routes(routes!(subscribe::subscribe))
         .routes(routes!(subscribe::items))
         .routes(routes!(retention::set_retention))

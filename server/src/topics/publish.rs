@@ -4,13 +4,14 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{MAX_ITEM_BYTES, Publisher, publish_item, validate_topic};
+use super::{MAX_ITEM_BYTES, NewItem, Publisher, publish_item, publish_items, validate_topic};
 use crate::AppState;
 use crate::auth::{Op, TokenCaller};
+use crate::error::ApiJson;
 use crate::error::{Error, Result};
 use crate::openapi::ErrorBody;
 
@@ -58,13 +59,7 @@ pub(super) async fn publish(
     state.publish_limits.check(&claims.limit_key(), state.clock.now_ms())?;
     let key = match headers.get(IDEMPOTENCY_KEY) {
         None => None,
-        Some(v) => Some(
-            v.to_str()
-                .ok()
-                .filter(|k| (1..=200).contains(&k.len()))
-                .ok_or_else(|| Error::BadRequest("Idempotency-Key must be 1–200 visible ASCII characters".into()))?
-                .to_owned(),
-        ),
+        Some(v) => Some(check_key(v.to_str().ok())?.to_owned()),
     };
     let bytes = axum::body::to_bytes(body, MAX_ITEM_BYTES).await.map_err(|_| Error::PayloadTooLarge(MAX_ITEM_BYTES))?;
     let value = parse_value(&headers, &bytes)?;
@@ -74,6 +69,94 @@ pub(super) async fn publish(
     let publisher = Publisher { id: claims.sub, name: claims.name };
     let published = publish_item(&state, &topic, publisher, value, key.as_deref()).await?;
     Ok(Json(PublishAnswer { seq: published.seq, duplicate: published.duplicate }))
+}
+
+/// An idempotency key is 1–200 visible ASCII characters.
+fn check_key(key: Option<&str>) -> Result<&str> {
+    key.filter(|k| (1..=200).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic() || b == b' '))
+        .ok_or_else(|| Error::BadRequest("Idempotency-Key must be 1–200 visible ASCII characters".into()))
+}
+
+/// The most items one batch publish may carry.
+pub const MAX_BATCH_ITEMS: usize = 64;
+
+/// A batch publish.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    /// 1–64 items; the whole body at most 64 KiB.
+    pub items: Vec<BatchItem>,
+}
+
+/// One item of a batch publish.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchItem {
+    pub topic: String,
+    /// Any JSON value, at most 16 KiB serialized.
+    #[schema(value_type = Object)]
+    pub value: Value,
+    /// As the `Idempotency-Key` header of a single publish.
+    pub idempotency_key: Option<String>,
+}
+
+/// The answer to a batch publish: one entry per item, in order.
+#[derive(Serialize, ToSchema)]
+pub struct BatchAnswer {
+    pub items: Vec<PublishAnswer>,
+}
+
+/// Appends several items, to one topic or several, in one request: they are
+/// queued together and commit together when they fit in one transaction.
+/// Every item is checked before any is appended: one forbidden topic or bad
+/// item refuses the whole request. The pipeline republishes every language
+/// of a message this way.
+#[utoipa::path(
+    post,
+    path = "/api/topics",
+    tag = "topics",
+    request_body(content = BatchRequest, description = "1–64 items, at most 64 KiB in all"),
+    responses(
+        (status = 200, body = BatchAnswer),
+        (status = 400, body = ErrorBody, description = "malformed JSON, topic name or idempotency key"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody, description = "no items, or more than 64"),
+        (status = 429, body = ErrorBody, description = "rate limited (each item counts); see Retry-After"),
+    ),
+    security(("bearer" = []))
+)]
+pub(super) async fn publish_batch(
+    State(state): State<AppState>,
+    TokenCaller(claims): TokenCaller,
+    ApiJson(request): ApiJson<BatchRequest>,
+) -> Result<Json<BatchAnswer>> {
+    let n = request.items.len();
+    if !(1..=MAX_BATCH_ITEMS).contains(&n) {
+        return Err(Error::Invalid(format!("a batch holds 1–{MAX_BATCH_ITEMS} items, not {n}")));
+    }
+    let mut items = Vec::with_capacity(n);
+    for BatchItem { topic, value, idempotency_key } in request.items {
+        validate_topic(&topic)?;
+        if !claims.allows(Op::Publish, &topic) {
+            return Err(Error::Forbidden(format!("this token may not publish to {topic}")));
+        }
+        if let Some(key) = &idempotency_key {
+            check_key(Some(key))?;
+        }
+        if value.to_string().len() > MAX_ITEM_BYTES {
+            return Err(Error::PayloadTooLarge(MAX_ITEM_BYTES));
+        }
+        if topic.ends_with("-presence") {
+            check_presence(&value)?;
+        }
+        items.push(NewItem { topic, value, key: idempotency_key });
+    }
+    state.publish_limits.take(&claims.limit_key(), state.clock.now_ms(), n as u32)?;
+    let publisher = Publisher { id: claims.sub, name: claims.name };
+    let published = publish_items(&state, publisher, items).await?;
+    Ok(Json(BatchAnswer {
+        items: published.into_iter().map(|p| PublishAnswer { seq: p.seq, duplicate: p.duplicate }).collect(),
+    }))
 }
 
 /// A JSON body must be valid JSON; anything else is stored as a text value.

@@ -17,7 +17,7 @@ use crate::shutdown::Shutdown;
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 /// Deliveries in flight at once.
-const CONCURRENCY: usize = 16;
+const CONCURRENCY: usize = 32;
 /// Rows claimed per query.
 const BATCH: i64 = 32;
 /// The longest wait between checks when nothing wakes the worker.
@@ -84,6 +84,9 @@ enum Outcome {
 /// Runs until `shutdown` fires, then lets in-flight deliveries finish.
 pub async fn run_worker(worker: Worker, wakeup: Arc<Notify>, shutdown: Shutdown) {
     let permits = Arc::new(Semaphore::new(CONCURRENCY));
+    // Rung when a delivery ends: rows left waiting for a free slot go out then,
+    // not at the next publish or poll.
+    let freed = Arc::new(Notify::new());
     loop {
         let free = permits.available_permits() as i64;
         if free > 0 {
@@ -94,10 +97,11 @@ pub async fn run_worker(worker: Worker, wakeup: Arc<Notify>, shutdown: Shutdown)
                         let Ok(permit) = permits.clone().acquire_owned().await else {
                             return;
                         };
-                        let worker = worker.clone();
+                        let (worker, freed) = (worker.clone(), freed.clone());
                         tokio::spawn(async move {
                             deliver(&worker, row).await;
                             drop(permit);
+                            freed.notify_one();
                         });
                     }
                     if claimed_any {
@@ -109,6 +113,7 @@ pub async fn run_worker(worker: Worker, wakeup: Arc<Notify>, shutdown: Shutdown)
         }
         tokio::select! {
             _ = wakeup.notified() => {}
+            _ = freed.notified(), if free == 0 => {}
             _ = tokio::time::sleep(IDLE_POLL) => {}
             _ = shutdown.wait() => break,
         }
@@ -121,7 +126,7 @@ pub async fn run_worker(worker: Worker, wakeup: Arc<Notify>, shutdown: Shutdown)
 async fn claim(worker: &Worker, limit: i64) -> sqlx::Result<Vec<Claimed>> {
     let now = worker.clock.now_ms();
     let lease_until = now + worker.policy.timeout.as_millis() as i64 + 5_000;
-    let _write = worker.write_gate.enter().await;
+    let turn = worker.write_gate.enter().await;
     // On PostgreSQL several nodes claim at once: each skips the rows another
     // is claiming, and the outer condition (re-checked on a row that changed
     // meanwhile) keeps a row from being leased twice. SQLite has one writer.
@@ -129,7 +134,7 @@ async fn claim(worker: &Worker, limit: i64) -> sqlx::Result<Vec<Claimed>> {
         crate::db::Backend::Postgres => "for update of o skip locked",
         crate::db::Backend::Sqlite => "",
     };
-    sqlx::query_as(&format!(
+    let sql = format!(
         "update webhook_outbox set next_attempt_at = $1, attempts = attempts + 1
          where id in (select o.id from webhook_outbox o join webhooks w on w.name = o.webhook_name
                       where o.status = 'pending' and o.next_attempt_at <= $2 and w.enabled = 1
@@ -142,35 +147,66 @@ async fn claim(worker: &Worker, limit: i64) -> sqlx::Result<Vec<Claimed>> {
              (select previous_secret_until from webhooks w where w.name = webhook_outbox.webhook_name)
                  as previous_secret_until,
              (select internal from webhooks w where w.name = webhook_outbox.webhook_name) as internal",
-    ))
-    .bind(lease_until)
-    .bind(now)
-    .bind(limit)
-    .fetch_all(&worker.db)
-    .await
+    );
+    if let Some(writer) = turn.sqlite() {
+        // The embedded default: one call on this thread (`$n` bind in order of first use).
+        return writer
+            .with(|conn| {
+                let mut claim = conn.prepare_cached(&sql)?;
+                let rows = claim.query_map(rusqlite::params![lease_until, now, limit], |r| {
+                    Ok(Claimed {
+                        id: r.get(0)?,
+                        webhook_name: r.get(1)?,
+                        payload: r.get(2)?,
+                        attempts: r.get(3)?,
+                        url: r.get(4)?,
+                        secret: r.get(5)?,
+                        previous_secret: r.get(6)?,
+                        previous_secret_until: r.get(7)?,
+                        internal: r.get(8)?,
+                    })
+                })?;
+                rows.collect()
+            })
+            .map_err(|e| sqlx::Error::Protocol(format!("claiming from the outbox: {e}")));
+    }
+    sqlx::query_as(&sql).bind(lease_until).bind(now).bind(limit).fetch_all(&worker.db).await
 }
 
 async fn deliver(worker: &Worker, row: Claimed) {
     let started = std::time::Instant::now();
     let outcome = attempt(worker, &row).await;
     let latency = started.elapsed();
-    let _write = worker.write_gate.enter().await;
+    let turn = worker.write_gate.enter().await;
     let now = worker.clock.now_ms();
     let db = &worker.db;
     let latency_ms = latency.as_millis() as i64;
     let result = match outcome {
         Outcome::Accepted(status) => {
             worker.metrics.webhook_attempt("success", latency);
-            sqlx::query(
-                "update webhook_outbox set status = 'delivered', last_status = $1, last_error = null,
-                     last_latency_ms = $2, finished_at = $3 where id = $4",
-            )
-            .bind(i64::from(status))
-            .bind(latency_ms)
-            .bind(now)
-            .bind(&row.id)
-            .execute(db)
-            .await
+            let delivered = "update webhook_outbox set status = 'delivered', last_status = $1, last_error = null,
+                     last_latency_ms = $2, finished_at = $3 where id = $4";
+            match turn.sqlite() {
+                Some(writer) => writer
+                    .with(|conn| {
+                        conn.prepare_cached(delivered)?.execute(rusqlite::params![
+                            i64::from(status),
+                            latency_ms,
+                            now,
+                            row.id
+                        ])
+                    })
+                    .map(|_| ())
+                    .map_err(|e| sqlx::Error::Protocol(format!("recording a delivery: {e}"))),
+                None => sqlx::query(delivered)
+                    .bind(i64::from(status))
+                    .bind(latency_ms)
+                    .bind(now)
+                    .bind(&row.id)
+                    .execute(db)
+                    .await
+                    .map(|_| ()),
+            }
         }
         Outcome::Refused { status: 410, .. } => {
             // 410 Gone: the receiver asks never to be called again.
@@ -185,15 +221,15 @@ async fn deliver(worker: &Worker, row: Claimed) {
             if let Err(e) = disable {
                 tracing::error!(error = %e, "cannot disable webhook");
             }
-            finish_failed(db, &row, Some(410), Some("410 Gone: webhook disabled"), latency_ms, now).await
+            finish_failed(db, &row, Some(410), Some("410 Gone: webhook disabled"), latency_ms, now).await.map(|_| ())
         }
         Outcome::Refused { status, retry_after } => {
             worker.metrics.webhook_attempt("failure", latency);
-            retry_or_fail(worker, &row, Some(status), None, retry_after, latency_ms, now).await
+            retry_or_fail(worker, &row, Some(status), None, retry_after, latency_ms, now).await.map(|_| ())
         }
         Outcome::NoAnswer(error) => {
             worker.metrics.webhook_attempt("error", latency);
-            retry_or_fail(worker, &row, None, Some(&error), None, latency_ms, now).await
+            retry_or_fail(worker, &row, None, Some(&error), None, latency_ms, now).await.map(|_| ())
         }
     };
     if let Err(e) = result {

@@ -305,3 +305,103 @@ async fn publishes_queued_behind_a_transaction_commit_together_in_order_without_
         assert_eq!(live.next_item(WITHIN).await["seq"], seq);
     }
 }
+
+/// `POST /api/topics` with `items`; returns the status and the body.
+async fn publish_batch(server: &TestServer, token: &str, items: serde_json::Value) -> (u16, serde_json::Value) {
+    let response =
+        server.authed(reqwest::Method::POST, "/api/topics", token).json(&json!({"items": items})).send().await;
+    let response = response.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn a_batch_publish_appends_to_several_topics_at_once_and_keeps_idempotency() {
+    let server = TestServer::start().await;
+    let ops = [parley::auth::Op::Publish, parley::auth::Op::Subscribe];
+    let token = server.token_for(&[("multi-a", &ops), ("multi-b", &ops)]).await;
+    let mut a = server.subscribe("multi-a", &token, None).await.unwrap();
+    let items = json!([
+        {"topic": "multi-a", "value": {"n": 1}, "idempotency_key": "k1"},
+        {"topic": "multi-b", "value": "plain text"},
+        {"topic": "multi-a", "value": {"n": 2}},
+        {"topic": "multi-a", "value": {"n": 1}, "idempotency_key": "k1"},
+    ]);
+    let (status, body) = publish_batch(&server, &token, items.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    let answers: Vec<(i64, bool)> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["seq"].as_i64().unwrap(), a["duplicate"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(answers, [(1, false), (1, false), (2, false), (1, true)]);
+    let first = a.next_item(WITHIN).await;
+    assert_eq!(first["value"]["n"], 1);
+    assert_eq!(a.next_item(WITHIN).await["value"]["n"], 2);
+    // The same request again (a retry): every key-less item appends again, the keyed one does not.
+    let (_, again) = publish_batch(&server, &token, items).await;
+    assert_eq!(again["items"][0]["duplicate"], true);
+    assert_eq!(again["items"][2]["seq"], 3);
+    let history: serde_json::Value = server
+        .authed(reqwest::Method::GET, "/api/topics/multi-b/items", &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(history["items"][0]["value"], "plain text");
+    assert_eq!(history["items"][0]["publisher"], first["publisher"], "one publisher, stamped by the server");
+}
+
+#[tokio::test]
+async fn a_batch_publish_with_one_bad_item_appends_nothing() {
+    let server = TestServer::start_with(|c| c.publish_burst = 5).await;
+    let ops = [parley::auth::Op::Publish, parley::auth::Op::Subscribe];
+    let token = server.token_for(&[("mine", &ops), ("mine-presence", &ops)]).await;
+    let good = json!({"topic": "mine", "value": {"ok": true}});
+    let cases = [
+        (json!([good, {"topic": "theirs", "value": 1}]), 403, "forbidden"),
+        (json!([good, {"topic": "bad name", "value": 1}]), 400, "bad_request"),
+        (json!([good, {"topic": "mine", "value": 1, "idempotency_key": ""}]), 400, "bad_request"),
+        (json!([good, {"topic": "mine", "value": "x".repeat(16 * 1024 + 1)}]), 413, "payload_too_large"),
+        (json!([good, {"topic": "mine-presence", "value": {"text": "hi"}}]), 422, "invalid"),
+        (json!([]), 422, "invalid"),
+        (json!((0..65).map(|_| good.clone()).collect::<Vec<_>>()), 422, "invalid"),
+        (json!([{"topic": "mine"}]), 422, "invalid"),
+        (json!([{"topic": "mine", "value": 1, "color": "red"}]), 422, "invalid"),
+    ];
+    for (items, status, code) in cases {
+        let (got, body) = publish_batch(&server, &token, items.clone()).await;
+        assert_eq!((got, body["error"]["code"].as_str().unwrap_or_default()), (status, code), "{items}");
+    }
+    let history: serde_json::Value = server
+        .authed(reqwest::Method::GET, "/api/topics/mine/items", &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(history["items"], json!([]), "nothing from a refused batch was appended");
+
+    // Malformed JSON, no token, a body over 64 KiB.
+    let response = server
+        .authed(reqwest::Method::POST, "/api/topics", &token)
+        .header("content-type", "application/json")
+        .body("{")
+        .send();
+    assert_eq!(error_code(response.await.unwrap()).await, "malformed_json");
+    let response = reqwest::Client::new().post(server.url("/api/topics")).json(&json!({"items": [good]})).send().await;
+    assert_eq!(response.unwrap().status(), 401);
+    let huge = json!((0..5).map(|_| json!({"topic": "mine", "value": "y".repeat(15_000)})).collect::<Vec<_>>());
+    assert_eq!(publish_batch(&server, &token, huge).await.0, 413);
+
+    // Each item counts against the rate limit: six items do not fit a burst of five.
+    let six = json!((0..6).map(|_| good.clone()).collect::<Vec<_>>());
+    let (status, body) = publish_batch(&server, &token, six).await;
+    assert_eq!((status, body["error"]["code"].as_str().unwrap()), (429, "rate_limited"));
+    let five = json!((0..5).map(|_| good.clone()).collect::<Vec<_>>());
+    assert_eq!(publish_batch(&server, &token, five).await.0, 200, "the refused six took no tokens");
+}

@@ -11,9 +11,8 @@
 //!
 //! - [`plan`]: what a batch does, whatever the engine (seqs, keys, outbox rows).
 //! - [`any`]: the transaction through sqlx, on PostgreSQL.
-//! - [`sqlite`]: the transaction on the embedded default, in one call on the
-//!   calling thread: sqlx would hand each statement to its worker thread and
-//!   back, and under load each hand-off waits for a core.
+//! - [`sqlite`]: the transaction on the embedded default, in one call through
+//!   [`crate::db::SqliteWriter`].
 
 mod any;
 mod plan;
@@ -29,8 +28,6 @@ use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 use super::{Item, Publisher};
 use crate::AppState;
 use crate::error::{Error, Result};
-
-pub use sqlite::SqliteWriter;
 
 /// The most publishes one transaction takes; the rest wait for the next.
 /// Seven bound values per item stay far below both engines' limits.
@@ -62,15 +59,10 @@ pub struct PublishQueue {
     /// node's subscribers see its items in exactly `seq` order. Owned, so the
     /// batch task keeps it even if the publisher that started it goes away.
     writer: Arc<Mutex<()>>,
-    /// The embedded default's own connection for batches (none on PostgreSQL).
-    sqlite: Option<SqliteWriter>,
 }
 
 impl PublishQueue {
-    pub fn new(sqlite: Option<SqliteWriter>) -> Self {
-        Self { sqlite, ..Self::default() }
-    }
-
+    #[cfg(test)]
     fn push(&self, pending: Pending) {
         self.pending.lock().unwrap_or_else(|e| e.into_inner()).push_back(pending);
     }
@@ -101,17 +93,53 @@ pub async fn publish_item(
     value: Value,
     idempotency_key: Option<&str>,
 ) -> Result<Published> {
-    let (reply, mut answer) = oneshot::channel();
+    let item = NewItem { topic: topic.to_owned(), value, key: idempotency_key.map(str::to_owned) };
+    let mut answers = publish_items(state, publisher, vec![item]).await?;
+    answers.pop().ok_or_else(|| Error::Internal("a publish went unanswered".into()))
+}
+
+/// One item of [`publish_items`].
+pub struct NewItem {
+    pub topic: String,
+    pub value: Value,
+    pub key: Option<String>,
+}
+
+/// Appends several items for one publisher, queued together so that they
+/// share a transaction (unless the queue's next transaction is already
+/// full); answers in order.
+///
+/// # Errors
+/// The first item's error, if any failed: retrying with the same idempotency
+/// keys appends only what is missing.
+pub async fn publish_items(state: &AppState, publisher: Publisher, items: Vec<NewItem>) -> Result<Vec<Published>> {
     let started = std::time::Instant::now();
-    let key = idempotency_key.map(str::to_owned);
-    state.publish_queue.push(Pending { topic: topic.to_owned(), publisher, value, key, started, reply });
+    let mut answers = Vec::with_capacity(items.len());
+    {
+        let mut queue = state.publish_queue.pending.lock().unwrap_or_else(|e| e.into_inner());
+        for NewItem { topic, value, key } in items {
+            let (reply, answer) = oneshot::channel();
+            queue.push_back(Pending { topic, publisher: publisher.clone(), value, key, started, reply });
+            answers.push(answer);
+        }
+    }
+    let mut results: Vec<Option<Result<Published>>> = answers.iter().map(|_| None).collect();
     loop {
         let writer = state.publish_queue.writer.clone().lock_owned().await;
-        // The batch before ours may have taken it.
-        match answer.try_recv() {
-            Ok(result) => return result,
-            Err(oneshot::error::TryRecvError::Closed) => return Err(Error::Internal("the publish was dropped".into())),
-            Err(oneshot::error::TryRecvError::Empty) => {}
+        // The batches before may have taken them.
+        for (answer, result) in answers.iter_mut().zip(results.iter_mut()) {
+            if result.is_none() {
+                *result = match answer.try_recv() {
+                    Ok(answered) => Some(answered),
+                    Err(oneshot::error::TryRecvError::Closed) => {
+                        Some(Err(Error::Internal("the publish was dropped".into())))
+                    }
+                    Err(oneshot::error::TryRecvError::Empty) => None,
+                };
+            }
+        }
+        if results.iter().all(Option::is_some) {
+            return results.into_iter().flatten().collect();
         }
         let batch = state.publish_queue.take();
         // A task of its own: a publisher whose client hangs up must not cancel
@@ -130,16 +158,16 @@ async fn commit(state: AppState, batch: Vec<Pending>, _writer: OwnedMutexGuard<(
     if batch.is_empty() {
         return;
     }
-    let _write = state.write_gate.enter().await;
+    let turn = state.write_gate.enter().await;
     state.metrics.publish_batches.fetch_add(1, Ordering::Relaxed);
     // The batch's items share one published time.
     let now = state.clock.now_ms();
-    match write(&state, &batch, now).await {
+    match write(&state, &turn, &batch, now).await {
         Ok(outcomes) => finish(&state, batch, outcomes, now).await,
         Err(e) if batch.len() > 1 && !e.transient() => {
             tracing::warn!(error = %e, items = batch.len(), "publish batch failed; retrying its items one by one");
             for pending in batch {
-                match write(&state, std::slice::from_ref(&pending), now).await {
+                match write(&state, &turn, std::slice::from_ref(&pending), now).await {
                     Ok(outcomes) => finish(&state, vec![pending], outcomes, now).await,
                     Err(e) => {
                         let _ = pending.reply.send(Err(e.to_api()));
@@ -156,9 +184,14 @@ async fn commit(state: AppState, batch: Vec<Pending>, _writer: OwnedMutexGuard<(
 }
 
 /// The batch's transaction on this node's engine: one outcome per publish, in order.
-async fn write(state: &AppState, batch: &[Pending], now: i64) -> Result<Vec<Published>, WriteError> {
-    match &state.publish_queue.sqlite {
-        Some(writer) => writer.write(batch, now).map_err(WriteError::Sqlite),
+async fn write(
+    state: &AppState,
+    turn: &crate::db::WriteTurn<'_>,
+    batch: &[Pending],
+    now: i64,
+) -> Result<Vec<Published>, WriteError> {
+    match turn.sqlite() {
+        Some(writer) => writer.with(|conn| sqlite::write(conn, batch, now)).map_err(WriteError::Sqlite),
         None => any::write(&state.db, batch, now).await.map_err(WriteError::Sqlx),
     }
 }
@@ -177,7 +210,7 @@ impl WriteError {
     fn transient(&self) -> bool {
         match self {
             WriteError::Sqlx(e) => crate::error::is_transient(e),
-            WriteError::Sqlite(e) => sqlite::is_busy(e),
+            WriteError::Sqlite(e) => crate::db::is_busy(e),
         }
     }
 

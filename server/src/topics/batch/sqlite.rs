@@ -1,80 +1,14 @@
-//! A batch's transaction on the embedded default: rusqlite on the calling thread, with cached statements.
-//!
-//! sqlx runs each SQLite statement on a worker thread of its connection; a
-//! publish was five hand-offs there and back, each a wake-up that, on two
-//! busy cores, waits for a time slice. Here the whole transaction is one call
-//! of a few tens of microseconds, so it runs in place. Only when another
-//! process holds SQLite's write lock does it wait, and then off the async
-//! workers (`block_in_place`).
+//! A batch's transaction on the embedded default, with cached statements (run through [`crate::db::SqliteWriter`]).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, OptionalExtension as _, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior, params};
 
 use super::plan::{self, TopicPlan};
 use super::{Pending, Published};
 
-/// How long a batch waits for another process's write lock, as sqlx's pool does.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The publish path's own connection to the database file.
-pub struct SqliteWriter(Mutex<Connection>);
-
-impl SqliteWriter {
-    /// Opens the file a `sqlite:` URL names (already migrated by sqlx); `None`
-    /// for an in-memory database, which a second connection would not share.
-    ///
-    /// # Errors
-    /// The file cannot be opened.
-    pub fn open(url: &str) -> anyhow::Result<Option<Self>> {
-        let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
-        let file = path.split('?').next().unwrap_or(path);
-        if file.is_empty() || file.contains(":memory:") || url.contains("mode=memory") {
-            return Ok(None);
-        }
-        let conn = Connection::open(file)?;
-        // As sqlx's connections (db::connect), and checkpoints left to the
-        // periodic task (db::run_checkpoints): an automatic one would run
-        // inside a publish's commit, on an async worker.
-        conn.execute_batch("pragma synchronous = normal; pragma foreign_keys = on; pragma wal_autocheckpoint = 0;")?;
-        conn.set_prepared_statement_cache_capacity(32);
-        Ok(Some(Self(Mutex::new(conn))))
-    }
-
-    /// Writes the batch in one transaction; returns one outcome per publish.
-    ///
-    /// # Errors
-    /// SQLite errors; busy only after [`BUSY_TIMEOUT`].
-    pub(super) fn write(&self, batch: &[Pending], now: i64) -> rusqlite::Result<Vec<Published>> {
-        let mut conn = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        conn.busy_timeout(Duration::ZERO)?;
-        match write(&mut conn, batch, now) {
-            Err(e) if is_busy(&e) => {}
-            done => return done,
-        }
-        // Another process (or one of sqlx's connections outside the write
-        // gate) holds the lock: wait for it, off the async workers.
-        let mut wait = || {
-            conn.busy_timeout(BUSY_TIMEOUT)?;
-            let result = write(&mut conn, batch, now);
-            conn.busy_timeout(Duration::ZERO)?;
-            result
-        };
-        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(wait),
-            _ => wait(),
-        }
-    }
-}
-
-/// SQLite's "busy" and "locked": another writer holds the lock.
-pub(super) fn is_busy(e: &rusqlite::Error) -> bool {
-    e.sqlite_error_code().is_some_and(|c| matches!(c, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
-}
-
-fn write(conn: &mut Connection, batch: &[Pending], now: i64) -> rusqlite::Result<Vec<Published>> {
+/// Writes the batch in one transaction; returns one outcome per publish.
+pub(super) fn write(conn: &mut Connection, batch: &[Pending], now: i64) -> rusqlite::Result<Vec<Published>> {
     let mut outcomes = vec![Published { seq: 0, duplicate: false }; batch.len()];
     // IMMEDIATE: the write lock is taken at BEGIN, so a batch never fails
     // half-way on a lock upgrade.

@@ -11,6 +11,10 @@ use sqlx::{AnyPool, Executor as _};
 
 use crate::error::Result;
 
+mod writer;
+
+pub use writer::{SqliteWriter, is_busy};
+
 /// Which engine a pool talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -49,25 +53,51 @@ impl Backend {
 /// time, and a second one waits in its busy handler, which sleeps in steps of
 /// 1 to 100 ms: several tasks writing at once (publishes, webhook outcomes,
 /// usage) turned 1 ms commits into 35 ms ones. Queued here instead, each
-/// writer starts the moment the previous one commits. On PostgreSQL writers
-/// run concurrently and the gate is open.
+/// writer starts the moment the previous one commits, and the hot ones write
+/// through [`SqliteWriter`]. On PostgreSQL writers run concurrently and the
+/// gate is open.
 #[derive(Clone, Default)]
-pub struct WriteGate(Option<std::sync::Arc<tokio::sync::Mutex<()>>>);
+pub struct WriteGate {
+    gate: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+    sqlite: Option<std::sync::Arc<SqliteWriter>>,
+}
+
+/// A turn to write, for as long as it lives.
+pub struct WriteTurn<'a> {
+    _gate: Option<tokio::sync::MutexGuard<'a, ()>>,
+    sqlite: Option<&'a SqliteWriter>,
+}
+
+impl WriteTurn<'_> {
+    /// The write connection of the embedded default (none on PostgreSQL, or
+    /// for an in-memory database).
+    pub fn sqlite(&self) -> Option<&SqliteWriter> {
+        self.sqlite
+    }
+}
 
 impl WriteGate {
-    pub fn new(backend: Backend) -> Self {
-        match backend {
-            Backend::Sqlite => WriteGate(Some(std::sync::Arc::default())),
-            Backend::Postgres => WriteGate(None),
-        }
+    /// The gate for the database `url` names (opening its write connection on SQLite).
+    ///
+    /// # Errors
+    /// The SQLite file cannot be opened.
+    pub fn new(url: &str) -> anyhow::Result<Self> {
+        Ok(match Backend::of_url(url)? {
+            Backend::Sqlite => WriteGate {
+                gate: Some(std::sync::Arc::default()),
+                sqlite: SqliteWriter::open(url)?.map(std::sync::Arc::new),
+            },
+            Backend::Postgres => WriteGate::default(),
+        })
     }
 
-    /// Waits for this process's turn to write; the turn lasts as long as the guard.
-    pub async fn enter(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        match &self.0 {
+    /// Waits for this process's turn to write.
+    pub async fn enter(&self) -> WriteTurn<'_> {
+        let gate = match &self.gate {
             Some(gate) => Some(gate.lock().await),
             None => None,
-        }
+        };
+        WriteTurn { _gate: gate, sqlite: self.sqlite.as_deref() }
     }
 }
 
