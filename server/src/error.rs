@@ -50,6 +50,18 @@ pub enum Error {
     Internal(String),
 }
 
+/// The embedded default's write connection: busy is worth a retry (503),
+/// anything else is internal.
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        if crate::db::is_busy(&e) {
+            Error::Unavailable("the database is busy; try again shortly".into())
+        } else {
+            Error::Internal(format!("database: {e}"))
+        }
+    }
+}
+
 /// Whether a database error will likely pass by itself: the pool or the
 /// engine is busy (SQLite's lock, PostgreSQL's serialization failures,
 /// deadlocks, too many connections, a restart). Those answer 503 with

@@ -73,6 +73,10 @@ pub struct AppState {
     pub db: AnyPool,
     pub tokens: TokenKey,
     pub bus: Arc<Bus>,
+    /// The embedded default's inline read connection, for reads made per
+    /// message (none on PostgreSQL).
+    #[from_ref(skip)]
+    pub sqlite_reads: Option<Arc<db::InlineSqlite>>,
     /// Publishes waiting for the next group commit.
     pub publish_queue: Arc<topics::PublishQueue>,
     /// One writer at a time on SQLite (see [`db::WriteGate`]).
@@ -180,6 +184,10 @@ pub async fn run(
         tokens,
         bus,
         publish_queue: Arc::default(),
+        sqlite_reads: match db::Backend::of(&db) {
+            db::Backend::Sqlite => db::InlineSqlite::open(&config.database_url)?.map(Arc::new),
+            db::Backend::Postgres => None,
+        },
         write_gate: write_gate.clone(),
         cluster,
         outbox_wakeup: Arc::new(Notify::new()),

@@ -13,7 +13,7 @@ use crate::error::Result;
 
 mod writer;
 
-pub use writer::{SqliteWriter, is_busy};
+pub use writer::{InlineSqlite, is_busy};
 
 /// Which engine a pool talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,24 +54,24 @@ impl Backend {
 /// 1 to 100 ms: several tasks writing at once (publishes, webhook outcomes,
 /// usage) turned 1 ms commits into 35 ms ones. Queued here instead, each
 /// writer starts the moment the previous one commits, and the hot ones write
-/// through [`SqliteWriter`]. On PostgreSQL writers run concurrently and the
+/// through [`InlineSqlite`]. On PostgreSQL writers run concurrently and the
 /// gate is open.
 #[derive(Clone, Default)]
 pub struct WriteGate {
     gate: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
-    sqlite: Option<std::sync::Arc<SqliteWriter>>,
+    sqlite: Option<std::sync::Arc<InlineSqlite>>,
 }
 
 /// A turn to write, for as long as it lives.
 pub struct WriteTurn<'a> {
     _gate: Option<tokio::sync::MutexGuard<'a, ()>>,
-    sqlite: Option<&'a SqliteWriter>,
+    sqlite: Option<&'a InlineSqlite>,
 }
 
 impl WriteTurn<'_> {
     /// The write connection of the embedded default (none on PostgreSQL, or
     /// for an in-memory database).
-    pub fn sqlite(&self) -> Option<&SqliteWriter> {
+    pub fn sqlite(&self) -> Option<&InlineSqlite> {
         self.sqlite
     }
 }
@@ -85,7 +85,7 @@ impl WriteGate {
         Ok(match Backend::of_url(url)? {
             Backend::Sqlite => WriteGate {
                 gate: Some(std::sync::Arc::default()),
-                sqlite: SqliteWriter::open(url)?.map(std::sync::Arc::new),
+                sqlite: InlineSqlite::open(url)?.map(std::sync::Arc::new),
             },
             Backend::Postgres => WriteGate::default(),
         })

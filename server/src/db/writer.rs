@@ -1,10 +1,11 @@
-//! The embedded default's write connection: rusqlite, one call per transaction, on the calling thread.
+//! Inline SQLite connections for the hot paths of the embedded default: rusqlite, one call per transaction, on the calling thread.
 //!
 //! sqlx runs each SQLite statement on a worker thread of its connection: a
 //! publish was five hand-offs there and back, each a wake-up that, on two busy
 //! cores, waits for a time slice (the profile showed a third of the server's
 //! CPU in those hand-offs). The hot writes (publish batches, webhook claims
-//! and outcomes) run here instead: a whole transaction is one call of tens of
+//! and outcomes, usage) run here instead, and so do the reads the pipeline
+//! makes for every message (its room's settings): a whole transaction is one call of tens of
 //! microseconds, so it runs in place. Only when another process holds
 //! SQLite's write lock does a call wait, and then off the async workers.
 
@@ -16,10 +17,11 @@ use rusqlite::{Connection, ErrorCode};
 /// How long a transaction waits for another process's write lock, as sqlx's pool does.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The write connection to the database file.
-pub struct SqliteWriter(Mutex<Connection>);
+/// A connection to the database file, used in place (one writes, one reads:
+/// see [`super::WriteGate`] and `AppState::sqlite_reads`).
+pub struct InlineSqlite(Mutex<Connection>);
 
-impl SqliteWriter {
+impl InlineSqlite {
     /// Opens the file a `sqlite:` URL names (already migrated by sqlx); `None`
     /// for an in-memory database, which a second connection would not share.
     ///

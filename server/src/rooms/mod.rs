@@ -6,6 +6,7 @@
 use axum::Json;
 use axum::extract::Query;
 use axum::extract::{Path, State};
+use rusqlite::OptionalExtension as _;
 use serde::{Deserialize, Serialize};
 use sqlx::AnyPool;
 use utoipa::{IntoParams, ToSchema};
@@ -221,6 +222,43 @@ pub async fn find_room(db: &AnyPool, name: &str) -> Result<Room> {
     Ok(row.into_room(langs))
 }
 
+/// As [`find_room`], through the embedded default's inline read connection
+/// when there is one: the pipeline reads its room for every message.
+///
+/// # Errors
+/// [`Error::NotFound`]; database errors.
+pub async fn find_room_inline(state: &crate::AppState, name: &str) -> Result<Room> {
+    let Some(reads) = &state.sqlite_reads else {
+        return find_room(&state.db, name).await;
+    };
+    let day = usage_day();
+    let found = reads.with(|conn| {
+        let row = conn
+            .prepare_cached(&format!("{ROOM_COLUMNS} where name = $2"))?
+            .query_row(rusqlite::params![day, name], |r| {
+                Ok(RoomRow {
+                    name: r.get(0)?,
+                    title: r.get(1)?,
+                    languages: r.get(2)?,
+                    moderation: r.get(3)?,
+                    block_words: r.get(4)?,
+                    allow_words: r.get(5)?,
+                    daily_char_budget: r.get(6)?,
+                    locked_languages: r.get(7)?,
+                    characters_today: r.get(8)?,
+                })
+            })
+            .optional()?;
+        let Some(row) = row else { return Ok(None) };
+        let langs = conn
+            .prepare_cached("select lang from room_readers where room = $1 order by lang")?
+            .query_map([name], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(Some(row.into_room(langs)))
+    })?;
+    found.ok_or_else(|| Error::NotFound(format!("room {name}")))
+}
+
 /// Creates the configured rooms that do not exist yet (first start).
 ///
 /// # Errors
@@ -271,8 +309,8 @@ async fn list(State(db): State<AnyPool>) -> Result<Json<RoomList>> {
     responses((status = 200, body = RoomAnswer), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("session" = []))
 )]
-async fn show(_caller: Caller, State(db): State<AnyPool>, Path(room): Path<String>) -> Result<Json<RoomAnswer>> {
-    Ok(Json(RoomAnswer { room: find_room(&db, &room).await? }))
+async fn show(_caller: Caller, State(state): State<AppState>, Path(room): Path<String>) -> Result<Json<RoomAnswer>> {
+    Ok(Json(RoomAnswer { room: find_room_inline(&state, &room).await? }))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -12,7 +12,7 @@
 //! - [`plan`]: what a batch does, whatever the engine (seqs, keys, outbox rows).
 //! - [`any`]: the transaction through sqlx, on PostgreSQL.
 //! - [`sqlite`]: the transaction on the embedded default, in one call through
-//!   [`crate::db::SqliteWriter`].
+//!   [`crate::db::InlineSqlite`].
 
 mod any;
 mod plan;

@@ -1,4 +1,4 @@
-//! A batch's transaction on the embedded default, with cached statements (run through [`crate::db::SqliteWriter`]).
+//! A batch's transaction on the embedded default, with cached statements (run through [`crate::db::InlineSqlite`]).
 
 use std::collections::HashMap;
 
