@@ -50,6 +50,10 @@ fn main() {
     time("moderate (its language's list; rustrict for en)", &|lang, s| {
         black_box(moderate(s, lang, Policy::Mask, &words));
     });
+    // Numbers are hidden from rustrict (225 µs per message before, on this input).
+    time("moderate, with a 19-digit number in each", &|lang, s| {
+        black_box(moderate(&format!("1764432000123456789 {s}"), lang, Policy::Mask, &words));
+    });
     time("detect (7) + moderate", &|lang, s| {
         let d = detect(s, &all, None);
         black_box(moderate(s, d.as_ref().map_or(lang, |d| d.lang.as_str()), Policy::Mask, &words));

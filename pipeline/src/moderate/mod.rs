@@ -66,6 +66,54 @@ impl RoomWords {
 static BUILTIN: LazyLock<HashMap<&'static str, WordList>> = LazyLock::new(lists::builtin);
 
 /// rustrict's verdicts that count as offending.
+/// rustrict's censoring and analysis of English text. Runs of four or more
+/// digits (times, phone and order numbers) are hidden from it: it reads
+/// digits as possible leetspeak, which made a message with a 19-digit number
+/// ten times slower to check (225 µs instead of 24) and never found a word
+/// in one; leetspeak inside words ("sh1t") has one or two.
+fn censor_en(text: &str) -> (String, Type) {
+    let censor = |t: &str| {
+        Censor::from_str(t)
+            .with_censor_threshold(rustrict_threshold())
+            .with_censor_first_character_threshold(Type::NONE)
+            .censor_and_analyze()
+    };
+    let hidden = hide_digit_runs(text);
+    if hidden == text {
+        return censor(text);
+    }
+    let (censored, analysis) = censor(&hidden);
+    let (original, hidden): (Vec<char>, Vec<char>) = (text.chars().collect(), hidden.chars().collect());
+    let out: Vec<char> = censored.chars().collect();
+    if out.len() != original.len() {
+        // Not position for position: check the text as it is.
+        return censor(text);
+    }
+    // The hidden digits come back as they were.
+    let restored = out.iter().zip(original.iter().zip(&hidden)).map(|(&c, (&o, &h))| if o != h { o } else { c });
+    (restored.collect(), analysis)
+}
+
+/// `text` with each run of four or more ASCII digits turned into as many spaces.
+fn hide_digit_runs(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = chars.clone();
+    let mut i = 0;
+    while i < chars.len() {
+        let start = i;
+        while i < chars.len() && chars[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i - start >= 4 {
+            out[start..i].fill(' ');
+        }
+        if i == start {
+            i += 1;
+        }
+    }
+    out.into_iter().collect()
+}
+
 fn rustrict_threshold() -> Type {
     (Type::PROFANE | Type::OFFENSIVE | Type::SEXUAL) & Type::MODERATE_OR_HIGHER
 }
@@ -135,10 +183,7 @@ pub fn moderate(text: &str, lang: &str, policy: Policy, room: &RoomWords) -> (St
         flags.push("profane".to_owned());
     }
     if lang == "en" {
-        let (censored, analysis) = Censor::from_str(&masked)
-            .with_censor_threshold(rustrict_threshold())
-            .with_censor_first_character_threshold(Type::NONE)
-            .censor_and_analyze();
+        let (censored, analysis) = censor_en(&masked);
         if analysis.is(rustrict_threshold())
             && let Some(censored) = letters_only(&masked, &censored)
         {
@@ -163,6 +208,17 @@ pub fn moderate(text: &str, lang: &str, policy: Policy, room: &RoomWords) -> (St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_numbers_are_kept_and_words_beside_them_still_checked() {
+        assert_eq!(hide_digit_runs("call 5551234 or 12 x 2026"), "call         or 12 x     ");
+        let (text, action) = mask_of("order 1764432000123456789 shipped", "en");
+        assert_eq!((text.as_str(), action.as_str()), ("order 1764432000123456789 shipped", "none"));
+        let (text, action) = mask_of("1764432000123456789 you are a bitch", "en");
+        assert_eq!(action, "masked");
+        assert!(text.starts_with("1764432000123456789 you are a "), "{text}");
+        assert!(!text.contains("bitch"), "{text}");
+    }
 
     fn mask_of(text: &str, lang: &str) -> (String, String) {
         let (text, m) = moderate(text, lang, Policy::Mask, &RoomWords::default());
