@@ -41,6 +41,13 @@ pub fn retry_delay(base: Duration, attempt: u32, jitter: f64) -> Duration {
     capped.mul_f64(1.0 + 0.2 * jitter.clamp(-1.0, 1.0))
 }
 
+/// The delay before the next attempt: the backoff, or the receiver's
+/// `Retry-After` when it asks for longer, up to [`MAX_RETRY_AFTER`].
+pub fn next_delay(base: Duration, attempt: u32, jitter: f64, retry_after: Option<Duration>) -> Duration {
+    let backoff = retry_delay(base, attempt, jitter);
+    retry_after.map_or(backoff, |asked| backoff.max(asked.min(MAX_RETRY_AFTER)))
+}
+
 #[derive(sqlx::FromRow)]
 struct Claimed {
     id: String,
@@ -254,11 +261,7 @@ async fn retry_or_fail(
         return result;
     }
     let jitter = rand::thread_rng().gen_range(-1.0..=1.0);
-    let mut delay = retry_delay(worker.policy.base, row.attempts as u32, jitter);
-    if let Some(asked) = retry_after {
-        // Honour the receiver's Retry-After, within reason.
-        delay = delay.max(asked.min(MAX_RETRY_AFTER));
-    }
+    let delay = next_delay(worker.policy.base, row.attempts as u32, jitter, retry_after);
     tracing::info!(id = %row.id, webhook = %row.webhook_name, attempts = row.attempts, ?status, ?error, ?delay,
         "webhook delivery will be retried");
     sqlx::query(
@@ -415,5 +418,19 @@ mod tests {
         assert_eq!(retry_delay(base, 4, -1.0), Duration::from_millis(640));
         assert_eq!(retry_delay(base, 4, 7.0), Duration::from_millis(960));
         assert_eq!(retry_delay(Duration::from_secs(60), 40, 0.0), Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn retry_after_is_honoured_when_longer_and_clamped_to_an_hour() {
+        let base = Duration::from_millis(100);
+        let secs = Duration::from_secs;
+        assert_eq!(next_delay(base, 1, 0.0, None), Duration::from_millis(100));
+        assert_eq!(next_delay(base, 1, 0.0, Some(secs(30))), secs(30), "the receiver asked for longer");
+        assert_eq!(next_delay(secs(60), 3, 0.0, Some(secs(1))), secs(240), "never shorter than the backoff");
+        assert_eq!(next_delay(base, 1, 0.0, Some(secs(86_400))), MAX_RETRY_AFTER, "a day is clamped to an hour");
+        assert_eq!(parse_retry_after(" 120 "), Some(secs(120)));
+        for bad in ["", "soon", "-5", "1.5", "Wed, 21 Oct 2015 07:28:00 GMT"] {
+            assert_eq!(parse_retry_after(bad), None, "{bad:?}");
+        }
     }
 }

@@ -278,6 +278,9 @@ async fn a_redelivered_webhook_is_applied_once() {
     // And concurrently, as two pipelines behind one URL would.
     let (a, b) = tokio::join!(deliver("msg_d", body(100, "Good morning")), deliver("msg_e", body(100, "Good morning")));
     assert_eq!((a.unwrap().status().as_u16(), b.unwrap().status().as_u16()), (200, 200));
+    // And one webhook-id twice at once (a retry racing the first attempt).
+    let (a, b) = tokio::join!(deliver("msg_f", body(100, "Good morning")), deliver("msg_f", body(100, "Good morning")));
+    assert_eq!((a.unwrap().status().as_u16(), b.unwrap().status().as_u16()), (200, 200));
     assert_eq!(deliver("msg_c", body(101, "Good night")).await.unwrap().status(), 200);
     assert_eq!(pt.next_item(WITHIN).await["value"]["source_seq"], 100);
     assert_eq!(pt.next_item(WITHIN).await["value"]["source_seq"], 101, "no second copy of 100");
