@@ -50,15 +50,14 @@ pub enum Error {
     Internal(String),
 }
 
+/// What a client is told when the database is busy.
+const BUSY: &str = "the database is busy; try again shortly";
+
 /// The embedded default's write connection: busy is worth a retry (503),
 /// anything else is internal.
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
-        if crate::db::is_busy(&e) {
-            Error::Unavailable("the database is busy; try again shortly".into())
-        } else {
-            Error::Internal(format!("database: {e}"))
-        }
+        if crate::db::is_busy(&e) { Error::busy() } else { Error::Internal(format!("database: {e}")) }
     }
 }
 
@@ -82,6 +81,11 @@ pub fn is_transient(e: &sqlx::Error) -> bool {
 }
 
 impl Error {
+    /// The database is busy: worth a retry (503 + `Retry-After`).
+    pub fn busy() -> Self {
+        Error::Unavailable(BUSY.into())
+    }
+
     /// The stable snake_case code of the error body.
     pub fn code(&self) -> &'static str {
         match self {
@@ -140,7 +144,7 @@ impl IntoResponse for Error {
             && is_transient(e)
         {
             tracing::warn!(error = %e, "database busy");
-            "the database is busy; try again shortly".to_owned()
+            BUSY.to_owned()
         } else if matches!(self, Error::Database(_) | Error::Internal(_)) {
             // The detail goes to the log only; the client learns nothing internal.
             tracing::error!(error = %self, "request failed");

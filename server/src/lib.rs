@@ -184,10 +184,7 @@ pub async fn run(
         tokens,
         bus,
         publish_queue: Arc::default(),
-        sqlite_reads: match db::Backend::of(&db) {
-            db::Backend::Sqlite => db::InlineSqlite::open(&config.database_url)?.map(Arc::new),
-            db::Backend::Postgres => None,
-        },
+        sqlite_reads: db::InlineSqlite::open(&config.database_url)?.map(Arc::new),
         write_gate: write_gate.clone(),
         cluster,
         outbox_wakeup: Arc::new(Notify::new()),

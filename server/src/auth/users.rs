@@ -160,7 +160,7 @@ async fn grant(
     ApiJson(grant): ApiJson<Grant>,
 ) -> Result<StatusCode> {
     super::find_user(&state.db, &id).await?.ok_or_else(|| Error::NotFound(format!("user {id}")))?;
-    let room = crate::rooms::find_room(&state.db, &grant.room).await?;
+    let room = crate::rooms::find_room(&state, &grant.room).await?;
     if !room.languages.contains(&grant.language) {
         return Err(Error::Invalid(format!("room {} has no language {:?}", room.name, grant.language)));
     }

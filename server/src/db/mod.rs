@@ -101,6 +101,16 @@ impl WriteGate {
     }
 }
 
+/// Settings every SQLite connection takes, sqlx's and the inline ones. NORMAL
+/// in WAL mode is durable across process crashes.
+const SQLITE_PRAGMAS: [&str; 2] = ["pragma synchronous = normal", "pragma foreign_keys = on"];
+
+/// The file a `sqlite:` URL names, without its query string.
+fn sqlite_file(url: &str) -> &str {
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    path.split('?').next().unwrap_or(path)
+}
+
 /// Opens (creating if needed) the database and runs its engine's migrations
 /// (`migrations/sqlite` or `migrations/postgres`).
 ///
@@ -110,8 +120,7 @@ pub async fn connect(url: &str) -> anyhow::Result<AnyPool> {
     sqlx::any::install_default_drivers();
     match Backend::of_url(url)? {
         Backend::Sqlite => {
-            let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
-            let file = path.split('?').next().unwrap_or(path);
+            let file = sqlite_file(url);
             if let Some(parent) = std::path::Path::new(file).parent()
                 && !parent.as_os_str().is_empty()
             {
@@ -131,13 +140,11 @@ pub async fn connect(url: &str) -> anyhow::Result<AnyPool> {
                 .after_connect(|conn, _| {
                     Box::pin(async move {
                         // WAL lets readers (subscribers replaying history) run beside
-                        // the writer; NORMAL in WAL mode is durable across process crashes.
-                        for pragma in [
-                            "pragma journal_mode = wal",
-                            "pragma synchronous = normal",
-                            "pragma busy_timeout = 5000",
-                            "pragma foreign_keys = on",
-                        ] {
+                        // the writer; the busy timeout matches the inline connections'.
+                        for pragma in ["pragma journal_mode = wal", "pragma busy_timeout = 5000"]
+                            .into_iter()
+                            .chain(SQLITE_PRAGMAS)
+                        {
                             conn.execute(pragma).await?;
                         }
                         Ok(())

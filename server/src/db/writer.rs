@@ -23,21 +23,27 @@ pub struct InlineSqlite(Mutex<Connection>);
 
 impl InlineSqlite {
     /// Opens the file a `sqlite:` URL names (already migrated by sqlx); `None`
-    /// for an in-memory database, which a second connection would not share.
+    /// for PostgreSQL, and for an in-memory database, which a second
+    /// connection would not share.
     ///
     /// # Errors
     /// The file cannot be opened.
     pub fn open(url: &str) -> anyhow::Result<Option<Self>> {
-        let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
-        let file = path.split('?').next().unwrap_or(path);
-        if file.is_empty() || file.contains(":memory:") || url.contains("mode=memory") {
+        let file = super::sqlite_file(url);
+        if super::Backend::of_url(url)? != super::Backend::Sqlite
+            || file.is_empty()
+            || file.contains(":memory:")
+            || url.contains("mode=memory")
+        {
             return Ok(None);
         }
         let conn = Connection::open(file)?;
-        // As sqlx's connections (see `connect`), and checkpoints left to the
-        // periodic task (`run_checkpoints`): an automatic one would run inside
-        // a commit, on an async worker.
-        conn.execute_batch("pragma synchronous = normal; pragma foreign_keys = on; pragma wal_autocheckpoint = 0;")?;
+        // As sqlx's connections, and checkpoints left to the periodic task
+        // (`run_checkpoints`): an automatic one would run inside a commit, on
+        // an async worker.
+        for pragma in super::SQLITE_PRAGMAS.into_iter().chain(["pragma wal_autocheckpoint = 0"]) {
+            conn.execute_batch(pragma)?;
+        }
         conn.set_prepared_statement_cache_capacity(32);
         Ok(Some(Self(Mutex::new(conn))))
     }

@@ -129,7 +129,7 @@ pub(super) async fn put_room(
         hook.register(&state.db, &name).await?;
     }
     let status = if existed { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, Json(RoomAnswer { room: find_room(&state.db, &name).await? })))
+    Ok((status, Json(RoomAnswer { room: find_room(&state, &name).await? })))
 }
 
 /// Deletes a room and its pipeline webhook; its topics' history stays until retention removes it.

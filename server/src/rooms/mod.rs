@@ -90,12 +90,12 @@ pub fn usage_day() -> String {
     time::OffsetDateTime::now_utc().format(&format).unwrap_or_default()
 }
 
+/// `(room, lang)` for every room (`$1` null) or one.
+const READERS: &str = "select room, lang from room_readers where $1 is null or room = $1 order by room, lang";
+
 /// The languages each room's members read, `(room, lang)` in order.
 async fn readers_of(db: &AnyPool, room: Option<&str>) -> Result<Vec<(String, String)>> {
-    Ok(sqlx::query_as("select room, lang from room_readers where $1 is null or room = $1 order by room, lang")
-        .bind(room)
-        .fetch_all(db)
-        .await?)
+    Ok(sqlx::query_as(READERS).bind(room).fetch_all(db).await?)
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -167,15 +167,16 @@ pub struct MessagePage {
     security(("session" = []))
 )]
 async fn messages(
-    State(db): State<AnyPool>,
+    State(state): State<AppState>,
     SessionUser(user): SessionUser,
     Path(room): Path<String>,
     Query(query): Query<MessagesQuery>,
 ) -> Result<Json<MessagePage>> {
-    let room = find_room(&db, &room).await?;
-    ensure_may_read(&db, &room, &user, &query.lang).await?;
+    let db = &state.db;
+    let room = find_room(&state, &room).await?;
+    ensure_may_read(db, &room, &user, &query.lang).await?;
     let topic = format!("{}-subscribe-{}", room.name, query.lang);
-    let items = crate::topics::subscribe::history_page(&db, &topic, query.before_seq, query.limit).await?;
+    let items = crate::topics::subscribe::history_page(db, &topic, query.before_seq, query.limit).await?;
     // Later versions (edits, deletions, translations that arrived late) replace earlier ones.
     let mut newest: Vec<serde_json::Value> = Vec::new();
     for item in items {
@@ -207,55 +208,52 @@ pub async fn all_rooms(db: &AnyPool) -> Result<Vec<Room>> {
         .collect())
 }
 
-/// One room.
-///
-/// # Errors
-/// [`Error::NotFound`] for an unknown room.
-pub async fn find_room(db: &AnyPool, name: &str) -> Result<Room> {
-    let row: Option<RoomRow> = sqlx::query_as(&format!("{ROOM_COLUMNS} where name = $2"))
-        .bind(usage_day())
-        .bind(name)
-        .fetch_optional(db)
-        .await?;
-    let row = row.ok_or_else(|| Error::NotFound(format!("room {name}")))?;
-    let langs = readers_of(db, Some(name)).await?.into_iter().map(|(_, lang)| lang).collect();
-    Ok(row.into_room(langs))
-}
-
-/// As [`find_room`], through the embedded default's inline read connection
-/// when there is one: the pipeline reads its room for every message.
+/// One room, through the embedded default's inline read connection when
+/// there is one (the pipeline reads its room for every message).
 ///
 /// # Errors
 /// [`Error::NotFound`]; database errors.
-pub async fn find_room_inline(state: &crate::AppState, name: &str) -> Result<Room> {
-    let Some(reads) = &state.sqlite_reads else {
-        return find_room(&state.db, name).await;
-    };
-    let day = usage_day();
-    let found = reads.with(|conn| {
-        let row = conn
-            .prepare_cached(&format!("{ROOM_COLUMNS} where name = $2"))?
-            .query_row(rusqlite::params![day, name], |r| {
-                Ok(RoomRow {
-                    name: r.get(0)?,
-                    title: r.get(1)?,
-                    languages: r.get(2)?,
-                    moderation: r.get(3)?,
-                    block_words: r.get(4)?,
-                    allow_words: r.get(5)?,
-                    daily_char_budget: r.get(6)?,
-                    locked_languages: r.get(7)?,
-                    characters_today: r.get(8)?,
+pub async fn find_room(state: &crate::AppState, name: &str) -> Result<Room> {
+    let found = match &state.sqlite_reads {
+        Some(reads) => reads.with(|conn| {
+            let row = conn
+                .prepare_cached(&format!("{ROOM_COLUMNS} where name = $2"))?
+                .query_row(rusqlite::params![usage_day(), name], |r| {
+                    Ok(RoomRow {
+                        name: r.get(0)?,
+                        title: r.get(1)?,
+                        languages: r.get(2)?,
+                        moderation: r.get(3)?,
+                        block_words: r.get(4)?,
+                        allow_words: r.get(5)?,
+                        daily_char_budget: r.get(6)?,
+                        locked_languages: r.get(7)?,
+                        characters_today: r.get(8)?,
+                    })
                 })
-            })
-            .optional()?;
-        let Some(row) = row else { return Ok(None) };
-        let langs = conn
-            .prepare_cached("select lang from room_readers where room = $1 order by lang")?
-            .query_map([name], |r| r.get(0))?
-            .collect::<rusqlite::Result<Vec<String>>>()?;
-        Ok(Some(row.into_room(langs)))
-    })?;
+                .optional()?;
+            let Some(row) = row else { return Ok(None) };
+            let langs = conn
+                .prepare_cached(READERS)?
+                .query_map([name], |r| r.get(1))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(Some(row.into_room(langs)))
+        })?,
+        None => {
+            let row: Option<RoomRow> = sqlx::query_as(&format!("{ROOM_COLUMNS} where name = $2"))
+                .bind(usage_day())
+                .bind(name)
+                .fetch_optional(&state.db)
+                .await?;
+            match row {
+                Some(row) => {
+                    let langs = readers_of(&state.db, Some(name)).await?.into_iter().map(|(_, lang)| lang).collect();
+                    Some(row.into_room(langs))
+                }
+                None => None,
+            }
+        }
+    };
     found.ok_or_else(|| Error::NotFound(format!("room {name}")))
 }
 
@@ -310,7 +308,7 @@ async fn list(State(db): State<AnyPool>) -> Result<Json<RoomList>> {
     security(("bearer" = []), ("session" = []))
 )]
 async fn show(_caller: Caller, State(state): State<AppState>, Path(room): Path<String>) -> Result<Json<RoomAnswer>> {
-    Ok(Json(RoomAnswer { room: find_room_inline(&state, &room).await? }))
+    Ok(Json(RoomAnswer { room: find_room(&state, &room).await? }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -351,7 +349,7 @@ async fn join(
     Path(room): Path<String>,
     ApiJson(request): ApiJson<JoinRequest>,
 ) -> Result<Json<JoinAnswer>> {
-    let room = find_room(&state.db, &room).await?;
+    let room = find_room(&state, &room).await?;
     ensure_may_read(&state.db, &room, &user, &request.language).await?;
     readers::record_reader(&state, &room.name, &request.language).await?;
     sqlx::query("update users set default_language = $1 where id = $2")

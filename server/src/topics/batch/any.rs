@@ -5,14 +5,14 @@ use std::collections::HashMap;
 use sqlx::{Any, AnyPool, Transaction};
 
 use super::plan::{self, TopicPlan};
-use super::{Pending, Published};
+use super::{Pending, Published, Written};
 use crate::webhooks::OutboxRow;
 
 /// Values bound per item row.
 const ITEM_COLUMNS: usize = 7;
 
 /// Writes the batch in one transaction; returns one outcome per publish.
-pub(super) async fn write(db: &AnyPool, batch: &[Pending], now: i64) -> Result<Vec<Published>, sqlx::Error> {
+pub(super) async fn write(db: &AnyPool, batch: &[Pending], now: i64) -> Result<Written, sqlx::Error> {
     let mut outcomes = vec![Published { seq: 0, duplicate: false }; batch.len()];
     let mut tx = db.begin().await?;
     let mut rows = Vec::with_capacity(batch.len());
@@ -65,7 +65,7 @@ pub(super) async fn write(db: &AnyPool, batch: &[Pending], now: i64) -> Result<V
         crate::webhooks::enqueue(&mut tx, &outbox, now).await?;
     }
     tx.commit().await?;
-    Ok(outcomes)
+    Ok(Written { outcomes, outbox_rows: hooked.len() })
 }
 
 /// Advances `topic`'s last `seq` by `n` and returns it, creating the topic on

@@ -2,11 +2,11 @@
 //!
 //! A publish used to be its own transaction: five statements, each a round
 //! trip to the database's thread, about 0.4 ms on SQLite, taken one at a time
-//! so that subscribers see `seq` order. Above ~2,000 msg/s the queue behind
-//! that lock grew without bound. Now every publish joins a queue, and
+//! so that subscribers see `seq` order. At ~1,000 msg/s on two cores the
+//! queue behind that lock grew without bound. Now every publish joins a queue, and
 //! whichever publisher holds the lock writes everything queued so far in one
-//! transaction (one `seq` update per topic, one multi-row insert for the
-//! items, one for their outbox rows), so the cost per item falls as load
+//! transaction (one `seq` update per topic, then the items and their outbox
+//! rows), so the cost per item falls as load
 //! rises, while a lone publish still commits at once.
 //!
 //! - [`plan`]: what a batch does, whatever the engine (seqs, keys, outbox rows).
@@ -163,12 +163,12 @@ async fn commit(state: AppState, batch: Vec<Pending>, _writer: OwnedMutexGuard<(
     // The batch's items share one published time.
     let now = state.clock.now_ms();
     match write(&state, &turn, &batch, now).await {
-        Ok(outcomes) => finish(&state, batch, outcomes, now).await,
+        Ok(written) => finish(&state, batch, written, now).await,
         Err(e) if batch.len() > 1 && !e.transient() => {
             tracing::warn!(error = %e, items = batch.len(), "publish batch failed; retrying its items one by one");
             for pending in batch {
                 match write(&state, &turn, std::slice::from_ref(&pending), now).await {
-                    Ok(outcomes) => finish(&state, vec![pending], outcomes, now).await,
+                    Ok(written) => finish(&state, vec![pending], written, now).await,
                     Err(e) => {
                         let _ = pending.reply.send(Err(e.to_api()));
                     }
@@ -183,13 +183,20 @@ async fn commit(state: AppState, batch: Vec<Pending>, _writer: OwnedMutexGuard<(
     }
 }
 
-/// The batch's transaction on this node's engine: one outcome per publish, in order.
+/// What a batch's transaction wrote: one outcome per publish, in order, and
+/// how many webhook outbox rows.
+struct Written {
+    outcomes: Vec<Published>,
+    outbox_rows: usize,
+}
+
+/// The batch's transaction on this node's engine.
 async fn write(
     state: &AppState,
     turn: &crate::db::WriteTurn<'_>,
     batch: &[Pending],
     now: i64,
-) -> Result<Vec<Published>, WriteError> {
+) -> Result<Written, WriteError> {
     match turn.sqlite() {
         Some(writer) => writer.with(|conn| sqlite::write(conn, batch, now)).map_err(WriteError::Sqlite),
         None => any::write(&state.db, batch, now).await.map_err(WriteError::Sqlx),
@@ -216,23 +223,17 @@ impl WriteError {
 
     /// What each publisher of the failed batch is told (the error itself is logged once).
     fn to_api(&self) -> Error {
-        if self.transient() {
-            Error::Unavailable("the database is busy; try again shortly".into())
-        } else {
-            Error::Internal(format!("publish failed: {self}"))
-        }
+        if self.transient() { Error::busy() } else { Error::Internal(format!("publish failed: {self}")) }
     }
 }
 
 /// Broadcasts the committed items in `seq` order, announces them to the other
 /// nodes, and answers each publisher.
-async fn finish(state: &AppState, batch: Vec<Pending>, outcomes: Vec<Published>, now: i64) {
-    let mut fresh = 0;
-    for (pending, outcome) in batch.into_iter().zip(outcomes) {
+async fn finish(state: &AppState, batch: Vec<Pending>, written: Written, now: i64) {
+    for (pending, outcome) in batch.into_iter().zip(written.outcomes) {
         if outcome.duplicate {
             state.metrics.publish_duplicates.fetch_add(1, Ordering::Relaxed);
         } else {
-            fresh += 1;
             let item = Arc::new(Item::new(pending.topic, outcome.seq, now, pending.publisher, pending.value));
             state.bus.broadcast(item.clone());
             // Still under the writer lock: this node's items reach NATS in `seq` order.
@@ -242,7 +243,8 @@ async fn finish(state: &AppState, batch: Vec<Pending>, outcomes: Vec<Published>,
         state.metrics.publish_latency.observe(pending.started.elapsed());
         let _ = pending.reply.send(Ok(outcome));
     }
-    if fresh > 0 {
+    // Only when there is something to deliver: a wake-up costs the worker a claim.
+    if written.outbox_rows > 0 {
         state.outbox_wakeup.notify_one();
     }
 }

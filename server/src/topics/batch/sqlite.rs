@@ -5,10 +5,11 @@ use std::collections::HashMap;
 use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior, params};
 
 use super::plan::{self, TopicPlan};
-use super::{Pending, Published};
+use super::{Pending, Published, Written};
 
 /// Writes the batch in one transaction; returns one outcome per publish.
-pub(super) fn write(conn: &mut Connection, batch: &[Pending], now: i64) -> rusqlite::Result<Vec<Published>> {
+pub(super) fn write(conn: &mut Connection, batch: &[Pending], now: i64) -> rusqlite::Result<Written> {
+    let mut outbox_rows = 0;
     let mut outcomes = vec![Published { seq: 0, duplicate: false }; batch.len()];
     // IMMEDIATE: the write lock is taken at BEGIN, so a batch never fails
     // half-way on a lock upgrade.
@@ -57,13 +58,14 @@ pub(super) fn write(conn: &mut Connection, batch: &[Pending], now: i64) -> rusql
                     for webhook in &webhooks {
                         let id = format!("msg_{}", ulid::Ulid::new());
                         insert_outbox.execute(params![id, webhook, p.topic, seq, payload, now])?;
+                        outbox_rows += 1;
                     }
                 }
             }
         }
     }
     tx.commit()?;
-    Ok(outcomes)
+    Ok(Written { outcomes, outbox_rows })
 }
 
 /// Advances `topic`'s last `seq` by `n` and returns it, creating the topic on its first publish.
