@@ -239,6 +239,11 @@ impl Endpoint {
         response.json().await.unwrap()
     }
 
+    /// `GET path` with `token`, read as JSON (whatever the status).
+    pub async fn get_json(&self, path: &str, token: &str) -> Value {
+        self.authed(reqwest::Method::GET, path, token).send().await.unwrap().json().await.unwrap()
+    }
+
     /// A counter or gauge from `/metrics` (0 when absent).
     pub async fn metric(&self, name: &str) -> u64 {
         let text = reqwest::get(self.url("/metrics")).await.unwrap().text().await.unwrap();

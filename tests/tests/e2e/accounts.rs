@@ -226,8 +226,7 @@ async fn banning_a_user_ends_their_session_tokens_and_streams() {
     let response = server.publish("lobby-publish", token, &json!({"text": "still here?"})).await;
     assert_eq!(error_code(response).await, "token_revoked");
     assert_eq!(eve.get(server.url("/api/me")).send().await.unwrap().status(), 401);
-    let users: Value =
-        server.authed(reqwest::Method::GET, "/api/users", &admin).send().await.unwrap().json().await.unwrap();
+    let users: Value = server.get_json("/api/users", &admin).await;
     let listed = users["users"].as_array().unwrap().iter().find(|u| u["id"] == id).unwrap().clone();
     assert_eq!(listed["banned"], true);
 }

@@ -35,14 +35,7 @@ async fn only_read_languages_are_translated_and_a_new_reader_gets_the_history() 
     pt.next_item(WITHIN).await;
     pt.next_item(WITHIN).await;
     // Nobody reads Spanish: nothing was translated into it.
-    let es: Value = server
-        .authed(Method::GET, "/api/topics/trio-subscribe-es/items", &admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let es: Value = server.get_json("/api/topics/trio-subscribe-es/items", &admin).await;
     assert_eq!(es["items"], json!([]));
 
     // The first Spanish reader arrives: the history is translated for them.
@@ -69,7 +62,7 @@ async fn past_the_daily_budget_messages_arrive_untranslated_with_a_note() {
     let over = pt.next_item(WITHIN).await["value"].clone();
     assert_eq!(over["translated"], false);
     assert!(over["note"].as_str().unwrap().contains("budget"), "{over}");
-    let room: Value = server.authed(Method::GET, "/api/rooms/trio", &admin).send().await.unwrap().json().await.unwrap();
+    let room: Value = server.get_json("/api/rooms/trio", &admin).await;
     assert_eq!(room["room"]["characters_today"], 20);
     assert_eq!(room["room"]["daily_char_budget"], 30);
 }

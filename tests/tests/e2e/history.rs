@@ -71,14 +71,7 @@ async fn history_pages_oldest_first() {
     for n in 1..=5 {
         server.publish("paged", &token, &json!({"n": n})).await;
     }
-    let page: Value = server
-        .authed(Method::GET, "/api/topics/paged/items?before_seq=5&limit=3", &token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = server.get_json("/api/topics/paged/items?before_seq=5&limit=3", &token).await;
     let seqs: Vec<i64> = page["items"].as_array().unwrap().iter().map(|i| i["seq"].as_i64().unwrap()).collect();
     assert_eq!(seqs, vec![2, 3, 4]);
     let response = server.authed(Method::GET, "/api/topics/paged/items?limit=0", &token).send().await.unwrap();

@@ -343,14 +343,7 @@ async fn a_batch_publish_appends_to_several_topics_at_once_and_keeps_idempotency
     let (_, again) = publish_batch(&server, &token, items).await;
     assert_eq!(again["items"][0]["duplicate"], true);
     assert_eq!(again["items"][2]["seq"], 3);
-    let history: serde_json::Value = server
-        .authed(reqwest::Method::GET, "/api/topics/multi-b/items", &token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let history: serde_json::Value = server.get_json("/api/topics/multi-b/items", &token).await;
     assert_eq!(history["items"][0]["value"], "plain text");
     assert_eq!(history["items"][0]["publisher"], first["publisher"], "one publisher, stamped by the server");
 }
@@ -376,14 +369,7 @@ async fn a_batch_publish_with_one_bad_item_appends_nothing() {
         let (got, body) = publish_batch(&server, &token, items.clone()).await;
         assert_eq!((got, body["error"]["code"].as_str().unwrap_or_default()), (status, code), "{items}");
     }
-    let history: serde_json::Value = server
-        .authed(reqwest::Method::GET, "/api/topics/mine/items", &token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let history: serde_json::Value = server.get_json("/api/topics/mine/items", &token).await;
     assert_eq!(history["items"], json!([]), "nothing from a refused batch was appended");
 
     // Malformed JSON, no token, a body over 64 KiB.

@@ -189,8 +189,7 @@ async fn a_410_answer_disables_the_webhook() {
     create(&server, &admin, "gone", "events", &receiver.url).await;
     server.publish("events", &admin, &json!({"n": 1})).await;
     let hook = eventually(WITHIN, "the webhook is disabled", || async {
-        let hook: Value =
-            server.authed(Method::GET, "/api/webhooks/gone", &admin).send().await.unwrap().json().await.unwrap();
+        let hook: Value = server.get_json("/api/webhooks/gone", &admin).await;
         (hook["webhook"]["enabled"] == false).then_some(hook)
     })
     .await;
@@ -265,7 +264,7 @@ async fn the_management_api_is_for_admins_and_shows_the_secret_once() {
     let body: Value = response.json().await.unwrap();
     assert!(body["webhook"].get("secret").is_none(), "{body}");
     assert_eq!(body["webhook"]["url"], "http://127.0.0.1:10/hook");
-    let list: Value = server.authed(Method::GET, "/api/webhooks", &admin).send().await.unwrap().json().await.unwrap();
+    let list: Value = server.get_json("/api/webhooks", &admin).await;
     assert!(!list.to_string().contains("whsec_"), "no secret in the list");
     assert!(list["webhooks"].as_array().unwrap().iter().any(|w| w["name"] == "once"));
 
@@ -371,13 +370,11 @@ async fn sustained_failures_disable_a_webhook_and_sporadic_ones_do_not() {
         publish_and_settle(&server, &admin, &receiver, n).await;
     }
     eventually(WITHIN, "all six are settled", || async {
-        let hook: Value =
-            server.authed(Method::GET, "/api/webhooks/sporadic", &admin).send().await.unwrap().json().await.unwrap();
+        let hook: Value = server.get_json("/api/webhooks/sporadic", &admin).await;
         (hook["webhook"]["pending"] == 0).then_some(())
     })
     .await;
-    let hook: Value =
-        server.authed(Method::GET, "/api/webhooks/sporadic", &admin).send().await.unwrap().json().await.unwrap();
+    let hook: Value = server.get_json("/api/webhooks/sporadic", &admin).await;
     assert_eq!(hook["webhook"]["enabled"], true, "{hook}");
     assert_eq!(hook["webhook"]["failed"], 3);
 
@@ -390,8 +387,7 @@ async fn sustained_failures_disable_a_webhook_and_sporadic_ones_do_not() {
         publish_and_settle(&server, &admin, &receiver, n).await;
     }
     let hook = eventually(WITHIN, "the webhook is disabled", || async {
-        let hook: Value =
-            server.authed(Method::GET, "/api/webhooks/sustained", &admin).send().await.unwrap().json().await.unwrap();
+        let hook: Value = server.get_json("/api/webhooks/sustained", &admin).await;
         (hook["webhook"]["enabled"] == false).then_some(hook)
     })
     .await;
