@@ -15,7 +15,7 @@ use parley_pipeline::moderate::{Policy, RoomWords, moderate};
 const ROUNDS: usize = 5;
 
 fn main() {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/tatoeba");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/tatoeba");
     let mut corpus = Vec::new();
     for (lang, ..) in LANGUAGES {
         for s in sentences(&data, lang).unwrap_or_default() {

@@ -166,8 +166,7 @@ impl Pipeline {
             .topic
             .strip_suffix("-publish")
             .ok_or_else(|| Error::BadDelivery(format!("{} is not a publish topic", delivery.topic)))?;
-        let message: ChatMessage = serde_json::from_value(delivery.value.clone())
-            .map_err(|e| Error::BadDelivery(format!("not a chat message: {e}")))?;
+        let message = ChatMessage::parse(&delivery.value).map_err(Error::BadDelivery)?;
         let origin = match message.op {
             None => delivery.clone(),
             Some(op) => {

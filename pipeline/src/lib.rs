@@ -13,8 +13,9 @@
 //! It answers the webhook only once every language has been published, so a
 //! crash or an error leaves the delivery to be retried by the sender: nothing
 //! is acknowledged that was not done. The same code runs embedded in the
-//! `parley` server (mounted at `POST /pipeline/webhook`, called over loopback
-//! HTTP like any webhook) and alone as the `parley-pipeline` binary.
+//! `parley` server (which hands it each signed delivery in process, and
+//! mounts it at `POST /pipeline/webhook`) and alone as the `parley-pipeline`
+//! binary.
 //!
 //! # Layout
 //! - [`intake`]: the axum handler and the per-message flow.

@@ -79,7 +79,7 @@ fn masking_hides_every_letter_of_the_offending_words_only() {
 
 #[test]
 fn quality_holds_on_the_tatoeba_sentences() {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/tatoeba");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/tatoeba");
     if !data.exists() {
         // The shared data sits beside the repository in CI and on developer machines.
         panic!("{} is missing", data.display());

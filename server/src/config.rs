@@ -12,7 +12,8 @@ use crate::webhooks::ssrf::Cidr;
 /// Where webhooks to the pipeline go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PipelineMode {
-    /// Mounted in this process at `/pipeline/webhook`, called over loopback HTTP.
+    /// In this process: deliveries are handed to its intake directly (it is
+    /// also mounted at `/pipeline/webhook`).
     Embedded,
     /// A separate `parley-pipeline`; webhooks are registered by an admin.
     External,
@@ -69,6 +70,10 @@ pub struct Config {
     pub admin_password: Option<String>,
     /// Mark the session cookie `Secure` (`PARLEY_SECURE_COOKIES=1`, when served over TLS).
     pub secure_cookies: bool,
+    /// This node's name in webhook leases (`PARLEY_NODE_ID`): when it is
+    /// stable, a restarted node releases its old leases at once. Unset: a
+    /// fresh id per start (its old leases go when its heartbeat is stale).
+    pub node_id: Option<String>,
     /// The source of time (tests inject a manual one).
     pub clock: Clock,
 }
@@ -115,8 +120,13 @@ impl Config {
             (None, None) => None,
             _ => bail!("set both PARLEY_PIPELINE_URL and PARLEY_PIPELINE_SECRET, or neither"),
         };
+        let node_id = var("PARLEY_NODE_ID");
+        if let Some(id) = &node_id {
+            crate::webhooks::leases::validate_node_id(id).map_err(anyhow::Error::msg)?;
+        }
         let defaults = Self::defaults();
         Ok(Self {
+            node_id,
             database_url,
             bus_url,
             pipeline,
@@ -163,6 +173,7 @@ impl Config {
             login_attempts_per_minute: 10,
             admin_password: None,
             secure_cookies: false,
+            node_id: None,
             clock: Clock::system(),
         }
     }

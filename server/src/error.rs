@@ -16,6 +16,9 @@ pub enum Error {
     BadRequest(String),
     #[error("malformed JSON: {0}")]
     MalformedJson(String),
+    /// A room's publish topic takes only chat messages the pipeline can process.
+    #[error("{0}")]
+    NotAChatMessage(String),
     #[error("authentication required")]
     Unauthenticated,
     #[error("invalid token")]
@@ -91,6 +94,7 @@ impl Error {
         match self {
             Error::BadRequest(_) => "bad_request",
             Error::MalformedJson(_) => "malformed_json",
+            Error::NotAChatMessage(_) => "not_a_chat_message",
             Error::Unauthenticated => "unauthenticated",
             Error::InvalidToken => "invalid_token",
             Error::TokenExpired => "token_expired",
@@ -112,7 +116,7 @@ impl Error {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Error::BadRequest(_) | Error::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            Error::BadRequest(_) | Error::MalformedJson(_) | Error::NotAChatMessage(_) => StatusCode::BAD_REQUEST,
             Error::Unauthenticated
             | Error::InvalidToken
             | Error::TokenExpired

@@ -2,8 +2,8 @@
 //!
 //! One process that serves the chat UI, the topics API with durable history
 //! and signed webhooks, rooms and guest sessions, and (in the embedded
-//! default) the translation pipeline, which it calls over loopback HTTP
-//! exactly as it would call any other webhook.
+//! default) the translation pipeline, to which it hands each signed webhook
+//! delivery in process, through the same intake a separate pipeline has.
 //!
 //! # Layout
 //! - [`config`]: environment → [`Config`].
@@ -59,6 +59,7 @@ use metrics::Metrics;
 use shutdown::Shutdown;
 use topics::bus::Bus;
 use webhooks::PipelineHook;
+use webhooks::leases::{self, NodeId};
 use webhooks::ssrf::OutboundPolicy;
 
 /// The largest JSON body any endpoint reads (topics have their own, smaller limit).
@@ -166,7 +167,7 @@ pub async fn run(
     let outbound = Arc::new(OutboundPolicy { allow: config.webhook_allow.clone() });
     let pipeline_hook = match (&config.pipeline, &config.external_pipeline) {
         (PipelineMode::Embedded, _) => Some(PipelineHook {
-            url: format!("{addr}/pipeline/webhook"),
+            url: webhooks::EMBEDDED_PIPELINE_URL.into(),
             secret: db::setting_or_init(&db, "pipeline_webhook_secret", || WebhookSecret::generate().to_text()).await?,
         }),
         (PipelineMode::External, Some((url, secret))) => {
@@ -204,20 +205,35 @@ pub async fn run(
         pipeline: None,
         secure_cookies: config.secure_cookies,
     };
-    let pipeline_routes = match (&config.pipeline, state.pipeline_hook.clone()) {
+    let (pipeline_routes, embedded) = match (&config.pipeline, state.pipeline_hook.clone()) {
         (PipelineMode::Embedded, Some(hook)) => {
             let pipeline = embedded_pipeline(&state, &config, &addr, &hook).await?;
             state.pipeline = Some(pipeline.clone());
-            parley_pipeline::router(pipeline)
+            (parley_pipeline::router(pipeline.clone()), Some(parley_pipeline::router::<()>(pipeline)))
         }
-        _ => Router::new(),
+        _ => (Router::new(), None),
     };
+    let node = NodeId::new(config.node_id.as_deref());
+    let released = leases::join(&db, &write_gate, &node, config.clock.now_ms()).await?;
+    if released > 0 {
+        tracing::warn!(released, "released the deliveries this node held when it stopped; they go out again now");
+    }
+    let heartbeat = tokio::spawn(leases::run_heartbeat(
+        db.clone(),
+        write_gate.clone(),
+        node.clone(),
+        config.clock.clone(),
+        state.outbox_wakeup.clone(),
+        stop.clone(),
+    ));
 
     let worker = tokio::spawn(webhooks::delivery::run_worker(
         webhooks::delivery::Worker {
             db: db.clone(),
             guarded: webhooks::ssrf::guarded_client(outbound.clone())?,
             internal: reqwest::Client::builder().connect_timeout(std::time::Duration::from_secs(5)).build()?,
+            embedded,
+            node: node.clone(),
             outbound,
             policy: webhooks::delivery::RetryPolicy {
                 base: config.webhook_retry_base,
@@ -227,7 +243,7 @@ pub async fn run(
             },
             clock: config.clock.clone(),
             metrics,
-            write_gate,
+            write_gate: write_gate.clone(),
         },
         state.outbox_wakeup.clone(),
         stop.clone(),
@@ -261,8 +277,11 @@ pub async fn run(
     serving.await?;
     let _ = worker.await;
     let _ = janitor.await;
-    for task in [listener_task, catch_up, checkpoints].into_iter().flatten() {
+    for task in [listener_task, catch_up, checkpoints, Some(heartbeat)].into_iter().flatten() {
         let _ = task.await;
+    }
+    if let Err(error) = leases::leave(&db, &write_gate, &node, config.clock.now_ms()).await {
+        tracing::warn!(%error, "cannot leave the cluster cleanly; the others release this node's leases when its heartbeat goes stale");
     }
     db.close().await;
     Ok(())

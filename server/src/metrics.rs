@@ -23,11 +23,21 @@ pub struct Metrics {
     /// Items the database catch-up broadcast because NATS did not bring them.
     pub bus_caught_up_items: AtomicU64,
     pub publish_latency: Histogram,
+    /// Deliveries given up (dead letters): of Parley's own webhooks (the
+    /// pipeline: readers miss a message, an operator must look), and of others.
+    dead_letters_internal: AtomicU64,
+    dead_letters_external: AtomicU64,
     /// (outcome, count, latency) per webhook attempt outcome.
     webhook: Mutex<Vec<(&'static str, u64, Histogram)>>,
 }
 
 impl Metrics {
+    /// Counts a delivery given up; `internal` for Parley's own webhooks.
+    pub fn dead_letter(&self, internal: bool) {
+        let counter = if internal { &self.dead_letters_internal } else { &self.dead_letters_external };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn webhook_attempt(&self, outcome: &'static str, latency: Duration) {
         let Ok(mut table) = self.webhook.lock() else {
             return;
@@ -88,6 +98,12 @@ impl Metrics {
         );
         let _ = writeln!(
             out,
+            "# HELP parley_webhook_dead_letters_total Deliveries given up after every attempt, for Parley's own webhooks (the pipeline) and for others.\n# TYPE parley_webhook_dead_letters_total counter\nparley_webhook_dead_letters_total{{webhook=\"internal\"}} {}\nparley_webhook_dead_letters_total{{webhook=\"external\"}} {}",
+            self.dead_letters_internal.load(Ordering::Relaxed),
+            self.dead_letters_external.load(Ordering::Relaxed),
+        );
+        let _ = writeln!(
+            out,
             "# HELP parley_subscribers Open subscriptions on this node.\n# TYPE parley_subscribers gauge\nparley_subscribers {subscribers}"
         );
         let _ = writeln!(
@@ -130,9 +146,12 @@ mod tests {
         m.webhook_attempt("success", Duration::from_millis(3));
         m.webhook_attempt("success", Duration::from_millis(30));
         m.webhook_attempt("failure", Duration::from_millis(1));
+        m.dead_letter(true);
         let text = m.render(7, 2);
         assert!(text.contains("parley_publishes_total 3"), "{text}");
         assert!(text.contains("parley_subscribers 7"));
+        assert!(text.contains("parley_webhook_dead_letters_total{webhook=\"internal\"} 1"), "{text}");
+        assert!(text.contains("parley_webhook_dead_letters_total{webhook=\"external\"} 0"), "{text}");
         assert!(text.contains("parley_publish_queue 2"));
         assert!(text.contains("parley_webhook_attempts_total{outcome=\"success\"} 2"));
         assert!(text.contains("parley_webhook_attempt_seconds_bucket{outcome=\"success\",le=\"0.005\"} 1"));

@@ -1,7 +1,7 @@
 //! `parley-eval`: prints the pipeline's quality report (README, "Quality").
 //!
 //! Usage: `parley-eval [tatoeba-dir] [models-dir]` (defaults:
-//! `../shared/data/tatoeba` and `data/models`).
+//! `pipeline/testdata/tatoeba` and `data/models`).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -15,7 +15,7 @@ async fn main() -> anyhow::Result<()> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let misses = args.iter().position(|a| a == "--misses").map(|i| args.remove(i));
     let mut args = args.into_iter();
-    let data = PathBuf::from(args.next().unwrap_or_else(|| "../shared/data/tatoeba".into()));
+    let data = PathBuf::from(args.next().unwrap_or_else(|| "pipeline/testdata/tatoeba".into()));
     let models = PathBuf::from(args.next().unwrap_or_else(|| "data/models".into()));
 
     println!("Detection accuracy (%), 7 candidate languages, Tatoeba ({})", data.display());

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::{MAX_ITEM_BYTES, NewItem, Publisher, publish_item, publish_items, validate_topic};
 use crate::AppState;
-use crate::auth::{Op, TokenCaller};
+use crate::auth::{Claims, Op, Role, TokenCaller};
 use crate::error::ApiJson;
 use crate::error::{Error, Result};
 use crate::openapi::ErrorBody;
@@ -39,7 +39,7 @@ pub struct PublishAnswer {
     request_body(content = Object, description = "Any JSON value (application/json) or UTF-8 text, at most 16 KiB"),
     responses(
         (status = 200, body = PublishAnswer),
-        (status = 400, body = ErrorBody, description = "malformed JSON or topic name"),
+        (status = 400, body = ErrorBody, description = "malformed JSON or topic name; not_a_chat_message on a room's publish topic"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 429, body = ErrorBody, description = "rate limited; see Retry-After"),
     ),
@@ -56,16 +56,14 @@ pub(super) async fn publish(
     if !claims.allows(Op::Publish, &topic) {
         return Err(Error::Forbidden(format!("this token may not publish to {topic}")));
     }
-    state.publish_limits.check(&claims.limit_key(), state.clock.now_ms())?;
+    take_publish_tokens(&state, &claims, 1)?;
     let key = match headers.get(IDEMPOTENCY_KEY) {
         None => None,
         Some(v) => Some(check_key(v.to_str().ok())?.to_owned()),
     };
     let bytes = axum::body::to_bytes(body, MAX_ITEM_BYTES).await.map_err(|_| Error::PayloadTooLarge(MAX_ITEM_BYTES))?;
     let value = parse_value(&headers, &bytes)?;
-    if topic.ends_with("-presence") {
-        check_presence(&value)?;
-    }
+    check_value(&topic, &value)?;
     let publisher = Publisher { id: claims.sub, name: claims.name };
     let published = publish_item(&state, &topic, publisher, value, key.as_deref()).await?;
     Ok(Json(PublishAnswer { seq: published.seq, duplicate: published.duplicate }))
@@ -146,17 +144,40 @@ pub(super) async fn publish_batch(
         if value.to_string().len() > MAX_ITEM_BYTES {
             return Err(Error::PayloadTooLarge(MAX_ITEM_BYTES));
         }
-        if topic.ends_with("-presence") {
-            check_presence(&value)?;
-        }
+        check_value(&topic, &value)?;
         items.push(NewItem { topic, value, key: idempotency_key });
     }
-    state.publish_limits.take(&claims.limit_key(), state.clock.now_ms(), n as u32)?;
+    take_publish_tokens(&state, &claims, n as u32)?;
     let publisher = Publisher { id: claims.sub, name: claims.name };
     let published = publish_items(&state, publisher, items).await?;
     Ok(Json(BatchAnswer {
         items: published.into_iter().map(|p| PublishAnswer { seq: p.seq, duplicate: p.duplicate }).collect(),
     }))
+}
+
+/// Takes `n` publishes from the caller's rate limit. Parley's own services
+/// (the pipeline's token) are not limited: they republish every user's
+/// message in every room language, and a user limit on them throttled the
+/// whole server's translations to one user's rate. Users' limits, which
+/// bound what reaches the pipeline in the first place, stay.
+fn take_publish_tokens(state: &AppState, claims: &Claims, n: u32) -> Result<()> {
+    if claims.role == Role::Service {
+        return Ok(());
+    }
+    state.publish_limits.take(&claims.limit_key(), state.clock.now_ms(), n)
+}
+
+/// Topics whose items Parley reads itself take only what it can read: a
+/// room's publish topic (`*-publish`) only chat messages the pipeline can
+/// process, so nothing is acknowledged that would then fail delivery after
+/// delivery; presence topics only presence kinds.
+fn check_value(topic: &str, value: &Value) -> Result<()> {
+    if topic.ends_with("-publish") {
+        parley_pipeline::envelope::ChatMessage::parse(value).map_err(Error::NotAChatMessage)?;
+    } else if topic.ends_with("-presence") {
+        check_presence(value)?;
+    }
+    Ok(())
 }
 
 /// A JSON body must be valid JSON; anything else is stored as a text value.

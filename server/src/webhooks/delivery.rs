@@ -1,4 +1,9 @@
 //! The outbox worker: claims due rows, POSTs them signed, records the outcome.
+//!
+//! Rows for the embedded pipeline (`url` = [`super::EMBEDDED_PIPELINE_URL`])
+//! are served by whichever node claims them, through its own pipeline's
+//! intake, called in process with the same signed request: no node's address
+//! is stored, so a dead node's messages are delivered by the survivors.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,7 +12,10 @@ use parley_pipeline::signature::WebhookSecret;
 use rand::Rng as _;
 use sqlx::AnyPool;
 use tokio::sync::{Notify, Semaphore};
+use tower::ServiceExt as _;
 
+use super::EMBEDDED_PIPELINE_URL;
+use super::leases::NodeId;
 use super::ssrf::OutboundPolicy;
 use crate::clock::Clock;
 use crate::metrics::Metrics;
@@ -67,8 +75,13 @@ pub struct Worker {
     pub db: AnyPool,
     /// For external webhooks: refuses private addresses.
     pub guarded: reqwest::Client,
-    /// For the embedded pipeline on loopback.
+    /// For Parley's own webhooks at a configured address (an external
+    /// `parley-pipeline` on a private network).
     pub internal: reqwest::Client,
+    /// This node's embedded pipeline (its intake's routes), if it runs one.
+    pub embedded: Option<axum::Router>,
+    /// The node named in the leases this worker takes.
+    pub node: NodeId,
     pub outbound: Arc<OutboundPolicy>,
     pub policy: RetryPolicy,
     pub clock: Clock,
@@ -129,8 +142,10 @@ pub async fn run_worker(worker: Worker, wakeup: Arc<Notify>, shutdown: Shutdown)
     let _ = permits.acquire_many(CONCURRENCY as u32).await;
 }
 
-/// Leases up to `limit` due rows by pushing their due time past the timeout.
-async fn claim(worker: &Worker, limit: i64) -> sqlx::Result<Vec<Claimed>> {
+/// Leases up to `limit` due rows to this node by pushing their due time past
+/// the timeout. A node without an embedded pipeline leaves that pipeline's
+/// rows to the nodes that have one.
+async fn claim(worker: &Worker, limit: i64) -> crate::Result<Vec<Claimed>> {
     let now = worker.clock.now_ms();
     let lease_until = now + worker.policy.timeout.as_millis() as i64 + 5_000;
     let turn = worker.write_gate.enter().await;
@@ -141,10 +156,11 @@ async fn claim(worker: &Worker, limit: i64) -> sqlx::Result<Vec<Claimed>> {
         crate::db::Backend::Postgres => "for update of o skip locked",
         crate::db::Backend::Sqlite => "",
     };
+    let servable = if worker.embedded.is_some() { "" } else { "and w.url <> $5" };
     let sql = format!(
-        "update webhook_outbox set next_attempt_at = $1, attempts = attempts + 1
+        "update webhook_outbox set next_attempt_at = $1, attempts = attempts + 1, leased_by = $4
          where id in (select o.id from webhook_outbox o join webhooks w on w.name = o.webhook_name
-                      where o.status = 'pending' and o.next_attempt_at <= $2 and w.enabled = 1
+                      where o.status = 'pending' and o.next_attempt_at <= $2 and w.enabled = 1 {servable}
                       order by o.next_attempt_at, o.created_at limit $3 {skip_locked})
            and status = 'pending' and next_attempt_at <= $2
          returning id, webhook_name, payload, attempts,
@@ -155,29 +171,38 @@ async fn claim(worker: &Worker, limit: i64) -> sqlx::Result<Vec<Claimed>> {
                  as previous_secret_until,
              (select internal from webhooks w where w.name = webhook_outbox.webhook_name) as internal",
     );
+    let node = worker.node.as_str();
     if let Some(writer) = turn.sqlite() {
-        // The embedded default: one call on this thread (`$n` bind in order of first use).
-        return writer
-            .with(|conn| {
-                let mut claim = conn.prepare_cached(&sql)?;
-                let rows = claim.query_map(rusqlite::params![lease_until, now, limit], |r| {
-                    Ok(Claimed {
-                        id: r.get(0)?,
-                        webhook_name: r.get(1)?,
-                        payload: r.get(2)?,
-                        attempts: r.get(3)?,
-                        url: r.get(4)?,
-                        secret: r.get(5)?,
-                        previous_secret: r.get(6)?,
-                        previous_secret_until: r.get(7)?,
-                        internal: r.get(8)?,
-                    })
-                })?;
-                rows.collect()
-            })
-            .map_err(|e| sqlx::Error::Protocol(format!("claiming from the outbox: {e}")));
+        // The embedded default: one call on this thread. SQLite takes `$n`
+        // as names, so they are bound by name.
+        return Ok(writer.with(|conn| {
+            let mut claim = conn.prepare_cached(&sql)?;
+            let mut params: Vec<(&str, &dyn rusqlite::ToSql)> =
+                vec![("$1", &lease_until), ("$2", &now), ("$3", &limit), ("$4", &node)];
+            if worker.embedded.is_none() {
+                params.push(("$5", &EMBEDDED_PIPELINE_URL));
+            }
+            let rows = claim.query_map(params.as_slice(), |r| {
+                Ok(Claimed {
+                    id: r.get(0)?,
+                    webhook_name: r.get(1)?,
+                    payload: r.get(2)?,
+                    attempts: r.get(3)?,
+                    url: r.get(4)?,
+                    secret: r.get(5)?,
+                    previous_secret: r.get(6)?,
+                    previous_secret_until: r.get(7)?,
+                    internal: r.get(8)?,
+                })
+            })?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?);
     }
-    sqlx::query_as(&sql).bind(lease_until).bind(now).bind(limit).fetch_all(&worker.db).await
+    let mut query = sqlx::query_as(&sql).bind(lease_until).bind(now).bind(limit).bind(node);
+    if worker.embedded.is_none() {
+        query = query.bind(EMBEDDED_PIPELINE_URL);
+    }
+    Ok(query.fetch_all(&worker.db).await?)
 }
 
 async fn deliver(worker: &Worker, row: Claimed) {
@@ -186,13 +211,12 @@ async fn deliver(worker: &Worker, row: Claimed) {
     let latency = started.elapsed();
     let turn = worker.write_gate.enter().await;
     let now = worker.clock.now_ms();
-    let db = &worker.db;
     let latency_ms = latency.as_millis() as i64;
     let result = match outcome {
         Outcome::Accepted(status) => {
             worker.metrics.webhook_attempt("success", latency);
             let delivered = "update webhook_outbox set status = 'delivered', last_status = $1, last_error = null,
-                     last_latency_ms = $2, finished_at = $3 where id = $4";
+                     last_latency_ms = $2, finished_at = $3, leased_by = null where id = $4";
             match turn.sqlite() {
                 Some(writer) => writer
                     .with(|conn| {
@@ -204,18 +228,19 @@ async fn deliver(worker: &Worker, row: Claimed) {
                         ])
                     })
                     .map(|_| ())
-                    .map_err(|e| sqlx::Error::Protocol(format!("recording a delivery: {e}"))),
+                    .map_err(crate::Error::from),
                 None => sqlx::query(delivered)
                     .bind(i64::from(status))
                     .bind(latency_ms)
                     .bind(now)
                     .bind(&row.id)
-                    .execute(db)
+                    .execute(&worker.db)
                     .await
-                    .map(|_| ()),
+                    .map(|_| ())
+                    .map_err(crate::Error::from),
             }
         }
-        Outcome::Refused { status: 410, .. } => {
+        Outcome::Refused { status: 410, .. } if !row.is_internal() => {
             // 410 Gone: the receiver asks never to be called again.
             worker.metrics.webhook_attempt("gone", latency);
             tracing::warn!(webhook = %row.webhook_name, "receiver answered 410 Gone: webhook disabled");
@@ -223,24 +248,33 @@ async fn deliver(worker: &Worker, row: Claimed) {
                 "update webhooks set enabled = 0, disabled_reason = 'receiver answered 410 Gone' where name = $1",
             )
             .bind(&row.webhook_name)
-            .execute(db)
+            .execute(&worker.db)
             .await;
             if let Err(e) = disable {
                 tracing::error!(error = %e, "cannot disable webhook");
             }
-            finish_failed(db, &row, Some(410), Some("410 Gone: webhook disabled"), latency_ms, now).await.map(|_| ())
+            worker.metrics.dead_letter(false);
+            finish_failed(&worker.db, &row, Some(410), Some("410 Gone: webhook disabled"), latency_ms, now).await
         }
         Outcome::Refused { status, retry_after } => {
             worker.metrics.webhook_attempt("failure", latency);
-            retry_or_fail(worker, &row, Some(status), None, retry_after, latency_ms, now).await.map(|_| ())
+            retry_or_fail(worker, &row, Some(status), None, retry_after, latency_ms, now).await
         }
         Outcome::NoAnswer(error) => {
             worker.metrics.webhook_attempt("error", latency);
-            retry_or_fail(worker, &row, None, Some(&error), None, latency_ms, now).await.map(|_| ())
+            retry_or_fail(worker, &row, None, Some(&error), None, latency_ms, now).await
         }
     };
     if let Err(e) = result {
         tracing::error!(error = %e, id = %row.id, "cannot record webhook outcome; the lease will expire and it is retried");
+    }
+}
+
+impl Claimed {
+    /// One of Parley's own webhooks (the pipeline): never disabled, and its
+    /// dead letters are errors of Parley's, not of a receiver.
+    fn is_internal(&self) -> bool {
+        self.internal == Some(1)
     }
 }
 
@@ -252,20 +286,31 @@ async fn retry_or_fail(
     retry_after: Option<Duration>,
     latency_ms: i64,
     now: i64,
-) -> sqlx::Result<sqlx::any::AnyQueryResult> {
+) -> crate::Result<()> {
     if row.attempts >= i64::from(worker.policy.max_attempts) {
-        tracing::warn!(id = %row.id, webhook = %row.webhook_name, attempts = row.attempts, ?status, ?error,
-            "webhook delivery failed for good (dead letter)");
-        let result = finish_failed(&worker.db, row, status, error, latency_ms, now).await;
-        disable_if_failing(worker, &row.webhook_name).await;
-        return result;
+        if row.is_internal() {
+            // A message nobody will read in any language: Parley's own fault
+            // (or its pipeline's), so it is an error, and an admin can retry it.
+            tracing::error!(id = %row.id, webhook = %row.webhook_name, attempts = row.attempts, ?status, ?error,
+                "the pipeline gave up on a message (dead letter); readers do not get it until an admin retries it");
+        } else {
+            tracing::warn!(id = %row.id, webhook = %row.webhook_name, attempts = row.attempts, ?status, ?error,
+                "webhook delivery failed for good (dead letter)");
+        }
+        worker.metrics.dead_letter(row.is_internal());
+        finish_failed(&worker.db, row, status, error, latency_ms, now).await?;
+        if !row.is_internal() {
+            disable_if_failing(worker, &row.webhook_name).await;
+        }
+        return Ok(());
     }
     let jitter = rand::thread_rng().gen_range(-1.0..=1.0);
     let delay = next_delay(worker.policy.base, row.attempts as u32, jitter, retry_after);
     tracing::info!(id = %row.id, webhook = %row.webhook_name, attempts = row.attempts, ?status, ?error, ?delay,
         "webhook delivery will be retried");
     sqlx::query(
-        "update webhook_outbox set next_attempt_at = $1, last_status = $2, last_error = $3, last_latency_ms = $4
+        "update webhook_outbox set next_attempt_at = $1, last_status = $2, last_error = $3, last_latency_ms = $4,
+             leased_by = null
          where id = $5",
     )
     .bind(now + delay.as_millis() as i64)
@@ -274,11 +319,13 @@ async fn retry_or_fail(
     .bind(latency_ms)
     .bind(&row.id)
     .execute(&worker.db)
-    .await
+    .await?;
+    Ok(())
 }
 
-/// Disables a webhook whose last `disable_after` finished deliveries all
-/// failed: sustained failure, not a sporadic one (a success in between resets it).
+/// Disables an external webhook whose last `disable_after` finished
+/// deliveries all failed: sustained failure, not a sporadic one (a success
+/// in between resets it).
 async fn disable_if_failing(worker: &Worker, webhook: &str) {
     let recent: sqlx::Result<Vec<(String,)>> = sqlx::query_as(
         "select status from webhook_outbox where webhook_name = $1 and status in ('delivered', 'failed')
@@ -293,14 +340,15 @@ async fn disable_if_failing(worker: &Worker, webhook: &str) {
         return;
     }
     let reason = format!("{} consecutive deliveries failed", worker.policy.disable_after);
-    tracing::warn!(%webhook, %reason, "webhook disabled");
     let result = sqlx::query("update webhooks set enabled = 0, disabled_reason = $1 where name = $2 and internal = 0")
         .bind(&reason)
         .bind(webhook)
         .execute(&worker.db)
         .await;
-    if let Err(e) = result {
-        tracing::error!(error = %e, "cannot disable webhook");
+    match result {
+        Ok(done) if done.rows_affected() > 0 => tracing::warn!(%webhook, %reason, "webhook disabled"),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "cannot disable webhook"),
     }
 }
 
@@ -311,10 +359,10 @@ async fn finish_failed(
     error: Option<&str>,
     latency_ms: i64,
     now: i64,
-) -> sqlx::Result<sqlx::any::AnyQueryResult> {
+) -> crate::Result<()> {
     sqlx::query(
         "update webhook_outbox set status = 'failed', last_status = $1, last_error = $2, last_latency_ms = $3,
-             finished_at = $4 where id = $5",
+             finished_at = $4, leased_by = null where id = $5",
     )
     .bind(status.map(i64::from))
     .bind(error.map(|e| e.to_owned()).or_else(|| status.map(|s| format!("HTTP {s}"))))
@@ -322,7 +370,8 @@ async fn finish_failed(
     .bind(now)
     .bind(&row.id)
     .execute(db)
-    .await
+    .await?;
+    Ok(())
 }
 
 /// The `webhook-signature` header: one signature per valid secret.
@@ -342,12 +391,12 @@ fn signature_header(row: &Claimed, timestamp: i64, now_ms: i64) -> Result<String
     Ok(signatures.join(" "))
 }
 
-/// One signed POST.
+/// One signed POST: over HTTP, or into this node's embedded pipeline.
 async fn attempt(worker: &Worker, row: &Claimed) -> Outcome {
     let Some(url) = row.url.as_deref() else {
         return Outcome::NoAnswer("the webhook was deleted".into());
     };
-    let internal = row.internal == Some(1);
+    let internal = row.is_internal();
     if !internal {
         match reqwest::Url::parse(url) {
             Ok(parsed) => {
@@ -363,6 +412,9 @@ async fn attempt(worker: &Worker, row: &Claimed) -> Outcome {
         Ok(s) => s,
         Err(e) => return Outcome::NoAnswer(e),
     };
+    if internal && url == EMBEDDED_PIPELINE_URL {
+        return call_embedded(worker, row, timestamp, signature).await;
+    }
     let client = if internal { &worker.internal } else { &worker.guarded };
     let sent = client
         .post(url)
@@ -376,15 +428,45 @@ async fn attempt(worker: &Worker, row: &Claimed) -> Outcome {
         .await;
     match sent {
         Err(e) => Outcome::NoAnswer(error_chain(&e)),
-        Ok(response) if response.status().is_success() => Outcome::Accepted(response.status().as_u16()),
-        Ok(response) => Outcome::Refused {
-            status: response.status().as_u16(),
-            retry_after: response
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(parse_retry_after),
-        },
+        Ok(response) => answered(response.status(), response.headers()),
+    }
+}
+
+/// The signed request, handed to this node's pipeline intake in process: the
+/// same checks as over HTTP, without a node address in shared state.
+async fn call_embedded(worker: &Worker, row: &Claimed, timestamp: i64, signature: String) -> Outcome {
+    let Some(pipeline) = &worker.embedded else {
+        // Not claimed by such a node; a row claimed before a restart in another mode.
+        return Outcome::NoAnswer("this node runs no embedded pipeline".into());
+    };
+    let request = axum::http::Request::post("/pipeline/webhook")
+        .header("content-type", "application/json")
+        .header("webhook-id", &row.id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signature)
+        .body(axum::body::Body::from(row.payload.clone()));
+    let request = match request {
+        Ok(request) => request,
+        Err(e) => return Outcome::NoAnswer(format!("cannot build the request: {e}")),
+    };
+    match tokio::time::timeout(worker.policy.timeout, pipeline.clone().oneshot(request)).await {
+        Err(_) => Outcome::NoAnswer(format!("the embedded pipeline did not answer within {:?}", worker.policy.timeout)),
+        Ok(Err(never)) => match never {},
+        Ok(Ok(response)) => answered(response.status(), response.headers()),
+    }
+}
+
+/// The outcome of an answer: its status, and `Retry-After` on a failure.
+fn answered(status: reqwest::StatusCode, headers: &reqwest::header::HeaderMap) -> Outcome {
+    if status.is_success() {
+        return Outcome::Accepted(status.as_u16());
+    }
+    Outcome::Refused {
+        status: status.as_u16(),
+        retry_after: headers
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after),
     }
 }
 

@@ -3,10 +3,12 @@
 //! Delivery is at-least-once. Each outbox row is one message to one webhook,
 //! with a `webhook-id` that stays the same across attempts so receivers can
 //! deduplicate. A row is claimed by pushing its due time past the request
-//! timeout (a lease), so a crash mid-delivery only delays it.
+//! timeout (a lease) and naming the node that holds it ([`leases`]), so a
+//! crash mid-delivery only delays it, by seconds.
 
 pub mod api;
 pub mod delivery;
+pub mod leases;
 pub mod ssrf;
 
 use sqlx::{Any, AnyPool, Transaction};
@@ -84,7 +86,13 @@ pub async fn upsert_internal(db: &AnyPool, name: &str, topic: &str, url: &str, s
     Ok(())
 }
 
-/// Where every room's publish topic is delivered: the pipeline's intake.
+/// The stored URL of the embedded pipeline's webhooks. It names no node:
+/// whichever node claims a delivery hands it to its own pipeline, so the
+/// messages of a node that died are delivered by the others.
+pub const EMBEDDED_PIPELINE_URL: &str = "embedded:pipeline";
+
+/// Where every room's publish topic is delivered: the pipeline's intake
+/// ([`EMBEDDED_PIPELINE_URL`], or an external `parley-pipeline`).
 #[derive(Debug, Clone)]
 pub struct PipelineHook {
     pub url: String,

@@ -12,6 +12,7 @@ mod faults;
 mod history;
 mod pipeline;
 mod processes;
+mod recovery;
 mod standalone;
 mod tokens;
 mod topics;

@@ -182,16 +182,23 @@ async fn the_pipeline_intake_rejects_wrong_missing_and_stale_signatures() {
 
 /// A LibreTranslate stand-in speaking its documented `/translate` wire format.
 pub(crate) async fn fake_libretranslate() -> String {
-    async fn translate(Json(request): Json<Value>) -> Result<Json<Value>, (axum::http::StatusCode, Json<Value>)> {
+    slow_libretranslate(Duration::ZERO).await
+}
+
+/// [`fake_libretranslate`] taking `delay` over each translation, as a remote
+/// provider does: deliveries stay in flight long enough to be cut by a crash.
+pub(crate) async fn slow_libretranslate(delay: Duration) -> String {
+    let translate = move |Json(request): Json<Value>| async move {
         let (q, source, target) = (&request["q"], &request["source"], &request["target"]);
         if target == "xx" {
             return Err((axum::http::StatusCode::BAD_REQUEST, Json(json!({"error": "xx is not supported"}))));
         }
         assert_eq!(request["format"], "text");
+        tokio::time::sleep(delay).await;
         Ok(Json(
             json!({ "translatedText": format!("[{}→{}] {}", source.as_str().unwrap(), target.as_str().unwrap(), q.as_str().unwrap()) }),
         ))
-    }
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let app = axum::Router::new().route("/translate", post(translate));

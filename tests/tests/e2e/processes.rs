@@ -28,11 +28,16 @@ pub fn free_addr() -> SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
 }
 
-/// Where the children write their logs (kept, for a failing run).
-fn log_file(name: &str) -> Stdio {
+/// Where the child `name` writes its standard output (kept, for a failing
+/// run); its standard error goes beside it, to `{name}.err.log`.
+pub fn log_path(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join("parley-cluster-logs");
     std::fs::create_dir_all(&dir).unwrap();
-    Stdio::from(std::fs::File::create(dir.join(format!("{name}.log"))).unwrap())
+    dir.join(format!("{name}.log"))
+}
+
+fn log_file(name: &str) -> Stdio {
+    Stdio::from(std::fs::File::create(log_path(name)).unwrap())
 }
 
 pub fn binary(name: &str) -> std::path::PathBuf {
@@ -93,7 +98,7 @@ pub async fn start_server(name: &str, addr: SocketAddr, s: &ServerSettings<'_>) 
         ("PARLEY_ADMIN_PASSWORD", "process-admin-password"),
         ("PARLEY_PUBLISH_RATE", "100000"),
         ("PARLEY_PUBLISH_BURST", "100000"),
-        // A killed node's leased deliveries come back after this + 5 s.
+        // A receiver that hangs is given up on (and retried) after this.
         ("PARLEY_WEBHOOK_TIMEOUT_SECONDS", "5"),
         ("PARLEY_SITE_ROOT", site.as_str()),
     ];
@@ -103,6 +108,35 @@ pub async fn start_server(name: &str, addr: SocketAddr, s: &ServerSettings<'_>) 
     let child = spawn(name, "parley", &envs);
     healthy(addr).await;
     child
+}
+
+/// Starts `parley` on `addr` as users run it: the embedded pipeline and
+/// every default (publish limits, webhook timeout and leases), with only the
+/// database, the site and `envs` (translator, bus, …) set; waits until ready.
+pub async fn start_node(name: &str, addr: SocketAddr, database_url: &str, envs: &[(&str, &str)]) -> Child {
+    let addr_text = addr.to_string();
+    let site = parley_e2e::site_root().display().to_string();
+    let models = parley_e2e::models_dir().display().to_string();
+    let mut all = vec![
+        ("PARLEY_ADDR", addr_text.as_str()),
+        ("DATABASE_URL", database_url),
+        ("PARLEY_ADMIN_PASSWORD", "process-admin-password"),
+        ("PARLEY_SITE_ROOT", site.as_str()),
+        ("PARLEY_MODELS_DIR", models.as_str()),
+    ];
+    all.extend_from_slice(envs);
+    let child = spawn(name, "parley", &all);
+    healthy(addr).await;
+    child
+}
+
+/// An admin token for the nodes on `database_url`, valid for an hour.
+pub async fn admin_token(database_url: &str) -> String {
+    let db = parley::db::connect(database_url).await.unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let token = parley::token_key(&db).await.unwrap().sign(&parley::admin_claims(now, 3600));
+    db.close().await;
+    token
 }
 
 /// Starts `parley-pipeline` on `addr`, translating with the LibreTranslate at
@@ -190,14 +224,19 @@ pub async fn healthy(addr: SocketAddr) {
 
 /// One reader: follows `topic`, moving to `fallback` with `resume_after`
 /// when its node dies, until it holds an envelope for every message.
-pub async fn read_all(
+pub async fn read_all(node: Endpoint, fallback: SocketAddr, topic: String, token: String, count: usize) -> Vec<Value> {
+    read_all_timed(node, fallback, topic, token, count).await.into_iter().map(|(envelope, _)| envelope).collect()
+}
+
+/// [`read_all`], with the moment each envelope arrived.
+pub async fn read_all_timed(
     mut node: Endpoint,
     fallback: SocketAddr,
     topic: String,
     token: String,
     count: usize,
-) -> Vec<Value> {
-    let mut envelopes: Vec<Value> = Vec::new();
+) -> Vec<(Value, Instant)> {
+    let mut envelopes = Vec::new();
     let mut last_seq: Option<i64> = None;
     let mut sub: Subscription = node.subscribe(&topic, &token, Some(0)).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(240);
@@ -213,7 +252,7 @@ pub async fn read_all(
                 last_seq = Some(seq);
                 let value = frame["value"].clone();
                 *seen.entry(value["id"].as_str().unwrap().to_owned()).or_default() += 1;
-                envelopes.push(value);
+                envelopes.push((value, Instant::now()));
             }
             None => {
                 // The node went away (or fell silent): resume on the survivor.
@@ -227,6 +266,15 @@ pub async fn read_all(
         }
     }
     envelopes
+}
+
+/// The `q`-quantile (0..=1) of `values`, which it sorts.
+pub fn quantile(values: &mut [Duration], q: f64) -> Duration {
+    if values.is_empty() {
+        return Duration::ZERO;
+    }
+    values.sort();
+    values[((values.len() - 1) as f64 * q).round() as usize]
 }
 
 /// Waits until no webhook delivery is pending, failing if any was given up.

@@ -150,3 +150,32 @@ async fn a_token_holds_a_bounded_number_of_subscriptions() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_pipelines_service_token_is_not_held_to_a_users_publish_rate() {
+    let server = TestServer::start_with(|c| {
+        c.publish_rate = 1.0;
+        c.publish_burst = 5;
+    })
+    .await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let pipeline = server.sign(&parley::pipeline_claims(now + 3600)).await;
+    let user = server.token_for(&[("lobby-subscribe-*", &[Op::Publish])]).await;
+    let envelope = json!({"kind": "test"});
+    for n in 0..5 {
+        assert_eq!(server.publish("lobby-subscribe-en", &user, &envelope).await.status(), 200, "user publish {n}");
+    }
+    let response = server.publish("lobby-subscribe-en", &user, &envelope).await;
+    assert_eq!(response.status(), 429, "a user past the burst is limited");
+    assert_eq!(error_code(response).await, "rate_limited");
+    // The pipeline republishes every message in every language: never limited.
+    for n in 0..40 {
+        let items: Vec<Value> = ["en", "pt", "es"]
+            .iter()
+            .map(|lang| json!({"topic": format!("lobby-subscribe-{lang}"), "value": envelope}))
+            .collect();
+        let response =
+            server.authed(Method::POST, "/api/topics", &pipeline).json(&json!({"items": items})).send().await.unwrap();
+        assert_eq!(response.status(), 200, "pipeline batch {n}");
+    }
+}

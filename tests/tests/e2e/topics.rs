@@ -391,3 +391,76 @@ async fn a_batch_publish_with_one_bad_item_appends_nothing() {
     let five = json!((0..5).map(|_| good.clone()).collect::<Vec<_>>());
     assert_eq!(publish_batch(&server, &token, five).await.0, 200, "the refused six took no tokens");
 }
+
+#[tokio::test]
+async fn a_rooms_publish_topic_takes_only_chat_messages_the_pipeline_can_process() {
+    let server = TestServer::start().await;
+    let ana = server.join("Ana", "lobby", "en").await;
+    let token = ana["token"].as_str().unwrap();
+    let admin = server.admin_token().await;
+    let send = |content_type: &'static str, body: String| {
+        server
+            .authed(reqwest::Method::POST, "/api/topics/lobby-publish", token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let response = send("text/plain", "hello as plain text".into()).await.unwrap();
+    assert_eq!(response.status(), 400, "a text body is not a chat message");
+    assert_eq!(error_code(response).await, "not_a_chat_message");
+    for bad in [
+        json!("hello"),
+        json!(7),
+        json!(null),
+        json!(["hello"]),
+        json!({}),
+        json!({"text": ""}),
+        json!({"text": " \n\t"}),
+        json!({"text": 42}),
+        json!({"text": "hi", "lang": "xx-evil<script>"}),
+        json!({"text": "hi", "lang": "EN"}),
+        json!({"text": "hi", "target_seq": 1}),
+        json!({"op": "edit", "text": "hi"}),
+        json!({"op": "edit", "target_seq": -3, "text": "hi"}),
+        json!({"op": "delete", "target_seq": 1, "text": "sneaky"}),
+        json!({"op": "shout", "target_seq": 1, "text": "hi"}),
+    ] {
+        let response = send("application/json", bad.to_string()).await.unwrap();
+        assert_eq!(response.status(), 400, "{bad}");
+        assert_eq!(error_code(response).await, "not_a_chat_message", "{bad}");
+    }
+    // Through a batch too, and by anyone (an admin's token included): the whole batch is refused.
+    let (status, body) = publish_batch(
+        &server,
+        &admin,
+        json!([{"topic": "lobby-publish", "value": {"text": "fine"}}, {"topic": "lobby-publish", "value": "plain"}]),
+    )
+    .await;
+    assert_eq!((status, body["error"]["code"].as_str().unwrap()), (400, "not_a_chat_message"));
+    let history = server.get_json("/api/topics/lobby-publish/items", &admin).await;
+    assert_eq!(history["items"], json!([]), "nothing refused was acknowledged");
+    let db = server.db().await;
+    let (queued,): (i64,) = sqlx::query_as("select count(*) from webhook_outbox").fetch_one(&db).await.unwrap();
+    assert_eq!(queued, 0, "nothing refused reached the pipeline's queue");
+
+    // Messages, edits and deletions pass, with or without a language hint or extra fields.
+    for good in [
+        json!({"text": "hello"}),
+        json!({"text": "olá", "lang": "pt", "client_id": "c-1"}),
+        json!({"op": "edit", "target_seq": 1, "text": "hello again", "lang": "en"}),
+        json!({"op": "delete", "target_seq": 1}),
+    ] {
+        let response = send("application/json", good.to_string()).await.unwrap();
+        assert_eq!(response.status(), 200, "{good}");
+    }
+    // Other topics keep taking any value, text bodies included.
+    let mine = server.token_for(&[("notes", &[parley::auth::Op::Publish])]).await;
+    let response = server
+        .authed(reqwest::Method::POST, "/api/topics/notes", &mine)
+        .header("content-type", "text/plain")
+        .body("just text")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}

@@ -436,3 +436,34 @@ async fn a_receiver_that_hangs_past_the_timeout_is_retried() {
     let seen = receiver.wait_for(1).await;
     assert_eq!(seen[0].id, row["id"].as_str().unwrap(), "the same webhook-id");
 }
+
+#[tokio::test]
+async fn the_embedded_pipeline_is_never_disabled_and_its_dead_letters_are_counted() {
+    // Every translation fails (nothing listens there), so each delivery of
+    // the room's messages ends as a dead letter after two attempts.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let server = TestServer::start_with(|c| {
+        c.translators = vec![parley::ProviderConfig::LibreTranslate { url: format!("http://{closed}"), api_key: None }];
+        c.webhook_max_attempts = 2;
+        c.webhook_disable_after = 1;
+    })
+    .await;
+    let admin = server.admin_token().await;
+    let ana = server.join("Ana", "lobby", "en").await;
+    server.join("Bruno", "lobby", "pt").await;
+    let token = ana["token"].as_str().unwrap();
+    for n in 0..2 {
+        let text = format!("Message {n} for a translator that is down");
+        assert_eq!(server.publish("lobby-publish", token, &json!({"text": text, "lang": "en"})).await.status(), 200);
+    }
+    eventually(WITHIN, "both deliveries are dead letters", || async {
+        let hook: Value = server.get_json("/api/webhooks/pipeline-lobby", &admin).await;
+        (hook["webhook"]["failed"] == 2).then_some(())
+    })
+    .await;
+    let metrics = reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("parley_webhook_dead_letters_total{webhook=\"internal\"} 2"), "{metrics}");
+    let hook: Value = server.get_json("/api/webhooks/pipeline-lobby", &admin).await;
+    assert_eq!(hook["webhook"]["enabled"], true, "Parley's own pipeline is never disabled: {hook}");
+    assert_eq!(hook["webhook"]["url"], parley::webhooks::EMBEDDED_PIPELINE_URL, "and names no node");
+}
