@@ -95,9 +95,9 @@ mod browser {
         on_open: impl FnOnce(),
         mut on_text: impl FnMut(String),
     ) -> Result<(), ApiError> {
-        let resume = resume_after.map(|n| format!("&resume_after={n}")).unwrap_or_default();
-        let url = format!("{}/api/topics/{topic}/subscribe?token={token}{resume}", ws_base());
-        let mut socket = WebSocket::open(&url).map_err(network)?;
+        let url = format!("{}{}", ws_base(), super::subscribe_path(topic, resume_after));
+        let protocols = super::subscribe_protocols(token);
+        let mut socket = WebSocket::open_with_protocols(&url, &protocols).map_err(network)?;
         let mut opened = Some(on_open);
         while let Some(message) = socket.next().await {
             match message {
@@ -123,6 +123,22 @@ mod browser {
             let _ = window.location().set_href(path);
         }
     }
+}
+
+/// The path of a topic's WebSocket subscription. It carries no token: URLs
+/// end up in access logs and browser history, so the token travels in the
+/// `Sec-WebSocket-Protocol` header instead ([`subscribe_protocols`]).
+pub fn subscribe_path(topic: &str, resume_after: Option<i64>) -> String {
+    match resume_after {
+        Some(n) => format!("/api/topics/{topic}/subscribe?resume_after={n}"),
+        None => format!("/api/topics/{topic}/subscribe"),
+    }
+}
+
+/// The subprotocols a subscription offers: `parley`, which the server
+/// selects, and `parley.token.{token}`, which carries the token.
+pub fn subscribe_protocols(token: &str) -> [String; 2] {
+    ["parley".to_owned(), format!("parley.token.{token}")]
 }
 
 #[cfg(not(feature = "hydrate"))]
@@ -286,4 +302,17 @@ pub async fn sleep_ms(ms: u32) {
 /// Loads another page.
 pub fn navigate(path: &str) {
     browser::navigate(path);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn websocket_urls_carry_no_token() {
+        let path = subscribe_path("lobby-subscribe-pt", Some(41));
+        assert_eq!(path, "/api/topics/lobby-subscribe-pt/subscribe?resume_after=41");
+        assert!(!subscribe_path("t", None).contains("token"));
+        assert_eq!(subscribe_protocols("pt_abc.def"), ["parley".to_owned(), "parley.token.pt_abc.def".to_owned()]);
+    }
 }

@@ -123,6 +123,8 @@ fn parley_env<'a>(db: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'
         ("PARLEY_PIPELINE", "external"),
         ("PARLEY_PUBLISH_RATE", "1000000"),
         ("PARLEY_PUBLISH_BURST", "1000000"),
+        ("PARLEY_CHAT_RATE", "1000000"),
+        ("PARLEY_CHAT_BURST", "1000000"),
         ("PARLEY_MAX_SUBSCRIPTIONS", "1000000"),
         ("PARLEY_ADMIN_PASSWORD", "bench-password"),
         ("RUST_LOG", "warn"),

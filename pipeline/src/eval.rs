@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::detect::detect;
-use crate::moderate::{Policy, RoomWords, moderate};
+use crate::moderate::{Policy, Reading, RoomWords, moderate};
 
 /// The Tatoeba files per ISO 639-1 code: (file stem, extension).
 pub const LANGUAGES: [(&str, &str, &str); 7] = [
@@ -154,12 +154,15 @@ pub fn evasions(term: &str, lang: &str) -> Vec<String> {
     out
 }
 
-fn flagged(text: &str, lang: &str) -> bool {
-    !moderate(text, lang, Policy::Mask, &RoomWords::default()).1.is_clean()
+/// Whether a reader of `lang` would get `text` moderated (every list applies).
+pub fn flagged(text: &str, lang: &str) -> bool {
+    !moderate(text, Reading::own(lang), Policy::Mask, &RoomWords::default()).1.is_clean()
 }
 
-/// Moderation per language: false positives on clean sentences, recall on the
-/// built-in list's terms in every disguise of [`evasions`].
+/// Moderation per language on Tatoeba: false positives on its clean
+/// sentences, read by readers of that language, and (circular, a check of
+/// the matcher only) recall on the built-in list's own terms in every
+/// disguise of [`evasions`].
 ///
 /// # Errors
 /// Missing data files.
@@ -191,12 +194,115 @@ pub fn moderation(data: &Path) -> std::io::Result<Vec<(&'static str, ModerationR
     Ok(rows)
 }
 
-/// The built-in terms, as written in the lists.
+/// The clean Tatoeba sentences of `lang` a reader of `lang` would get moderated.
+///
+/// # Errors
+/// Missing data files.
+pub fn moderation_false_positives(data: &Path, lang: &str) -> std::io::Result<Vec<String>> {
+    Ok(sentences(data, lang)?.into_iter().filter(|s| flagged(s, lang)).collect())
+}
+
+/// One line of a hand-written evaluation set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelledLine {
+    pub offensive: bool,
+    pub text: String,
+    /// The writer's category (`insult`, `disguise:leet`, `trap:substring`…).
+    pub note: String,
+}
+
+/// Reads an evaluation set: `offensive|clean<TAB>text<TAB>note` lines, `#` comments.
+///
+/// # Errors
+/// The file is missing, or a line is not in that form.
+pub fn labelled_lines(path: &Path) -> std::io::Result<Vec<LabelledLine>> {
+    let bad = |line: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {line}", path.display()));
+    let mut out = Vec::new();
+    for line in std::fs::read_to_string(path)?.lines() {
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut columns = line.split('\t');
+        let (Some(label), Some(text)) = (columns.next(), columns.next()) else { return Err(bad(line)) };
+        let offensive = match label.trim() {
+            "offensive" => true,
+            "clean" => false,
+            _ => return Err(bad(line)),
+        };
+        out.push(LabelledLine {
+            offensive,
+            text: text.to_owned(),
+            note: columns.next().unwrap_or("").trim().to_owned(),
+        });
+    }
+    Ok(out)
+}
+
+/// Moderation measured on hand-written chat lines that the lists were not built from.
+#[derive(Debug, Clone, Default)]
+pub struct HeldOutRow {
+    pub offensive: usize,
+    pub caught: usize,
+    pub clean: usize,
+    /// Clean lines flagged.
+    pub flagged: usize,
+    /// Offensive lines let through.
+    pub misses: Vec<LabelledLine>,
+    /// Clean lines flagged.
+    pub false_alarms: Vec<LabelledLine>,
+}
+
+impl HeldOutRow {
+    pub fn recall(&self) -> f64 {
+        100.0 * self.caught as f64 / self.offensive.max(1) as f64
+    }
+
+    pub fn false_positive_rate(&self) -> f64 {
+        100.0 * self.flagged as f64 / self.clean.max(1) as f64
+    }
+}
+
+/// Recall and false positives per language on the sets in `dir`
+/// (`{lang}.tsv`), each line read by a reader of its language.
+///
+/// # Errors
+/// A missing or malformed file.
+pub fn moderation_held_out(dir: &Path) -> std::io::Result<Vec<(&'static str, HeldOutRow)>> {
+    let mut rows = Vec::new();
+    for (lang, ..) in LANGUAGES {
+        let mut row = HeldOutRow::default();
+        for line in labelled_lines(&dir.join(format!("{lang}.tsv")))? {
+            let hit = flagged(&line.text, lang);
+            if line.offensive {
+                row.offensive += 1;
+                row.caught += usize::from(hit);
+                if !hit {
+                    row.misses.push(line);
+                }
+            } else {
+                row.clean += 1;
+                row.flagged += usize::from(hit);
+                if hit {
+                    row.false_alarms.push(line);
+                }
+            }
+        }
+        rows.push((lang, row));
+    }
+    Ok(rows)
+}
+
+/// The built-in terms, as written in the lists, but for the `addressed`
+/// ones (an insult only when aimed at someone: "ok stupid ok" is not one).
 pub fn builtin_terms() -> HashMap<&'static str, Vec<String>> {
     crate::moderate::lists::BUILTIN_TEXTS
         .iter()
         .map(|(lang, text)| {
-            let terms = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_owned);
+            let terms = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.contains("| addressed"))
+                .map(|l| l.split_once(" | ").map_or(l, |(term, _)| term).trim().to_owned());
             (*lang, terms.collect())
         })
         .collect()

@@ -14,7 +14,7 @@ use crate::detect::{Detected, detect};
 use crate::envelope::{ChatMessage, Delivery, Envelope, MessageOp, Original};
 use crate::error::{Error, Result};
 use crate::metrics::{PipelineMetrics, timed};
-use crate::moderate::{Moderation, RoomWords, moderate};
+use crate::moderate::{Moderation, Reading, RoomWords, moderate};
 use crate::signature::{SignedHeaders, WebhookSecret, verify};
 use crate::topics_client::{RoomInfo, TopicsClient};
 use crate::translate::{TranslateError, TranslationService};
@@ -90,11 +90,18 @@ struct Source<'a> {
     room: &'a RoomInfo,
     words: &'a RoomWords,
     detected: &'a Detected,
-    /// The moderated source text.
+    /// The text as written (empty for a deletion): each reader's copy is
+    /// moderated for that reader, whatever language anyone declared.
     text: &'a str,
-    moderation: &'a Moderation,
     /// Translating would exceed the room's daily budget.
     over_budget: bool,
+}
+
+impl Source<'_> {
+    /// The envelope id of the message: the same in every language and version.
+    fn origin_id(&self) -> String {
+        format!("{}:{}", self.origin.topic, self.origin.seq)
+    }
 }
 
 /// The pipeline's routes: `POST /pipeline/webhook`.
@@ -189,13 +196,9 @@ impl Pipeline {
         let detected = timed(&self.metrics.detect, || detect(&message.text, &room.languages, message.lang.as_deref()))
             .ok_or_else(|| Error::BadDelivery(format!("room {room_name} has no languages")))?;
         let words = room.words();
-        let (clean_source, source_moderation) = if message.op == Some(MessageOp::Delete) {
-            (String::new(), Moderation::clean())
-        } else {
-            timed(&self.metrics.moderate, || moderate(&message.text, &detected.lang, room.moderation, &words))
-        };
+        let written = if message.op == Some(MessageOp::Delete) { "" } else { message.text.as_str() };
         let targets = room.target_languages(&detected.lang);
-        let over_budget = !room.within_budget(clean_source.chars().count(), targets.len().saturating_sub(1));
+        let over_budget = !room.within_budget(written.chars().count(), targets.len().saturating_sub(1));
         let source = Source {
             over_budget,
             origin: &origin,
@@ -204,8 +207,7 @@ impl Pipeline {
             room: &room,
             words: &words,
             detected: &detected,
-            text: &clean_source,
-            moderation: &source_moderation,
+            text: written,
         };
         // Every language at once: translations run concurrently.
         let started = std::time::Instant::now();
@@ -228,14 +230,18 @@ impl Pipeline {
             })
             .collect();
         let started = std::time::Instant::now();
-        self.config.topics.publish_all(&publishes).await?;
+        // An edit or a deletion replaces the message's earlier versions in
+        // every language's history: a deleted text is not replayed.
+        let earlier = message.op.map(|_| format!("{}:", source.origin_id()));
+        self.config.topics.publish_all(&publishes, earlier.as_deref()).await?;
         self.metrics.publish.observe(started.elapsed());
         let pending: Vec<&str> = outcomes.iter().filter(|(_, p, _)| *p).map(|(e, ..)| e.lang.as_str()).collect();
+        let own = outcomes.iter().find(|(e, ..)| e.lang == detected.lang).map(|(e, ..)| e.moderation.action.as_str());
         tracing::info!(
             room = %room.name,
             source_seq = delivery.seq,
             lang = %detected.lang,
-            moderation = %source_moderation.action,
+            moderation = own.unwrap_or("none"),
             ?pending,
             "message republished"
         );
@@ -251,39 +257,38 @@ impl Pipeline {
     /// The envelope for one language, whether its translation is still owed
     /// (the provider failed in a way that may pass), and the characters billed.
     async fn envelope_for(&self, lang: &str, source: &Source<'_>) -> (Envelope, bool, usize) {
-        let Source {
-            origin,
-            version,
-            op,
-            room,
-            words,
-            detected,
-            text: clean_source,
-            moderation: source_moderation,
-            ..
-        } = *source;
+        let Source { origin, version, op, room, words, detected, text: written, .. } = *source;
+        // The text as this reader may read it: a word that is ordinary in the
+        // writer's language may be offensive in theirs (French "con" in a
+        // Spanish message), and they see the original untranslated, or one
+        // click away. Its translation is made from this copy.
+        let (for_reader, moderation) = if op == Some(MessageOp::Delete) {
+            (String::new(), Moderation::clean())
+        } else {
+            timed(&self.metrics.moderate, || moderate(written, Reading::own(lang), room.moderation, words))
+        };
         let mut envelope = Envelope {
-            id: format!("{}:{}", origin.topic, origin.seq),
+            id: source.origin_id(),
             room: room.name.clone(),
             source_seq: origin.seq,
             author: origin.publisher.clone(),
             lang: lang.to_owned(),
-            text: clean_source.to_owned(),
+            text: for_reader.clone(),
             original: Original {
                 lang: detected.lang.clone(),
                 confidence: detected.confidence,
-                text: clean_source.to_owned(),
+                text: for_reader.clone(),
             },
             translated: false,
             provider: None,
             note: None,
-            moderation: source_moderation.clone(),
+            moderation,
             sent_at: origin.published_at.clone(),
             version,
             edited: op == Some(MessageOp::Edit),
             deleted: op == Some(MessageOp::Delete),
         };
-        if lang == detected.lang || source_moderation.action == "blocked" || envelope.deleted {
+        if lang == detected.lang || envelope.moderation.action == "blocked" || envelope.deleted {
             return (envelope, false, 0);
         }
         if source.over_budget {
@@ -292,24 +297,29 @@ impl Pipeline {
         }
         // Translate the moderated text, then moderate the translation: a
         // translation can create words the source did not have.
-        match self.config.translator.translate(clean_source, &detected.lang, lang).await {
+        match self.config.translator.translate(&for_reader, &detected.lang, lang).await {
             Ok(translation) => {
-                let (text, translated_moderation) = moderate(&translation.text, lang, room.moderation, words);
+                let (text, translated_moderation) =
+                    moderate(&translation.text, Reading::own(lang), room.moderation, words);
+                envelope.moderation = envelope.moderation.merged(&translated_moderation);
                 envelope.text = text;
                 envelope.translated = true;
                 envelope.provider = Some(translation.provider.to_owned());
-                if source_moderation.is_clean() {
-                    envelope.moderation = translated_moderation;
-                }
                 (envelope, false, translation.billed_chars)
             }
             Err(error) => {
+                // Readers get a fixed note; what the provider said (its URL,
+                // the models' directory) goes to the log only.
                 let pending = !matches!(error, TranslateError::UnsupportedPair { .. });
+                let pair = format!("{}→{lang}", detected.lang);
                 if pending {
-                    tracing::warn!(%error, from = %detected.lang, to = lang, "translation failed; delivering the original for now");
-                    envelope.note = Some(format!("{error}; the translation follows when the provider is back"));
+                    tracing::warn!(%error, %pair, "translation failed; delivering the original for now");
+                    envelope.note = Some(format!(
+                        "translation {pair} is unavailable right now; the translation follows when the provider is back"
+                    ));
                 } else {
-                    envelope.note = Some(error.to_string());
+                    tracing::info!(%error, %pair, "no translation for this pair; delivering the original");
+                    envelope.note = Some(format!("no {pair} translation is installed; shown in the original language"));
                 }
                 (envelope, pending, 0)
             }

@@ -133,11 +133,17 @@ impl TopicsClient {
     /// Publishes several items in one request (`POST /api/topics`), each
     /// `(topic, idempotency key, value)`; returns their `seq`s in order.
     /// Publishing the same keys again (a redelivered webhook) returns the
-    /// first items' `seq`s and appends nothing.
+    /// first items' `seq`s and appends nothing. With `supersedes`, each item
+    /// also replaces the earlier ones of its topic whose keys begin with that
+    /// prefix (an edit or deletion erases the earlier versions from history).
     ///
     /// # Errors
     /// [`Error::Upstream`] when the server does not answer 200.
-    pub async fn publish_all<T: serde::Serialize>(&self, items: &[(String, String, T)]) -> Result<Vec<i64>> {
+    pub async fn publish_all<T: serde::Serialize>(
+        &self,
+        items: &[(String, String, T)],
+        supersedes: Option<&str>,
+    ) -> Result<Vec<i64>> {
         #[derive(Deserialize)]
         struct Published {
             seq: i64,
@@ -149,7 +155,13 @@ impl TopicsClient {
         let body = serde_json::json!({
             "items": items
                 .iter()
-                .map(|(topic, key, value)| serde_json::json!({"topic": topic, "idempotency_key": key, "value": value}))
+                .map(|(topic, key, value)| {
+                    let mut item = serde_json::json!({"topic": topic, "idempotency_key": key, "value": value});
+                    if let Some(prefix) = supersedes {
+                        item["supersedes"] = serde_json::Value::from(prefix);
+                    }
+                    item
+                })
                 .collect::<Vec<_>>(),
         });
         let response = self

@@ -5,10 +5,10 @@
 
 use std::path::Path;
 
-use parley_pipeline::moderate::{Policy, RoomWords, moderate};
+use parley_pipeline::moderate::{Policy, Reading, RoomWords, moderate};
 
 fn verdict(text: &str, lang: &str) -> String {
-    moderate(text, lang, Policy::Mask, &RoomWords::default()).1.action
+    moderate(text, Reading::own(lang), Policy::Mask, &RoomWords::default()).1.action
 }
 
 const OFFENSIVE: &[(&str, &str)] = &[
@@ -71,24 +71,70 @@ fn clean_messages_pass_in_every_language() {
 
 #[test]
 fn masking_hides_every_letter_of_the_offending_words_only() {
-    let (text, _) = moderate("eres un PENDEJO, amigo", "es", Policy::Mask, &RoomWords::default());
+    let (text, _) = moderate("eres un PENDEJO, amigo", Reading::own("es"), Policy::Mask, &RoomWords::default());
     assert_eq!(text, "eres un *******, amigo");
-    let (text, _) = moderate("他妈的，好吧", "zh", Policy::Mask, &RoomWords::default());
+    let (text, _) = moderate("他妈的，好吧", Reading::own("zh"), Policy::Mask, &RoomWords::default());
     assert_eq!(text, "***，好吧");
 }
 
 #[test]
 fn quality_holds_on_the_tatoeba_sentences() {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/tatoeba");
-    if !data.exists() {
-        // The shared data sits beside the repository in CI and on developer machines.
-        panic!("{} is missing", data.display());
-    }
     for (lang, row) in parley_pipeline::eval::moderation(&data).unwrap() {
         assert!(row.false_positives <= 1.0, "{lang}: {:.2} % false positives", row.false_positives);
-        assert!(row.recall >= 95.0, "{lang}: recall {:.1} %", row.recall);
+        assert!(row.recall >= 95.0, "{lang}: recall {:.1} % on the lists' own terms", row.recall);
     }
     for (lang, row) in parley_pipeline::eval::detection(&data).unwrap() {
         assert!(row.sentences >= 97.0, "{lang}: detection {:.1} %", row.sentences);
     }
 }
+
+/// The development chat lines (two sets, written apart from the lists and
+/// from each other): the lists' gaps were found on them, so they must stay
+/// closed (recall ≥ 94 %, 90 % for the second set's Chinese; clean lines
+/// flagged ≤ 5 %).
+#[test]
+fn quality_holds_on_the_development_chat_lines() {
+    for set in ["dev", "dev2"] {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/moderation").join(set);
+        check_development_set(set, &dir);
+    }
+}
+
+fn check_development_set(set: &str, dir: &Path) {
+    for (lang, row) in parley_pipeline::eval::moderation_held_out(dir).unwrap() {
+        // Chinese internet slang (pinyin initials, homophones) is the list's
+        // known gap: README, "Moderation quality".
+        let floor = if set == "dev2" && lang == "zh" { 90.0 } else { 94.0 };
+        let misses: Vec<&str> = row.misses.iter().map(|l| l.text.as_str()).collect();
+        let alarms: Vec<&str> = row.false_alarms.iter().map(|l| l.text.as_str()).collect();
+        assert!(row.recall() >= floor, "{set} {lang}: recall {:.1} %, missed {misses:?}", row.recall());
+        assert!(
+            row.false_positive_rate() <= 5.0,
+            "{set} {lang}: {:.1} % clean flagged: {alarms:?}",
+            row.false_positive_rate()
+        );
+    }
+}
+
+/// The held-out chat lines were never used to tune the lists; this guards
+/// against sliding back below what they measured when they were first run
+/// (README, "Moderation quality"), without printing what they contain.
+#[test]
+fn quality_does_not_slide_back_on_the_held_out_chat_lines() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/moderation/heldout");
+    for (lang, row) in parley_pipeline::eval::moderation_held_out(&dir).unwrap() {
+        assert!(row.offensive >= 50 && row.clean >= 50, "{lang}: the set is complete");
+        assert!(row.recall() >= HELD_OUT_RECALL_FLOOR, "{lang}: held-out recall {:.1} %", row.recall());
+        assert!(
+            row.false_positive_rate() <= HELD_OUT_FLAGGED_CEILING,
+            "{lang}: {:.1} % of held-out clean lines flagged",
+            row.false_positive_rate()
+        );
+    }
+}
+
+/// Floors set from the held-out measurement (README), less a margin for
+/// list edits that trade a line or two.
+const HELD_OUT_RECALL_FLOOR: f64 = 88.0;
+const HELD_OUT_FLAGGED_CEILING: f64 = 10.0;

@@ -56,8 +56,10 @@ struct WirePublisher {
 pub enum Revoked {
     /// One token, by its `jti`.
     Token { jti: String },
-    /// Every token `user` was issued before `at` (ms).
+    /// Every token `user` (any subject) was issued before `at` (ms).
     User { user: String, at: i64 },
+    /// Every token for `room`'s topics issued before `at` (ms): the room was deleted.
+    Room { room: String, at: i64 },
 }
 
 impl Cluster {

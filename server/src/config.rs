@@ -62,10 +62,21 @@ pub struct Config {
     /// Publishes per second per token, and the burst allowed.
     pub publish_rate: f64,
     pub publish_burst: u32,
+    /// Chat messages per second the whole node accepts, and the burst
+    /// (`PARLEY_CHAT_RATE`, `PARLEY_CHAT_BURST`): every one costs a
+    /// translation into each room language.
+    pub chat_rate: f64,
+    pub chat_burst: u32,
     /// Open subscriptions per token.
     pub max_subscriptions_per_token: usize,
-    /// Login attempts per minute per client address.
+    /// Login attempts per minute per client address, and per account.
     pub login_attempts_per_minute: u32,
+    /// Sign-ups per minute per client address (`PARLEY_SIGNUPS_PER_MINUTE`).
+    pub signups_per_minute: u32,
+    /// Guests created per minute per client address (`PARLEY_GUESTS_PER_MINUTE`).
+    pub guests_per_minute: u32,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`PARLEY_TRUSTED_PROXIES`, CIDRs).
+    pub trusted_proxies: Vec<Cidr>,
     /// The first start's admin password (`PARLEY_ADMIN_PASSWORD`); generated and printed when absent.
     pub admin_password: Option<String>,
     /// Mark the session cookie `Secure` (`PARLEY_SECURE_COOKIES=1`, when served over TLS).
@@ -99,15 +110,19 @@ impl Config {
         {
             bail!("PARLEY_BUS must be a nats:// URL (or unset for one node)");
         }
-        let webhook_allow = var("PARLEY_WEBHOOK_ALLOW")
-            .map(|v| {
-                v.split(',')
-                    .map(|c| c.trim().parse::<Cidr>().map_err(anyhow::Error::msg))
-                    .collect::<anyhow::Result<Vec<_>>>()
-            })
-            .transpose()
-            .context("PARLEY_WEBHOOK_ALLOW must be a comma-separated list of CIDRs")?
-            .unwrap_or_default();
+        let cidrs = |name: &str| {
+            var(name)
+                .map(|v| {
+                    v.split(',')
+                        .map(|c| c.trim().parse::<Cidr>().map_err(anyhow::Error::msg))
+                        .collect::<anyhow::Result<Vec<_>>>()
+                })
+                .transpose()
+                .with_context(|| format!("{name} must be a comma-separated list of CIDRs"))
+                .map(Option::unwrap_or_default)
+        };
+        let webhook_allow = cidrs("PARLEY_WEBHOOK_ALLOW")?;
+        let trusted_proxies = cidrs("PARLEY_TRUSTED_PROXIES")?;
         let number = |name: &str| -> anyhow::Result<Option<u64>> {
             var(name).map(|v| v.parse::<u64>().with_context(|| format!("{name} must be a number"))).transpose()
         };
@@ -142,8 +157,13 @@ impl Config {
             },
             publish_rate: number("PARLEY_PUBLISH_RATE")?.map_or(defaults.publish_rate, |n| n as f64),
             publish_burst: number("PARLEY_PUBLISH_BURST")?.map_or(defaults.publish_burst, |n| n as u32),
+            chat_rate: number("PARLEY_CHAT_RATE")?.map_or(defaults.chat_rate, |n| n as f64),
+            chat_burst: number("PARLEY_CHAT_BURST")?.map_or(defaults.chat_burst, |n| n as u32),
             webhook_timeout: number("PARLEY_WEBHOOK_TIMEOUT_SECONDS")?
                 .map_or(defaults.webhook_timeout, Duration::from_secs),
+            trusted_proxies,
+            signups_per_minute: number("PARLEY_SIGNUPS_PER_MINUTE")?.map_or(defaults.signups_per_minute, |n| n as u32),
+            guests_per_minute: number("PARLEY_GUESTS_PER_MINUTE")?.map_or(defaults.guests_per_minute, |n| n as u32),
             max_subscriptions_per_token: number("PARLEY_MAX_SUBSCRIPTIONS")?
                 .map_or(defaults.max_subscriptions_per_token, |n| n as usize),
             ..defaults
@@ -169,8 +189,13 @@ impl Config {
             retention_interval: Duration::from_secs(30),
             publish_rate: 20.0,
             publish_burst: 40,
+            chat_rate: 200.0,
+            chat_burst: 400,
             max_subscriptions_per_token: 16,
             login_attempts_per_minute: 10,
+            signups_per_minute: 5,
+            guests_per_minute: 20,
+            trusted_proxies: Vec::new(),
             admin_password: None,
             secure_cookies: false,
             node_id: None,
@@ -189,6 +214,8 @@ impl Config {
             // Tests publish in bursts; limits have tests of their own.
             publish_rate: 10_000.0,
             publish_burst: 10_000,
+            chat_rate: 10_000.0,
+            chat_burst: 10_000,
             ..Self::defaults()
         }
     }

@@ -90,9 +90,12 @@ pub struct AppState {
     pub revocations: Arc<Revocations>,
     pub metrics: Arc<Metrics>,
     pub publish_limits: Arc<RateLimiter>,
-    /// Login attempts per client address.
+    /// Chat messages per second on the whole node (each costs translation).
     #[from_ref(skip)]
-    pub login_limits: Arc<RateLimiter>,
+    pub chat_limit: Arc<RateLimiter>,
+    /// Limits on logins, sign-ups and guests; the client's address.
+    #[from_ref(skip)]
+    pub door: Arc<auth::door::Door>,
     pub subscription_caps: Arc<SubscriptionCaps>,
     pub outbound: Arc<OutboundPolicy>,
     pub shutdown: Shutdown,
@@ -194,9 +197,14 @@ pub async fn run(
         revocations,
         metrics: metrics.clone(),
         publish_limits: Arc::new(RateLimiter::new(config.publish_rate, config.publish_burst)),
-        login_limits: Arc::new(RateLimiter::new(
-            f64::from(config.login_attempts_per_minute) / 60.0,
-            config.login_attempts_per_minute.min(10),
+        chat_limit: Arc::new(RateLimiter::new(config.chat_rate, config.chat_burst)),
+        door: Arc::new(auth::door::Door::new(
+            auth::door::DoorLimits {
+                logins_per_minute: config.login_attempts_per_minute,
+                signups_per_minute: config.signups_per_minute,
+                guests_per_minute: config.guests_per_minute,
+            },
+            config.trusted_proxies.clone(),
         )),
         subscription_caps: Arc::new(SubscriptionCaps::new(config.max_subscriptions_per_token)),
         outbound: outbound.clone(),
@@ -231,7 +239,10 @@ pub async fn run(
         webhooks::delivery::Worker {
             db: db.clone(),
             guarded: webhooks::ssrf::guarded_client(outbound.clone())?,
-            internal: reqwest::Client::builder().connect_timeout(std::time::Duration::from_secs(5)).build()?,
+            internal: reqwest::Client::builder()
+                .no_proxy()
+                .connect_timeout(std::time::Duration::from_secs(5))
+                .build()?,
             embedded,
             node: node.clone(),
             outbound,
@@ -298,10 +309,22 @@ pub async fn token_key(db: &AnyPool) -> anyhow::Result<TokenKey> {
 
 /// The pipeline's service token: it publishes only to subscribe topics (and
 /// never reads them); it reads publish topics to check that an edit is by
-/// the message's author, and reports translation usage.
+/// the message's author, and reports translation usage. Revoking all of
+/// subject `pipeline`'s tokens (`POST /api/users/pipeline/revoke-tokens`)
+/// cuts every token minted for a separate `parley-pipeline`.
 pub fn pipeline_claims(exp: i64) -> Claims {
+    service_claims("pipeline", exp)
+}
+
+/// The embedded pipeline's token: a subject of its own, minted at every
+/// start and never shown, so cutting off leaked `pipeline` tokens leaves it be.
+fn embedded_pipeline_claims(exp: i64) -> Claims {
+    service_claims("pipeline-embedded", exp)
+}
+
+fn service_claims(sub: &str, exp: i64) -> Claims {
     Claims::new(
-        "pipeline",
+        sub,
         "Parley pipeline",
         Role::Service,
         vec![
@@ -334,12 +357,16 @@ async fn embedded_pipeline(
     let secret = WebhookSecret::parse(&hook.secret).context("corrupt pipeline_webhook_secret")?;
     let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?;
     let translator = build_translation(&config.translators, http.clone()).await?;
-    let token = state.tokens.sign(&pipeline_claims(state.clock.now_secs() + PIPELINE_TOKEN_TTL_SECS));
+    let token = state.tokens.sign(&embedded_pipeline_claims(state.clock.now_secs() + PIPELINE_TOKEN_TTL_SECS));
     let pipeline = Pipeline::new(PipelineConfig {
         secrets: vec![secret],
         topics: TopicsClient::new(base_url, token, http),
         translator,
-        clock: parley_pipeline::intake::system_clock(),
+        // The server's clock: one time for the signatures it makes and checks.
+        clock: {
+            let clock = state.clock.clone();
+            Arc::new(move || clock.now_secs())
+        },
         pending_retry_after_secs: config.pending_translation_retry_secs,
     });
     Ok(Arc::new(pipeline))

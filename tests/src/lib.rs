@@ -179,14 +179,20 @@ impl TestServer {
         self.sign(&parley::admin_claims(now, 3600)).await
     }
 
-    /// A token for `perms` (as `(topic pattern, ops)`), valid for an hour.
+    /// A token for `perms` (as `(topic pattern, ops)`), valid for an hour,
+    /// for the user `u_test` (limits count per user: every call's tokens share them).
     pub async fn token_for(&self, perms: &[(&str, &[parley::auth::Op])]) -> String {
+        self.token_for_user("u_test", perms).await
+    }
+
+    /// A token for `perms` held by user `sub`, valid for an hour.
+    pub async fn token_for_user(&self, sub: &str, perms: &[(&str, &[parley::auth::Op])]) -> String {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let perms = perms
             .iter()
             .map(|(topic, ops)| parley::auth::Permission { topic: (*topic).into(), ops: ops.to_vec() })
             .collect();
-        self.sign(&parley::auth::Claims::new("u_test", "Tester", parley::auth::Role::User, perms, now + 3600)).await
+        self.sign(&parley::auth::Claims::new(sub, "Tester", parley::auth::Role::User, perms, now + 3600)).await
     }
 }
 
@@ -356,6 +362,12 @@ impl Subscription {
                 _ => {}
             }
         }
+    }
+
+    /// Sends a text frame to the server (subscribers normally send nothing).
+    pub async fn send_text(&mut self, text: String) {
+        use futures_util::SinkExt as _;
+        let _ = self.ws.send(Message::Text(text.into())).await;
     }
 
     /// The close frame that ends the subscription (skipping anything before it).

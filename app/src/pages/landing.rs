@@ -22,6 +22,13 @@ pub fn Landing() -> impl IntoView {
             if let Ok(found) = client::me().await {
                 me.set(Some(found));
             }
+        });
+    });
+    // Signed-in visitors see more of each room (which languages are locked):
+    // the list is read again whenever who is signed in changes.
+    Effect::new(move |_| {
+        let _signed_in = me.with(Option::is_some);
+        spawn_local(async move {
             match client::rooms().await {
                 Ok(list) => rooms.set(list),
                 Err(e) => error.set(Some(format!("Cannot load the rooms: {e}"))),

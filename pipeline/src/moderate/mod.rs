@@ -1,22 +1,27 @@
-//! Moderation in every room language: find offending words and apply the
+//! Moderation in every language: find offending words and apply the
 //! room's policy.
 //!
-//! Each language has a curated word list ([`lists`]) matched through
-//! disguises ([`normalize`]); English is also checked by rustrict, whose
-//! analysis is English-centred (it flags too much clean text in other
-//! languages to run there). Rooms add their own block and allow words.
+//! A text is checked against the words of every language Parley has a list
+//! for ([`lists`]), matched through disguises ([`normalize`]), whatever
+//! language anyone declares: what matters is what a reader will read. A
+//! term that is an ordinary word in the reader's own language (French "con"
+//! for a Spanish reader) is not flagged for that reader; each reader's text
+//! is checked for that reader ([`Reading`]). Rooms add their own block and
+//! allow words.
+//!
+//! rustrict, which checked English text before, is no longer used: on
+//! hand-written English chat lines it caught 1.6 points more of the
+//! offensive ones than the lists alone, and flagged 7 points more of the
+//! clean ones (Hancock, Hitchcock, Phuket, shiitake, Hokkaido, a great tit).
 
 pub mod lists;
 pub mod normalize;
 
-use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::LazyLock;
 
-use rustrict::{Censor, Type};
 use serde::{Deserialize, Serialize};
 
-use lists::WordList;
+use lists::{BUILTIN, Hit, Lexicon, Prepared, SAFE};
 
 /// What a room does with an offending message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -47,89 +52,122 @@ impl Moderation {
     pub fn is_clean(&self) -> bool {
         self.action == "none"
     }
+
+    /// Both outcomes in one: the stronger action and every flag.
+    pub fn merged(&self, other: &Moderation) -> Moderation {
+        let rank = |action: &str| match action {
+            "blocked" => 3,
+            "masked" => 2,
+            "flagged" => 1,
+            _ => 0,
+        };
+        let action = if rank(&other.action) > rank(&self.action) { &other.action } else { &self.action };
+        let mut flags = self.flags.clone();
+        flags.extend(other.flags.iter().filter(|f| !self.flags.contains(f)).cloned());
+        Moderation { action: action.clone(), flags }
+    }
 }
 
 /// A room's own additions: words to block and words never to flag.
 #[derive(Debug, Clone, Default)]
 pub struct RoomWords {
-    pub block: WordList,
-    pub allow: WordList,
+    pub block: Lexicon,
+    pub allow: Lexicon,
 }
 
 impl RoomWords {
     pub fn new<'a>(block: impl IntoIterator<Item = &'a str>, allow: impl IntoIterator<Item = &'a str>) -> Self {
-        Self { block: WordList::from_terms(block), allow: WordList::from_terms(allow) }
+        Self { block: Lexicon::from_terms(block), allow: Lexicon::from_terms(allow) }
     }
 }
 
-/// The built-in lists, loaded once.
-static BUILTIN: LazyLock<HashMap<&'static str, WordList>> = LazyLock::new(lists::builtin);
-
-/// rustrict's verdicts that count as offending.
-/// rustrict's censoring and analysis of English text. Runs of four or more
-/// digits (times, phone and order numbers) are hidden from it: it reads
-/// digits as possible leetspeak, which made a message with a 19-digit number
-/// ten times slower to check (225 µs instead of 24) and never found a word
-/// in one; leetspeak inside words ("sh1t") has one or two.
-fn censor_en(text: &str) -> (String, Type) {
-    let censor = |t: &str| {
-        Censor::from_str(t)
-            .with_censor_threshold(rustrict_threshold())
-            .with_censor_first_character_threshold(Type::NONE)
-            .censor_and_analyze()
-    };
-    let hidden = hide_digit_runs(text);
-    if hidden == text {
-        return censor(text);
-    }
-    let (censored, analysis) = censor(&hidden);
-    let (original, hidden): (Vec<char>, Vec<char>) = (text.chars().collect(), hidden.chars().collect());
-    let out: Vec<char> = censored.chars().collect();
-    if out.len() != original.len() {
-        // Not position for position: check the text as it is.
-        return censor(text);
-    }
-    // The hidden digits come back as they were.
-    let restored = out.iter().zip(original.iter().zip(&hidden)).map(|(&c, (&o, &h))| if o != h { o } else { c });
-    (restored.collect(), analysis)
+/// Who reads a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reading<'a> {
+    /// The reader's language: a term that is an ordinary word of it is not
+    /// flagged for them. `None` for text everyone reads whatever their
+    /// language (a display name): then a term that is ordinary in some
+    /// language is not flagged.
+    pub read_in: Option<&'a str>,
 }
 
-/// `text` with each run of four or more ASCII digits turned into as many spaces.
-fn hide_digit_runs(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = chars.clone();
-    let mut i = 0;
-    while i < chars.len() {
-        let start = i;
-        while i < chars.len() && chars[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i - start >= 4 {
-            out[start..i].fill(' ');
-        }
-        if i == start {
-            i += 1;
+impl<'a> Reading<'a> {
+    /// Text read by readers of `lang`.
+    pub fn own(lang: &'a str) -> Self {
+        Self { read_in: Some(lang) }
+    }
+
+    /// A name or label everyone reads.
+    pub fn everyone() -> Self {
+        Self { read_in: None }
+    }
+
+    fn excuses(&self, hit: &Hit) -> bool {
+        match self.read_in {
+            Some(reader) => hit.innocent.contains(reader),
+            None => !hit.innocent.is_empty(),
         }
     }
-    out.into_iter().collect()
 }
 
-fn rustrict_threshold() -> Type {
-    (Type::PROFANE | Type::OFFENSIVE | Type::SEXUAL) & Type::MODERATE_OR_HIGHER
-}
-
-/// Where `text`, written in `lang`, offends: byte ranges of the original.
-pub fn find(text: &str, lang: &str, room: &RoomWords) -> Vec<Range<usize>> {
-    let mut found = Vec::new();
-    if let Some(list) = BUILTIN.get(lang) {
-        found.extend(list.find(text));
+/// Where `text` offends its reader: byte ranges of the original.
+pub fn find(text: &str, reading: Reading<'_>, room: &RoomWords) -> Vec<Range<usize>> {
+    let prepared = Prepared::new(text);
+    let mut found: Vec<Range<usize>> = BUILTIN
+        .find(&prepared)
+        .into_iter()
+        .filter(|h| !(reading.excuses(h) || (h.name && written_as_a_name(text, &h.range))))
+        .map(|h| h.range)
+        .collect();
+    if !found.is_empty() {
+        let safe = SAFE.find(&prepared);
+        found.retain(|r| !safe.iter().any(|s| s.range.start <= r.start && r.end <= s.range.end));
     }
-    found.extend(room.block.find(text));
-    if !room.allow.is_empty() {
-        let allowed = room.allow.find(text);
-        found.retain(|r| !allowed.iter().any(|a| a.start <= r.start && r.end <= a.end));
+    if !room.block.is_empty() {
+        found.extend(room.block.find(&prepared).into_iter().map(|h| h.range));
     }
+    if !room.allow.is_empty() && !found.is_empty() {
+        let allowed = room.allow.find(&prepared);
+        found.retain(|r| !allowed.iter().any(|a| a.range.start <= r.start && r.end <= a.range.end));
+    }
+    found.sort_by_key(|r| (r.start, r.end));
+    found.dedup();
     found
+}
+
+/// Every built-in term found in `text`, with its list and the text it
+/// covers, before any reader's exemptions: for curating the lists
+/// (`parley-eval --explain`).
+pub fn explain(text: &str) -> Vec<(Option<&'static str>, String)> {
+    let prepared = Prepared::new(text);
+    BUILTIN.find(&prepared).into_iter().map(|h| (h.lang, text[h.range].to_owned())).collect()
+}
+
+/// Whether the word at `range` is written as a proper name: capitalised
+/// (not in capitals), and either inside a sentence ("uncle Dick", "Moby
+/// Dick") or followed by another capitalised word ("Dick Van Dyke").
+fn written_as_a_name(text: &str, range: &Range<usize>) -> bool {
+    let word = &text[range.clone()];
+    let mut letters = word.chars().filter(|c| c.is_alphabetic());
+    let capitalised = letters.next().is_some_and(char::is_uppercase) && {
+        let rest: Vec<char> = letters.collect();
+        !rest.is_empty() && rest.iter().all(|c| c.is_lowercase())
+    };
+    if !capitalised {
+        return false;
+    }
+    let before = text[..range.start].trim_end();
+    // "Philip K. Dick", "Mr. Dick": a full stop after an initial or a title ends no sentence.
+    let after_initial = before.strip_suffix('.').is_some_and(|b| {
+        let last = b.rsplit(|c: char| !c.is_alphabetic()).next().unwrap_or("");
+        (last.chars().count() == 1 && last.chars().all(char::is_uppercase))
+            || ["Mr", "Mrs", "Ms", "Dr", "St", "Sr", "Jr", "Prof", "Sra", "Sr", "Mme", "Mlle"].contains(&last)
+    });
+    let starts_sentence =
+        !after_initial && (before.is_empty() || before.ends_with(['.', '!', '?', ':', '"', '“', '(']));
+    let next = text[range.end..].split_whitespace().next().unwrap_or("");
+    let next_capitalised = next.chars().next().is_some_and(char::is_uppercase);
+    !starts_sentence || next_capitalised
 }
 
 /// Replaces the letters of each range with `*`, leaving spaces and punctuation.
@@ -139,67 +177,16 @@ fn mask(text: &str, ranges: &[Range<usize>]) -> String {
         .collect()
 }
 
-/// rustrict's censoring of `original`, keeping only the censored runs that
-/// are mostly letters: it reads digits as leetspeak, so plain numbers ("number
-/// 493") and numbers glued to a letter ("1795996800| the") were flagged as
-/// sexual. A run with at least as many letters as digits (`sh1t`, `5h1t`)
-/// stays censored. `None` when nothing is left.
-fn letters_only(original: &str, censored: &str) -> Option<String> {
-    let (a, b): (Vec<char>, Vec<char>) = (original.chars().collect(), censored.chars().collect());
-    if a.len() != b.len() {
-        // Not a one-for-one replacement: trust it as it is.
-        return Some(censored.to_owned());
-    }
-    let mut out = b.clone();
-    let mut kept = false;
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] == b[i] {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < a.len() && a[i] != b[i] {
-            i += 1;
-        }
-        let letters = a[start..i].iter().filter(|c| c.is_alphabetic()).count();
-        let digits = a[start..i].iter().filter(|c| c.is_numeric()).count();
-        if letters > 0 && letters >= digits {
-            kept = true;
-        } else {
-            out[start..i].copy_from_slice(&a[start..i]);
-        }
-    }
-    kept.then(|| out.into_iter().collect())
-}
-
-/// Moderates `text`, written in `lang`, under `policy`; returns the text to
+/// Moderates `text` for its reader under `policy`; returns the text to
 /// deliver and the outcome.
-pub fn moderate(text: &str, lang: &str, policy: Policy, room: &RoomWords) -> (String, Moderation) {
-    let found = find(text, lang, room);
-    let mut masked = mask(text, &found);
-    let mut flags = Vec::new();
-    if !found.is_empty() {
-        flags.push("profane".to_owned());
-    }
-    if lang == "en" {
-        let (censored, analysis) = censor_en(&masked);
-        if analysis.is(rustrict_threshold())
-            && let Some(censored) = letters_only(&masked, &censored)
-        {
-            for (kind, name) in [(Type::PROFANE, "profane"), (Type::OFFENSIVE, "offensive"), (Type::SEXUAL, "sexual")] {
-                if analysis.is(kind & Type::MODERATE_OR_HIGHER) && !flags.iter().any(|f| f == name) {
-                    flags.push(name.to_owned());
-                }
-            }
-            masked = censored;
-        }
-    }
-    if flags.is_empty() {
+pub fn moderate(text: &str, reading: Reading<'_>, policy: Policy, room: &RoomWords) -> (String, Moderation) {
+    let found = find(text, reading, room);
+    if found.is_empty() {
         return (text.to_owned(), Moderation::clean());
     }
+    let flags = vec!["profane".to_owned()];
     match policy {
-        Policy::Mask => (masked, Moderation { action: "masked".into(), flags }),
+        Policy::Mask => (mask(text, &found), Moderation { action: "masked".into(), flags }),
         Policy::Block => (String::new(), Moderation { action: "blocked".into(), flags }),
         Policy::Flag => (text.to_owned(), Moderation { action: "flagged".into(), flags }),
     }
@@ -211,7 +198,6 @@ mod tests {
 
     #[test]
     fn long_numbers_are_kept_and_words_beside_them_still_checked() {
-        assert_eq!(hide_digit_runs("call 5551234 or 12 x 2026"), "call         or 12 x     ");
         let (text, action) = mask_of("order 1764432000123456789 shipped", "en");
         assert_eq!((text.as_str(), action.as_str()), ("order 1764432000123456789 shipped", "none"));
         let (text, action) = mask_of("1764432000123456789 you are a bitch", "en");
@@ -221,7 +207,7 @@ mod tests {
     }
 
     fn mask_of(text: &str, lang: &str) -> (String, String) {
-        let (text, m) = moderate(text, lang, Policy::Mask, &RoomWords::default());
+        let (text, m) = moderate(text, Reading::own(lang), Policy::Mask, &RoomWords::default());
         (text, m.action)
     }
 
@@ -281,15 +267,84 @@ mod tests {
 
     #[test]
     fn block_and_flag_policies() {
-        assert_eq!(moderate("shit", "en", Policy::Block, &RoomWords::default()).1.action, "blocked");
-        let (text, m) = moderate("shit", "en", Policy::Flag, &RoomWords::default());
+        let en = Reading::own("en");
+        assert_eq!(moderate("shit", en, Policy::Block, &RoomWords::default()).1.action, "blocked");
+        let (text, m) = moderate("shit", en, Policy::Flag, &RoomWords::default());
         assert_eq!((text.as_str(), m.action.as_str()), ("shit", "flagged"));
     }
 
     #[test]
     fn rooms_add_block_words_and_allow_words() {
         let room = RoomWords::new(["pineapple"], ["merde"]);
-        assert_eq!(moderate("no pineapple on pizza", "en", Policy::Mask, &room).0, "no ********* on pizza");
-        assert_eq!(moderate("quelle merde", "fr", Policy::Mask, &room).1.action, "none");
+        let (en, fr) = (Reading::own("en"), Reading::own("fr"));
+        assert_eq!(moderate("no pineapple on pizza", en, Policy::Mask, &room).0, "no ********* on pizza");
+        assert_eq!(moderate("quelle merde", fr, Policy::Mask, &room).1.action, "none");
+    }
+
+    #[test]
+    fn every_list_applies_whatever_language_the_text_claims() {
+        // English swearing declared Portuguese, French in an English message, and so on.
+        for (text, lang, gone) in [
+            ("fuck off", "pt", "fuck"),
+            ("motherfucker!", "pt", "motherfucker"),
+            ("you are a connard", "en", "connard"),
+            ("das ist scheiße", "es", "scheiße"),
+            ("eres un pendejo", "de", "pendejo"),
+            ("你他妈的", "en", "他妈的"),
+        ] {
+            let (masked, action) = mask_of(text, lang);
+            assert_eq!(action, "masked", "{text} read in {lang}: {masked}");
+            assert!(!masked.contains(gone), "{text} read in {lang}: {masked}");
+        }
+    }
+
+    #[test]
+    fn a_word_ordinary_in_the_readers_language_is_left_to_that_reader() {
+        let words = RoomWords::default();
+        let text = "quiero un café con leche";
+        let for_spanish = Reading::own("es");
+        assert_eq!(moderate(text, for_spanish, Policy::Mask, &words).1.action, "none");
+        // Delivered untranslated to a French reader, "con" is what they read.
+        let for_french = Reading::own("fr");
+        assert_eq!(moderate("quel con", for_french, Policy::Mask, &words).1.action, "masked");
+        // A name everyone reads: words ordinary somewhere pass, the rest do not.
+        assert_eq!(moderate("Dick", Reading::everyone(), Policy::Mask, &words).1.action, "none");
+        assert_eq!(moderate("Fucker", Reading::everyone(), Policy::Mask, &words).1.action, "masked");
+    }
+
+    #[test]
+    fn a_term_that_is_also_a_name_is_left_alone_where_written_as_one() {
+        let name = |text: &str, word: &str| {
+            let start = text.find(word).unwrap();
+            written_as_a_name(text, &(start..start + word.len()))
+        };
+        assert!(name("we read Moby Dick in class", "Dick"));
+        assert!(name("my uncle Dick is here", "Dick"));
+        assert!(name("Dick Van Dyke sings", "Dick"));
+        assert!(name("books by Philip K. Dick are great", "Dick"));
+        assert!(!name("Dick, shut up", "Dick"), "a sentence's first word says nothing");
+        assert!(!name("you are a dick", "dick"));
+        assert!(!name("you are a DICK", "DICK"));
+        assert!(!name("He left. Dick is what he is", "Dick"));
+    }
+
+    #[test]
+    fn sees_through_every_disguise_class() {
+        for disguised in [
+            "ｆｕｃｋ ｙｏｕ",  // full-width
+            "fuсk you",         // Cyrillic с
+            "fu\u{200B}ck you", // zero-width space
+            "f\u{00AD}uck you", // soft hyphen
+            "f.u.c.k you",
+            "f - u - c - k you",
+            "fu.ck you",
+            "f*ck you",
+            "fuuuuuck you",
+            "FuCk YoU",
+            "f\u{00FA}ck you", // an added accent
+        ] {
+            let (text, action) = mask_of(disguised, "en");
+            assert_eq!(action, "masked", "{disguised} → {text}");
+        }
     }
 }

@@ -4,14 +4,13 @@
 //! passes, one lane) off the async workers. Logins are rate-limited per
 //! client address, and every sign-in gets a fresh session id.
 
-use std::net::SocketAddr;
 use std::sync::LazyLock;
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use sqlx::AnyPool;
@@ -20,6 +19,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::door::ClientAddr;
 use super::guest::{UserAnswer, clean_display_name};
 use super::{SESSION_USER_ID, User};
 use crate::AppState;
@@ -108,17 +108,31 @@ struct SignupRequest {
     tag = "auth",
     request_body = SignupRequest,
     responses((status = 201, body = UserAnswer), (status = 409, body = ErrorBody, description = "username taken"),
-              (status = 422, body = ErrorBody))
+              (status = 422, body = ErrorBody),
+              (status = 429, body = ErrorBody, description = "too many sign-ups from this address; see Retry-After"))
 )]
 async fn signup(
-    State(db): State<AnyPool>,
+    State(state): State<AppState>,
+    client: ClientAddr,
     session: Session,
     ApiJson(request): ApiJson<SignupRequest>,
 ) -> Result<(StatusCode, Json<UserAnswer>)> {
+    // The cheap checks first; the 19 MiB hash last, a few at a time.
+    state.door.signups.check(&client.key(), state.clock.now_ms())?;
     validate_username(&request.username)?;
+    super::guest::check_name_words("username", &request.username)?;
     validate_password(&request.password)?;
     let display_name = clean_display_name(request.display_name.as_deref().unwrap_or(&request.username))?;
-    let hash = hash_password(request.password).await?;
+    let db = &state.db;
+    let taken =
+        sqlx::query("select 1 from users where username = $1").bind(&request.username).fetch_optional(db).await?;
+    if taken.is_some() {
+        return Err(Error::Conflict("that username is taken".into()));
+    }
+    let hash = {
+        let _slot = state.door.hashing.acquire().await.map_err(|_| Error::Internal("hashing closed".into()))?;
+        hash_password(request.password).await?
+    };
     let user = User {
         id: format!("u_{}", ulid::Ulid::new().to_string().to_lowercase()),
         username: Some(request.username),
@@ -134,7 +148,7 @@ async fn signup(
     .bind(&user.display_name)
     .bind(&hash)
     .bind(now_ms())
-    .execute(&db)
+    .execute(db)
     .await?
     .rows_affected();
     if inserted == 0 {
@@ -170,11 +184,16 @@ struct Credentials {
 )]
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    client: ClientAddr,
     session: Session,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Json<UserAnswer>> {
-    state.login_limits.check(&format!("login:{}", client.ip()), state.clock.now_ms())?;
+    // Per address (behind a trusted proxy: the real client's) and per
+    // account: many addresses guessing one password get no more tries.
+    let now = state.clock.now_ms();
+    state.door.logins_per_address.check(&client.key(), now)?;
+    let account: String = request.username.chars().take(64).collect();
+    state.door.logins_per_account.check(&account.to_lowercase(), now)?;
     let found: Option<Credentials> = sqlx::query_as(
         "select id, username, display_name, role, password_hash from users where username = $1 and banned = 0",
     )
@@ -182,7 +201,10 @@ async fn login(
     .fetch_optional(&state.db)
     .await?;
     let hash = found.as_ref().and_then(|c| c.password_hash.clone());
-    let valid = verify_password(request.password, hash).await;
+    let valid = {
+        let _slot = state.door.hashing.acquire().await.map_err(|_| Error::Internal("hashing closed".into()))?;
+        verify_password(request.password, hash).await
+    };
     let Some(user) = found.filter(|_| valid) else {
         return Err(Error::InvalidCredentials);
     };
@@ -196,8 +218,15 @@ async fn login(
 
 /// Signs out: the session is deleted.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", responses((status = 204)))]
-async fn logout(session: Session) -> Result<StatusCode> {
+async fn logout(State(state): State<crate::AppState>, session: Session) -> Result<StatusCode> {
+    let user: Option<String> =
+        session.get(super::SESSION_USER_ID).await.map_err(|e| Error::Internal(format!("session store: {e}")))?;
     session.flush().await.map_err(|e| Error::Internal(format!("session store: {e}")))?;
+    // The tokens the session handed out go with it (on every device of the
+    // user: tokens are not bound to one session).
+    if let Some(user) = user {
+        state.revocations.cut_off_user(&state.db, &user, state.clock.now_ms()).await?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use parley_pipeline::moderate::{Policy, Reading, RoomWords, moderate};
 use serde::{Deserialize, Serialize};
 use sqlx::AnyPool;
 use tower_sessions::Session;
@@ -40,7 +41,9 @@ pub struct UserAnswer {
     pub default_language: Option<String>,
 }
 
-/// Validates a display name: trimmed, 1–48 characters, no control characters.
+/// Validates a display name: trimmed, 1–48 characters, no control or
+/// invisible characters, and nothing any language's word list flags: a name
+/// is shown to every reader beside every message, untranslated.
 ///
 /// # Errors
 /// [`Error::Invalid`] saying what is wrong.
@@ -55,7 +58,29 @@ pub fn clean_display_name(name: &str) -> Result<String> {
     if name.chars().any(char::is_control) {
         return Err(Error::Invalid("display_name must not contain control characters".into()));
     }
+    if name.chars().any(is_invisible) {
+        return Err(Error::Invalid("display_name must not contain invisible characters".into()));
+    }
+    check_name_words("display_name", name)?;
     Ok(name.to_owned())
+}
+
+/// Refuses a name that moderation would mask for some reader.
+///
+/// # Errors
+/// [`Error::Invalid`] naming the field.
+pub fn check_name_words(field: &str, name: &str) -> Result<()> {
+    let (_, verdict) = moderate(name, Reading::everyone(), Policy::Mask, &RoomWords::default());
+    if verdict.is_clean() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!("{field} contains a word that is not allowed here; please choose another")))
+    }
+}
+
+/// Zero-width and other format characters that would let two names look alike.
+fn is_invisible(c: char) -> bool {
+    matches!(c as u32, 0x00AD | 0x034F | 0x061C | 0x180E | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F | 0xFEFF)
 }
 
 /// Signs in as a new guest: a user without a password, and a session cookie.
@@ -65,14 +90,18 @@ pub fn clean_display_name(name: &str) -> Result<String> {
     tag = "auth",
     request_body = GuestRequest,
     responses((status = 200, body = UserAnswer, description = "and a session cookie"),
+              (status = 429, body = ErrorBody, description = "too many guests from this address; see Retry-After"),
               (status = 403, body = ErrorBody, description = "cross-site request"),
               (status = 422, body = ErrorBody))
 )]
 async fn guest(
-    State(db): State<AnyPool>,
+    State(state): State<AppState>,
+    client: super::door::ClientAddr,
     session: Session,
     ApiJson(request): ApiJson<GuestRequest>,
 ) -> Result<Json<UserAnswer>> {
+    state.door.guests.check(&client.key(), state.clock.now_ms())?;
+    let db = state.db.clone();
     let display_name = clean_display_name(&request.display_name)?;
     let user = User {
         id: format!("u_{}", ulid::Ulid::new().to_string().to_lowercase()),

@@ -17,6 +17,10 @@ use crate::openapi::ErrorBody;
 /// The longest life of a token minted through the API.
 pub const MAX_TTL_SECS: i64 = 24 * 60 * 60;
 
+/// How many generations a token may be minted from tokens minted from
+/// tokens: each carries every ancestor's `jti`, so revoking one reaches them all.
+pub const MAX_GENERATIONS: usize = 8;
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(mint)).routes(routes!(revoke))
 }
@@ -71,10 +75,17 @@ async fn mint(
             )));
         }
     }
+    if caller.parents.len() >= MAX_GENERATIONS {
+        return Err(Error::Invalid(format!("tokens may be minted at most {MAX_GENERATIONS} generations deep")));
+    }
     let now = state.clock.now_secs();
-    // A derived token never outlives the one that minted it.
+    // A derived token never outlives the one that minted it, and dies with it.
     let exp = (now + request.ttl_seconds).min(caller.exp);
-    let claims = Claims::new(caller.sub, caller.name, Role::User, request.permissions, exp);
+    let mut claims = Claims::new(caller.sub, caller.name, Role::User, request.permissions, exp);
+    claims.parents = caller.parents;
+    if !caller.jti.is_empty() {
+        claims.parents.push(caller.jti);
+    }
     let token = state.tokens.sign(&claims);
     Ok((StatusCode::CREATED, Json(MintAnswer { token, jti: claims.jti, expires_at: format_ms(exp * 1000) })))
 }

@@ -4,6 +4,7 @@
 //! (and the browser's own topic traffic) presents a signed token.
 
 pub mod accounts;
+pub mod door;
 pub mod guest;
 pub mod mint;
 pub mod revocation;
@@ -73,7 +74,14 @@ struct TokenQuery {
     token: Option<String>,
 }
 
-/// A caller holding a valid token, from `Authorization: Bearer` or `?token=`.
+/// The `Sec-WebSocket-Protocol` entry that carries a token (`parley.token.{token}`):
+/// browsers cannot set headers on a WebSocket, and a token in the URL ends
+/// up in access logs.
+pub const TOKEN_SUBPROTOCOL: &str = "parley.token.";
+
+/// A caller holding a valid token, from `Authorization: Bearer`, the
+/// `Sec-WebSocket-Protocol` header (WebSockets), or `?token=` (clients that
+/// can do neither, such as `EventSource`).
 pub struct TokenCaller(pub Claims);
 
 impl<S> FromRequestParts<S> for TokenCaller
@@ -91,7 +99,16 @@ where
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::to_owned);
-        let token = match from_header {
+        let from_protocol = || {
+            parts.headers.get_all(axum::http::header::SEC_WEBSOCKET_PROTOCOL).iter().find_map(|value| {
+                value
+                    .to_str()
+                    .ok()?
+                    .split(',')
+                    .find_map(|p| p.trim().strip_prefix(TOKEN_SUBPROTOCOL).map(str::to_owned))
+            })
+        };
+        let token = match from_header.or_else(from_protocol) {
             Some(t) => t,
             None => Query::<TokenQuery>::from_request_parts(parts, state)
                 .await

@@ -1,14 +1,21 @@
 //! Revoked tokens: checked on every use, and watched by open subscriptions so
 //! a revoked token's streams close at once instead of at expiry.
 //!
-//! Two kinds: one token (by its `jti`), and every token a user was issued
-//! before a cut-off (a ban, or an admin's "revoke all"). A token's issue
-//! time is the timestamp of the ULID in its `jti`.
+//! Three kinds, all kept in the database for as long as the tokens they
+//! revoke may live, loaded at start and every second after (so a node that
+//! missed the NATS message still learns of them), and applied to the
+//! tokens derived from a revoked one:
+//!
+//! - one token, by its `jti` (and every token minted from it);
+//! - every token of a subject issued before a cut-off: a ban, an admin's
+//!   "revoke all", a withdrawn language grant, a log-out; subjects include
+//!   the service ones (`pipeline`, `admin`) that have no user row;
+//! - every token for a room's topics issued before the room was deleted.
+//!
+//! A token's issue time is the timestamp of the ULID in its `jti`.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::RwLock;
-
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use sqlx::AnyPool;
 use tokio::sync::broadcast;
@@ -17,14 +24,17 @@ use super::Claims;
 use crate::cluster::{Cluster, Revoked};
 use crate::error::Result;
 
-/// How long a revocation is remembered: longer than any token lives.
-pub const REMEMBER_MS: i64 = 25 * 60 * 60 * 1000;
+/// How long a revoked `jti` is remembered: longer than any token can live
+/// (`parley pipeline-token` mints them for up to 366 days).
+pub const REMEMBER_MS: i64 = 367 * 24 * 60 * 60 * 1000;
 
-/// Revoked token ids and per-user cut-offs, mirrored from the database.
+/// Revoked token ids and cut-offs, mirrored from the database.
 pub struct Revocations {
     revoked: RwLock<HashSet<String>>,
-    /// User id → tokens issued before this instant (ms) are refused.
+    /// Subject → tokens issued before this instant (ms) are refused.
     cut_offs: RwLock<HashMap<String, i64>>,
+    /// Room → tokens for its topics issued before this instant (ms) are refused.
+    rooms: RwLock<HashMap<String, i64>>,
     announce: broadcast::Sender<String>,
     /// Other nodes hear of a revocation at once (and reload them every second).
     cluster: Arc<Cluster>,
@@ -36,50 +46,59 @@ pub fn issued_at_ms(jti: &str) -> Option<i64> {
     i64::try_from(ulid.timestamp_ms()).ok()
 }
 
+/// The announcement open streams watch for a subject's cut-off.
+pub fn subject_announcement(sub: &str) -> String {
+    format!("user:{sub}")
+}
+
+/// The announcement open streams watch for a room's cut-off.
+pub fn room_announcement(room: &str) -> String {
+    format!("room:{room}")
+}
+
 impl Revocations {
-    /// Loads the revocations that still matter.
+    /// Loads the revocations that still matter, forgetting `jti`s older
+    /// than any token lives.
     ///
     /// # Errors
     /// Database errors.
     pub async fn load(db: &AnyPool, now_ms: i64, cluster: Arc<Cluster>) -> Result<Self> {
         sqlx::query("delete from revoked_tokens where revoked_at < $1").bind(now_ms - REMEMBER_MS).execute(db).await?;
-        let rows: Vec<(String,)> = sqlx::query_as("select jti from revoked_tokens").fetch_all(db).await?;
-        let cut_offs: Vec<(String, i64)> =
-            sqlx::query_as("select id, tokens_valid_after from users where tokens_valid_after > 0")
-                .fetch_all(db)
-                .await?;
-        Ok(Self {
-            revoked: RwLock::new(rows.into_iter().map(|(jti,)| jti).collect()),
-            cut_offs: RwLock::new(cut_offs.into_iter().collect()),
+        let revocations = Self {
+            revoked: RwLock::default(),
+            cut_offs: RwLock::default(),
+            rooms: RwLock::default(),
             announce: broadcast::channel(256).0,
             cluster,
-        })
+        };
+        revocations.reload(db).await?;
+        Ok(revocations)
     }
 
-    /// Applies a revocation made on another node, and tells this node's streams.
+    /// Applies a revocation (made here, on another node, or read back from
+    /// the database), and tells this node's streams when it is new.
     pub fn apply(&self, revoked: &Revoked) {
-        match revoked {
+        let later = |map: &RwLock<HashMap<String, i64>>, key: &str, at: i64| {
+            map.write().is_ok_and(|mut map| {
+                let entry = map.entry(key.to_owned()).or_insert(i64::MIN);
+                let later = at > *entry;
+                *entry = (*entry).max(at);
+                later
+            })
+        };
+        let announcement = match revoked {
             Revoked::Token { jti } => {
-                let new = self.revoked.write().is_ok_and(|mut set| set.insert(jti.clone()));
-                if new {
-                    let _ = self.announce.send(jti.clone());
-                }
+                self.revoked.write().is_ok_and(|mut set| set.insert(jti.clone())).then(|| jti.clone())
             }
-            Revoked::User { user, at } => {
-                let new = self.cut_offs.write().is_ok_and(|mut map| {
-                    let entry = map.entry(user.clone()).or_insert(0);
-                    let later = *at > *entry;
-                    *entry = (*entry).max(*at);
-                    later
-                });
-                if new {
-                    let _ = self.announce.send(format!("user:{user}"));
-                }
-            }
+            Revoked::User { user, at } => later(&self.cut_offs, user, *at).then(|| subject_announcement(user)),
+            Revoked::Room { room, at } => later(&self.rooms, room, *at).then(|| room_announcement(room)),
+        };
+        if let Some(announcement) = announcement {
+            let _ = self.announce.send(announcement);
         }
     }
 
-    /// Loads revocations other nodes stored (their NATS message may have been lost).
+    /// Loads every revocation stored (another node's NATS message may have been lost).
     ///
     /// # Errors
     /// Database errors.
@@ -89,26 +108,39 @@ impl Revocations {
             self.apply(&Revoked::Token { jti });
         }
         let cut_offs: Vec<(String, i64)> =
-            sqlx::query_as("select id, tokens_valid_after from users where tokens_valid_after > 0")
-                .fetch_all(db)
-                .await?;
+            sqlx::query_as("select sub, cut_at from token_cutoffs").fetch_all(db).await?;
         for (user, at) in cut_offs {
             self.apply(&Revoked::User { user, at });
+        }
+        let rooms: Vec<(String, i64)> = sqlx::query_as("select room, cut_at from room_cutoffs").fetch_all(db).await?;
+        for (room, at) in rooms {
+            self.apply(&Revoked::Room { room, at });
         }
         Ok(())
     }
 
-    /// Whether these claims were revoked, alone or with all of their user's tokens.
+    /// Whether these claims were revoked: the token itself or one it was
+    /// minted from, all of its subject's tokens, or all of its room's.
     pub fn is_revoked(&self, claims: &Claims) -> bool {
-        if !claims.jti.is_empty() && self.revoked.read().is_ok_and(|set| set.contains(&claims.jti)) {
+        let revoked = self.revoked.read().is_ok_and(|set| {
+            (!claims.jti.is_empty() && set.contains(&claims.jti)) || claims.parents.iter().any(|p| set.contains(p))
+        });
+        if revoked {
             return true;
         }
-        let cut_off = self.cut_offs.read().ok().and_then(|m| m.get(&claims.sub).copied());
         // A token without an issue time predates every cut-off.
-        cut_off.is_some_and(|at| issued_at_ms(&claims.jti).is_none_or(|issued| issued < at))
+        let issued = issued_at_ms(&claims.jti);
+        let before = |at: i64| issued.is_none_or(|issued| issued < at);
+        let cut_off = self.cut_offs.read().ok().and_then(|m| m.get(&claims.sub).copied());
+        if cut_off.is_some_and(before) {
+            return true;
+        }
+        self.rooms.read().is_ok_and(|rooms| {
+            rooms.iter().any(|(room, at)| before(*at) && claims.perms.iter().any(|p| names_room_topic(&p.topic, room)))
+        })
     }
 
-    /// Revokes `jti` for good and tells the open subscriptions.
+    /// Revokes `jti` (and what was minted from it) for good, and tells the open subscriptions.
     ///
     /// # Errors
     /// Database errors.
@@ -118,42 +150,103 @@ impl Revocations {
             .bind(now_ms)
             .execute(db)
             .await?;
-        let revoked = Revoked::Token { jti: jti.to_owned() };
-        self.apply(&revoked);
-        self.cluster.announce_revocation(&revoked).await;
+        self.announce_everywhere(Revoked::Token { jti: jti.to_owned() }).await;
         Ok(())
     }
 
-    /// Revokes every token `user` holds now.
+    /// Revokes every token `sub` (a user or a service subject) holds now.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn cut_off_user(&self, db: &AnyPool, user: &str, now_ms: i64) -> Result<()> {
+    pub async fn cut_off_user(&self, db: &AnyPool, sub: &str, now_ms: i64) -> Result<()> {
         // One millisecond on, so a token issued in this very millisecond is caught too.
         let at = now_ms + 1;
-        sqlx::query("update users set tokens_valid_after = $1 where id = $2").bind(at).bind(user).execute(db).await?;
-        let revoked = Revoked::User { user: user.to_owned(), at };
-        self.apply(&revoked);
-        self.cluster.announce_revocation(&revoked).await;
+        store_cut_off(db, "token_cutoffs", "sub", sub, at).await?;
+        self.announce_everywhere(Revoked::User { user: sub.to_owned(), at }).await;
         Ok(())
     }
 
-    /// A stream of revocations as they happen: token ids, and `user:{id}` cut-offs.
+    /// Revokes every token for `room`'s topics issued until now (the room is deleted).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn cut_off_room(&self, db: &AnyPool, room: &str, now_ms: i64) -> Result<()> {
+        let at = now_ms + 1;
+        store_cut_off(db, "room_cutoffs", "room", room, at).await?;
+        self.announce_everywhere(Revoked::Room { room: room.to_owned(), at }).await;
+        Ok(())
+    }
+
+    async fn announce_everywhere(&self, revoked: Revoked) {
+        self.apply(&revoked);
+        self.cluster.announce_revocation(&revoked).await;
+    }
+
+    /// A stream of revocations as they happen: token ids, `user:{sub}` and `room:{room}` cut-offs.
     pub fn watch(&self) -> broadcast::Receiver<String> {
         self.announce.subscribe()
     }
 }
 
+/// Stores a cut-off in `table` (keyed by `column`), keeping the later of two.
+async fn store_cut_off(db: &AnyPool, table: &str, column: &str, key: &str, at: i64) -> Result<()> {
+    let sql = format!(
+        "insert into {table} ({column}, cut_at) values ($1, $2)
+         on conflict ({column}) do update set cut_at = excluded.cut_at where excluded.cut_at > {table}.cut_at"
+    );
+    sqlx::query(&sql).bind(key).bind(at).execute(db).await?;
+    Ok(())
+}
+
+/// Whether a permission's topic pattern names one of `room`'s topics
+/// (`{room}-publish`, `{room}-subscribe-*`, `{room}-presence`). Room names
+/// cannot contain those suffixes, so no other room's topic starts so.
+fn names_room_topic(pattern: &str, room: &str) -> bool {
+    pattern.strip_prefix(room).is_some_and(|rest| {
+        rest.starts_with("-publish") || rest.starts_with("-subscribe") || rest.starts_with("-presence")
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    use super::super::{Op, Permission, Role};
     use super::*;
 
     #[test]
     fn the_issue_time_comes_from_the_jti() {
-        let claims = Claims::new("u", "U", super::super::Role::User, vec![], 10);
+        let claims = Claims::new("u", "U", Role::User, vec![], 10);
         let issued = issued_at_ms(&claims.jti).unwrap();
         let now = crate::db::now_ms();
         assert!((now - issued).abs() < 5_000, "{issued} vs {now}");
         assert_eq!(issued_at_ms("nonsense"), None);
+    }
+
+    #[test]
+    fn a_revoked_token_takes_the_tokens_minted_from_it_and_cut_offs_apply_by_subject_and_room() {
+        let revocations = Revocations {
+            revoked: RwLock::default(),
+            cut_offs: RwLock::default(),
+            rooms: RwLock::default(),
+            announce: broadcast::channel(4).0,
+            cluster: Arc::new(Cluster::local()),
+        };
+        let perm = |topic: &str| Permission { topic: topic.into(), ops: vec![Op::Subscribe] };
+        let parent = Claims::new("u_1", "A", Role::User, vec![perm("lobby-subscribe-*")], i64::MAX);
+        let mut child = Claims::new("u_1", "A", Role::User, vec![perm("lobby-subscribe-en")], i64::MAX);
+        child.parents = vec![parent.jti.clone()];
+        revocations.apply(&Revoked::Token { jti: parent.jti.clone() });
+        assert!(revocations.is_revoked(&parent) && revocations.is_revoked(&child));
+
+        let service = Claims::new("pipeline", "P", Role::Service, vec![perm("*-subscribe-*")], i64::MAX);
+        let now = issued_at_ms(&service.jti).unwrap();
+        revocations.apply(&Revoked::User { user: "pipeline".into(), at: now + 1 });
+        assert!(revocations.is_revoked(&service), "a subject without a user row is cut off too");
+
+        let other = Claims::new("u_2", "B", Role::User, vec![perm("cafe-publish")], i64::MAX);
+        let lobby = Claims::new("u_2", "B", Role::User, vec![perm("lobbyist-publish")], i64::MAX);
+        revocations.apply(&Revoked::Room { room: "cafe".into(), at: issued_at_ms(&other.jti).unwrap() + 1 });
+        assert!(revocations.is_revoked(&other));
+        assert!(!revocations.is_revoked(&lobby));
+        assert!(names_room_topic("cafe-subscribe-*", "cafe") && !names_room_topic("cafeteria-publish", "cafe"));
     }
 }

@@ -55,6 +55,10 @@ pub struct Claims {
     pub perms: Vec<Permission>,
     /// Expiry, Unix seconds.
     pub exp: i64,
+    /// The `jti`s of the tokens this one was minted from, oldest first:
+    /// revoking any of them revokes this one.
+    #[serde(default, rename = "par", skip_serializing_if = "Vec::is_empty")]
+    pub parents: Vec<String>,
 }
 
 impl Claims {
@@ -67,12 +71,15 @@ impl Claims {
             role,
             perms,
             exp,
+            parents: Vec::new(),
         }
     }
 
-    /// The key that rate limits and subscription caps count against.
+    /// The key that rate limits and subscription caps count against: the
+    /// subject, not the token, since tokens are free (every join or
+    /// `POST /api/tokens` makes one) and would multiply the limits.
     pub fn limit_key(&self) -> String {
-        if self.jti.is_empty() { format!("sub:{}", self.sub) } else { self.jti.clone() }
+        format!("sub:{}", self.sub)
     }
 
     /// Whether `requested` grants nothing these claims do not hold: every
@@ -91,21 +98,32 @@ impl Claims {
     }
 }
 
-/// Matches a topic name against a pattern where `*` stands for any run of characters.
+/// Matches a topic name against a pattern where `*` stands for any run of
+/// characters. Greedy with one remembered star: a failed match resumes
+/// after the last star only, so the time is at most the product of the two
+/// lengths (128 × 128), never exponential (`*a*a*a…b` against `aaaa…`).
 pub fn topic_matches(pattern: &str, topic: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == topic,
-        Some((prefix, rest)) => {
-            let Some(tail) = topic.strip_prefix(prefix) else {
-                return false;
-            };
-            if rest.is_empty() {
-                return true;
-            }
-            // Try every split point for the rest of the pattern.
-            (0..=tail.len()).filter(|i| tail.is_char_boundary(*i)).any(|i| topic_matches(rest, &tail[i..]))
+    let (p, t) = (pattern.as_bytes(), topic.as_bytes());
+    let (mut pi, mut ti) = (0, 0);
+    // Where the pattern resumes after the last star, and the topic position it covers up to.
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && p[pi] == b'*' {
+            star = Some((pi + 1, ti));
+            pi += 1;
+        } else if pi < p.len() && p[pi] == t[ti] {
+            pi += 1;
+            ti += 1;
+        } else if let Some((resume, covered)) = star {
+            // Let the star take one more character and try again.
+            star = Some((resume, covered + 1));
+            pi = resume;
+            ti = covered + 1;
+        } else {
+            return false;
         }
     }
+    p[pi..].iter().all(|&c| c == b'*')
 }
 
 /// Whether every name `inner` matches is matched by `outer`. `*` is never
@@ -247,5 +265,20 @@ mod tests {
         assert!(!topic_matches("*-subscribe-*", "a-publish"));
         assert!(topic_matches("*", "anything"));
         assert!(!topic_matches("exact", "exactly"));
+        assert!(topic_matches("a*b*c", "aXbYc") && topic_matches("a*b*c", "abc") && !topic_matches("a*b*c", "acb"));
+        assert!(topic_matches("**", "") && topic_matches("*x", "xx") && !topic_matches("x*", "y"));
+    }
+
+    #[test]
+    fn a_pathological_pattern_is_matched_in_linear_time() {
+        // 64 stars between `a`s against 128 `a`s and no `b`: exponential
+        // for a backtracking matcher, a few thousand steps for this one.
+        let pattern = format!("{}b", "*a".repeat(63));
+        let topic = "a".repeat(128);
+        let started = std::time::Instant::now();
+        for _ in 0..10 {
+            assert!(!topic_matches(&pattern, &topic));
+        }
+        assert!(started.elapsed() < std::time::Duration::from_millis(10), "{:?}", started.elapsed());
     }
 }

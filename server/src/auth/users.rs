@@ -133,6 +133,10 @@ async fn revoke_tokens(
     _admin: AdminCaller,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
+    // Any subject, users and service subjects alike (`pipeline`, `admin`).
+    if id.is_empty() || id.len() > 64 {
+        return Err(Error::BadRequest("not a user or subject id".into()));
+    }
     state.revocations.cut_off_user(&state.db, &id, state.clock.now_ms()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -189,11 +193,17 @@ async fn withdraw(
     Path(id): Path<String>,
     ApiJson(grant): ApiJson<Grant>,
 ) -> Result<StatusCode> {
-    sqlx::query("delete from user_languages where user_id = $1 and room = $2 and lang = $3")
+    let withdrawn = sqlx::query("delete from user_languages where user_id = $1 and room = $2 and lang = $3")
         .bind(&id)
         .bind(&grant.room)
         .bind(&grant.language)
         .execute(&state.db)
-        .await?;
+        .await?
+        .rows_affected();
+    if withdrawn > 0 {
+        // Their join tokens still name the language: cut them (open streams
+        // close; the UI joins again and gets what is left).
+        state.revocations.cut_off_user(&state.db, &id, state.clock.now_ms()).await?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }

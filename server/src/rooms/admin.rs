@@ -37,11 +37,23 @@ pub struct RoomSettings {
     pub locked_languages: Vec<String>,
 }
 
-/// Room names: 1–48 of `[a-z0-9_-]`.
+/// Room names: 1–48 of `[a-z0-9_-]`, without the words that name a room's
+/// topics: a room `friends-subscribe` would own topics matching another
+/// room's `friends-subscribe-*` grant, and `x-publish` would alias topics of
+/// a room `x`.
 pub fn validate_room_name(name: &str) -> Result<()> {
     let ok = (1..=48).contains(&name.len())
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if ok { Ok(()) } else { Err(Error::BadRequest("room names are 1–48 characters of a-z 0-9 _ -".into())) }
+    if !ok {
+        return Err(Error::BadRequest("room names are 1–48 characters of a-z 0-9 _ -".into()));
+    }
+    let reserved = ["-subscribe", "-publish", "-presence"];
+    if reserved.iter().any(|word| name.contains(word)) {
+        return Err(Error::BadRequest(
+            "room names may not contain -subscribe, -publish or -presence (they name a room's topics)".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn validate(settings: &RoomSettings) -> Result<()> {
@@ -155,5 +167,8 @@ pub(super) async fn delete_room(
         .bind(format!("pipeline-{name}"))
         .execute(&state.db)
         .await?;
+    // Its join tokens would still reach its topics (and a room made again
+    // under the name) for up to an hour.
+    state.revocations.cut_off_room(&state.db, &name, state.clock.now_ms()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

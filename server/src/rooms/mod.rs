@@ -45,6 +45,9 @@ pub struct Room {
     pub daily_char_budget: Option<i64>,
     /// Characters sent to translation today (UTC).
     pub characters_today: i64,
+    /// Per room language, how many terms its built-in moderation list has
+    /// (every list applies to every message; 0 would mean no list of its own).
+    pub moderation_lists: std::collections::BTreeMap<String, usize>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -63,10 +66,17 @@ struct RoomRow {
 impl RoomRow {
     fn into_room(self, read_languages: Vec<String>) -> Room {
         let row = self;
+        let languages: Vec<String> = serde_json::from_str(&row.languages).unwrap_or_default();
+        let counts = parley_pipeline::moderate::lists::builtin_counts();
+        let moderation_lists = languages
+            .iter()
+            .map(|lang| (lang.clone(), counts.iter().find(|(l, _)| l == lang).map_or(0, |(_, n)| *n)))
+            .collect();
         Room {
             name: row.name,
             title: row.title,
-            languages: serde_json::from_str(&row.languages).unwrap_or_default(),
+            languages,
+            moderation_lists,
             moderation: row.moderation,
             block_words: serde_json::from_str(&row.block_words).unwrap_or_default(),
             allow_words: serde_json::from_str(&row.allow_words).unwrap_or_default(),
@@ -292,10 +302,53 @@ pub struct RoomAnswer {
     pub room: Room,
 }
 
-/// Lists the rooms. Public: the landing page lists them before anyone signs in.
+/// Who is asking about rooms, and so what they see of one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Audience {
+    /// Nobody signed in: API.md's fields (name, title, languages, moderation).
+    Visitor,
+    /// A user: those, and which languages are locked (the padlocks).
+    Member,
+    /// An admin or Parley's pipeline: everything (words, budget, usage, readers).
+    Staff,
+}
+
+impl Audience {
+    fn of(caller: &std::result::Result<Caller, Error>) -> Self {
+        match caller {
+            Ok(Caller::Token(claims)) if matches!(claims.role, Role::Admin | Role::Service) => Audience::Staff,
+            Ok(Caller::Session(user)) if user.role == "admin" => Audience::Staff,
+            Ok(_) => Audience::Member,
+            Err(_) => Audience::Visitor,
+        }
+    }
+
+    /// The room as this audience may see it.
+    fn view(self, room: Room) -> serde_json::Value {
+        match self {
+            Audience::Staff => serde_json::to_value(room).unwrap_or_default(),
+            Audience::Member => serde_json::json!({
+                "name": room.name, "title": room.title, "languages": room.languages,
+                "moderation": room.moderation, "locked_languages": room.locked_languages,
+            }),
+            Audience::Visitor => serde_json::json!({
+                "name": room.name, "title": room.title, "languages": room.languages, "moderation": room.moderation,
+            }),
+        }
+    }
+}
+
+/// Lists the rooms. Public: the landing page lists them before anyone signs
+/// in; visitors see API.md's fields, users also the locked languages, and
+/// admins everything (words, budget, usage).
 #[utoipa::path(get, path = "/api/rooms", tag = "rooms", responses((status = 200, body = RoomList)))]
-async fn list(State(db): State<AnyPool>) -> Result<Json<RoomList>> {
-    Ok(Json(RoomList { rooms: all_rooms(&db).await? }))
+async fn list(
+    caller: std::result::Result<Caller, Error>,
+    State(db): State<AnyPool>,
+) -> Result<Json<serde_json::Value>> {
+    let audience = Audience::of(&caller);
+    let rooms: Vec<serde_json::Value> = all_rooms(&db).await?.into_iter().map(|r| audience.view(r)).collect();
+    Ok(Json(serde_json::json!({ "rooms": rooms })))
 }
 
 /// One room, for signed-in users and token holders (the pipeline reads languages and policy here).
@@ -307,8 +360,13 @@ async fn list(State(db): State<AnyPool>) -> Result<Json<RoomList>> {
     responses((status = 200, body = RoomAnswer), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("session" = []))
 )]
-async fn show(_caller: Caller, State(state): State<AppState>, Path(room): Path<String>) -> Result<Json<RoomAnswer>> {
-    Ok(Json(RoomAnswer { room: find_room(&state, &room).await? }))
+async fn show(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(room): Path<String>,
+) -> Result<Json<serde_json::Value>> {
+    let audience = Audience::of(&Ok(caller));
+    Ok(Json(serde_json::json!({ "room": audience.view(find_room(&state, &room).await?) })))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -111,14 +111,53 @@ pub fn webhook_payload(topic: &str, seq: i64, published_at_ms: i64, publisher: &
     })
 }
 
-/// Checks a topic name: 1–128 of `[A-Za-z0-9_.-]`.
+/// Replaces the value of `topic`'s items before `seq` that `publisher`
+/// published under idempotency keys starting with `prefix` (an edited or
+/// deleted message's earlier versions): history keeps their places and
+/// seqs, so resuming subscribers see no gap, but no longer their text.
+///
+/// # Errors
+/// Database errors.
+pub async fn supersede(
+    state: &AppState,
+    topic: &str,
+    publisher: &str,
+    prefix: &str,
+    seq: i64,
+    value: &Value,
+) -> Result<u64> {
+    // The prefix is matched literally: LIKE's wildcards in it are escaped.
+    let pattern = format!("{}%", prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let _turn = state.write_gate.enter().await;
+    let replaced = sqlx::query(
+        "update items set value = $1
+         where topic = $2 and publisher_id = $3 and seq < $4 and idempotency_key like $5 escape '\\'",
+    )
+    .bind(value.to_string())
+    .bind(topic)
+    .bind(publisher)
+    .bind(seq)
+    .bind(pattern)
+    .execute(&state.db)
+    .await?
+    .rows_affected();
+    Ok(replaced)
+}
+
+/// Checks a topic name: 1–128 of `[A-Za-z0-9_.-]`, not dots alone (`.` and
+/// `..` would be path segments to any proxy or client library in between).
 ///
 /// # Errors
 /// [`Error::BadRequest`] naming the rule.
 pub fn validate_topic(name: &str) -> Result<()> {
     let ok = (1..=128).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-    if ok { Ok(()) } else { Err(Error::BadRequest("topic names are 1–128 characters of A-Z a-z 0-9 _ . -".into())) }
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        && !name.bytes().all(|b| b == b'.');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::BadRequest("topic names are 1–128 characters of A-Z a-z 0-9 _ . -, not dots alone".into()))
+    }
 }
 
 /// Checks a permission pattern: a topic name in which `*` may stand for any run.
@@ -144,7 +183,7 @@ mod tests {
         for good in ["a", "lobby-publish", "x.y_z-1", &"a".repeat(128)] {
             assert!(validate_topic(good).is_ok(), "{good}");
         }
-        for bad in ["", "a b", "a/b", "ümlaut", &"a".repeat(129), "*"] {
+        for bad in ["", "a b", "a/b", "ümlaut", &"a".repeat(129), "*", ".", "..", "..."] {
             assert!(validate_topic(bad).is_err(), "{bad}");
         }
     }

@@ -56,7 +56,7 @@ pub(super) async fn publish(
     if !claims.allows(Op::Publish, &topic) {
         return Err(Error::Forbidden(format!("this token may not publish to {topic}")));
     }
-    take_publish_tokens(&state, &claims, 1)?;
+    take_publish_tokens(&state, &claims, 1, u32::from(topic.ends_with("-publish")))?;
     let key = match headers.get(IDEMPOTENCY_KEY) {
         None => None,
         Some(v) => Some(check_key(v.to_str().ok())?.to_owned()),
@@ -96,6 +96,11 @@ pub struct BatchItem {
     pub value: Value,
     /// As the `Idempotency-Key` header of a single publish.
     pub idempotency_key: Option<String>,
+    /// Replace, with this item's value, the earlier items of the topic that
+    /// the same publisher published under idempotency keys starting with
+    /// this prefix: an edit or a deletion erases what came before from the
+    /// history, not only from the clients that apply it.
+    pub supersedes: Option<String>,
 }
 
 /// The answer to a batch publish: one entry per item, in order.
@@ -133,7 +138,8 @@ pub(super) async fn publish_batch(
         return Err(Error::Invalid(format!("a batch holds 1–{MAX_BATCH_ITEMS} items, not {n}")));
     }
     let mut items = Vec::with_capacity(n);
-    for BatchItem { topic, value, idempotency_key } in request.items {
+    let mut superseding = Vec::new();
+    for BatchItem { topic, value, idempotency_key, supersedes } in request.items {
         validate_topic(&topic)?;
         if !claims.allows(Op::Publish, &topic) {
             return Err(Error::Forbidden(format!("this token may not publish to {topic}")));
@@ -145,26 +151,49 @@ pub(super) async fn publish_batch(
             return Err(Error::PayloadTooLarge(MAX_ITEM_BYTES));
         }
         check_value(&topic, &value)?;
+        if let Some(prefix) = &supersedes {
+            check_key(Some(prefix))?;
+        }
+        superseding.push(supersedes);
         items.push(NewItem { topic, value, key: idempotency_key });
     }
-    take_publish_tokens(&state, &claims, n as u32)?;
+    let chat = items.iter().filter(|i| i.topic.ends_with("-publish")).count() as u32;
+    take_publish_tokens(&state, &claims, n as u32, chat)?;
     let publisher = Publisher { id: claims.sub, name: claims.name };
+    let replacements: Vec<(String, Value, String)> = items
+        .iter()
+        .zip(superseding)
+        .filter_map(|(item, prefix)| Some((item.topic.clone(), item.value.clone(), prefix?)))
+        .collect();
+    let publisher_id = publisher.id.clone();
     let published = publish_items(&state, publisher, items).await?;
+    for ((topic, value, prefix), done) in replacements.iter().zip(&published) {
+        // Also when the publish was a duplicate: a redelivery finishes what a crash cut short.
+        super::supersede(&state, topic, &publisher_id, prefix, done.seq, value).await?;
+    }
     Ok(Json(BatchAnswer {
         items: published.into_iter().map(|p| PublishAnswer { seq: p.seq, duplicate: p.duplicate }).collect(),
     }))
 }
 
-/// Takes `n` publishes from the caller's rate limit. Parley's own services
-/// (the pipeline's token) are not limited: they republish every user's
-/// message in every room language, and a user limit on them throttled the
-/// whole server's translations to one user's rate. Users' limits, which
-/// bound what reaches the pipeline in the first place, stay.
-fn take_publish_tokens(state: &AppState, claims: &Claims, n: u32) -> Result<()> {
+/// Takes `n` publishes, `chat` of them chat messages (to a room's publish
+/// topic), from the caller's rate limit and the server's chat limit.
+/// Parley's own services (the pipeline's token) are not limited: they
+/// republish every user's message in every room language, and a user limit
+/// on them throttled the whole server's translations to one user's rate.
+/// Users' limits, which bound what reaches the pipeline in the first place,
+/// stay, and so does the server-wide cap on chat messages, which bounds the
+/// translation work all users together can cause.
+fn take_publish_tokens(state: &AppState, claims: &Claims, n: u32, chat: u32) -> Result<()> {
     if claims.role == Role::Service {
         return Ok(());
     }
-    state.publish_limits.take(&claims.limit_key(), state.clock.now_ms(), n)
+    let now = state.clock.now_ms();
+    state.publish_limits.take(&claims.limit_key(), now, n)?;
+    if chat > 0 {
+        state.chat_limit.take("all", now, chat)?;
+    }
+    Ok(())
 }
 
 /// Topics whose items Parley reads itself take only what it can read: a

@@ -43,7 +43,14 @@ const HEARTBEAT_FRAME: &str = r#"{"type":"heartbeat"}"#;
 /// Per-socket buffers: subscribers send almost nothing; writes flush per batch.
 const READ_BUFFER_BYTES: usize = 1024;
 const WRITE_BUFFER_BYTES: usize = 16 * 1024;
-const MAX_INCOMING_MESSAGE_BYTES: usize = 64 * 1024;
+/// The largest frame or message a subscriber may send (they send only pings
+/// and their close): a larger one is refused as it arrives, before it is
+/// buffered, and answered with close code 1009.
+const MAX_INCOMING_MESSAGE_BYTES: usize = 4 * 1024;
+
+/// How long a client may take to answer the server's close before the
+/// connection is dropped.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Live items sent in one write at most.
 const LIVE_BATCH: usize = 64;
@@ -59,6 +66,7 @@ const MAX_TIMER_MS: i64 = 365 * 24 * 60 * 60 * 1000;
 
 /// WebSocket close codes (4000–4999 are the application's).
 const CLOSE_GOING_AWAY: u16 = 1001;
+const CLOSE_TOO_BIG: u16 = 1009;
 const CLOSE_TOKEN_EXPIRED: u16 = 4001;
 const CLOSE_TOKEN_REVOKED: u16 = 4003;
 
@@ -114,13 +122,24 @@ pub(super) async fn subscribe(
     // Subscribers only listen: small buffers keep an idle connection cheap
     // (tungstenite's defaults reserve 128 KiB per socket for reading).
     let ws = ws
+        // Selected when the client offers it (the web UI does, with its token
+        // in a second `parley.token.…` entry): a browser drops the connection
+        // unless the server picks one of the protocols it offered.
+        .protocols(["parley"])
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
+        .max_frame_size(MAX_INCOMING_MESSAGE_BYTES)
         .max_message_size(MAX_INCOMING_MESSAGE_BYTES);
     Ok(ws.on_upgrade(move |socket| async move {
         let (sink, closed) = Sink::websocket(socket);
         run_subscription(sink, closed, state, claims, topic, query.resume_after, guard).await;
     }))
+}
+
+/// Whether a read failed because the client sent more than it may.
+fn too_big(error: &axum::Error) -> bool {
+    let text = error.to_string();
+    text.contains("too long") || text.contains("too big") || text.contains("Space limit exceeded")
 }
 
 fn last_event_id(headers: &HeaderMap) -> Option<i64> {
@@ -145,13 +164,18 @@ fn sse(
 
 /// Where a subscription's frames go.
 enum Sink {
-    /// The sending half; a separate task reads the other half for the client's close.
-    WebSocket(SplitSink<WebSocket, Message>),
+    /// The sending half; a separate task reads the other half for the
+    /// client's close, and gives up on it [`CLOSE_TIMEOUT`] after `closing`.
+    WebSocket {
+        sink: SplitSink<WebSocket, Message>,
+        closing: tokio::sync::watch::Sender<bool>,
+    },
     Sse(mpsc::Sender<Event>),
 }
 
-/// Resolves when the client has gone away.
-type Closed = Pin<Box<dyn Future<Output = ()> + Send>>;
+/// Resolves when the client has gone away, with the close code to answer
+/// it with when it broke the rules (a message too big).
+type Closed = Pin<Box<dyn Future<Output = Option<u16>> + Send>>;
 
 impl Sink {
     /// Splits a socket: the sink, and a watcher of the client's side that
@@ -159,26 +183,41 @@ impl Sink {
     /// from polling the socket for input on every item.
     fn websocket(socket: WebSocket) -> (Sink, Closed) {
         let (sink, mut stream) = socket.split();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let (tx, rx) = tokio::sync::oneshot::channel::<Option<u16>>();
+        let (closing, mut closed_by_us) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
-            while let Some(Ok(message)) = stream.next().await {
-                if matches!(message, Message::Close(_)) {
-                    break;
+            // Once the server has sent its close, the client has a few
+            // seconds to answer; then this half is dropped with the other and
+            // the connection closes.
+            let give_up = async move {
+                let _ = closed_by_us.wait_for(|closing| *closing).await;
+                tokio::time::sleep(CLOSE_TIMEOUT).await;
+            };
+            tokio::pin!(give_up);
+            let answer = loop {
+                tokio::select! {
+                    message = stream.next() => match message {
+                        Some(Ok(Message::Close(_))) | None => break None,
+                        Some(Ok(_)) => {}
+                        Some(Err(error)) => break too_big(&error).then_some(CLOSE_TOO_BIG),
+                    },
+                    () = &mut give_up => break None,
                 }
-            }
-            let _ = tx.send(());
+            };
+            let _ = tx.send(answer);
         });
-        (
-            Sink::WebSocket(sink),
-            Box::pin(async move {
-                let _ = rx.await;
-            }),
-        )
+        (Sink::WebSocket { sink, closing }, Box::pin(async move { rx.await.unwrap_or(None) }))
     }
 
     fn sse(tx: mpsc::Sender<Event>) -> (Sink, Closed) {
         let watcher = tx.clone();
-        (Sink::Sse(tx), Box::pin(async move { watcher.closed().await }))
+        (
+            Sink::Sse(tx),
+            Box::pin(async move {
+                watcher.closed().await;
+                None
+            }),
+        )
     }
 }
 
@@ -188,7 +227,7 @@ struct Gone;
 impl Sink {
     async fn frame(&mut self, json: String, seq: Option<i64>, kind: &str) -> Result<(), Gone> {
         match self {
-            Sink::WebSocket(ws) => ws.send(Message::Text(json.into())).await.map_err(|_| Gone),
+            Sink::WebSocket { sink, .. } => sink.send(Message::Text(json.into())).await.map_err(|_| Gone),
             Sink::Sse(tx) => {
                 let mut event = Event::default().event(kind).data(json);
                 if let Some(seq) = seq {
@@ -203,7 +242,7 @@ impl Sink {
     async fn feed_item(&mut self, item: &Item) -> Result<(), Gone> {
         match self {
             // The frame's bytes are shared by every subscriber: no copy.
-            Sink::WebSocket(ws) => ws.feed(Message::Text(item.frame_text().clone())).await.map_err(|_| Gone),
+            Sink::WebSocket { sink, .. } => sink.feed(Message::Text(item.frame_text().clone())).await.map_err(|_| Gone),
             Sink::Sse(tx) => {
                 let event = Event::default().event("item").data(item.frame_text().as_str()).id(item.seq.to_string());
                 tx.send(event).await.map_err(|_| Gone)
@@ -213,16 +252,17 @@ impl Sink {
 
     async fn flush(&mut self) -> Result<(), Gone> {
         match self {
-            Sink::WebSocket(ws) => ws.flush().await.map_err(|_| Gone),
+            Sink::WebSocket { sink, .. } => sink.flush().await.map_err(|_| Gone),
             Sink::Sse(_) => Ok(()),
         }
     }
 
     async fn close(&mut self, code: u16, reason: &str) {
         match self {
-            Sink::WebSocket(ws) => {
+            Sink::WebSocket { sink, closing } => {
                 let frame = CloseFrame { code, reason: reason.into() };
-                let _ = ws.send(Message::Close(Some(frame))).await;
+                let _ = sink.send(Message::Close(Some(frame))).await;
+                let _ = closing.send(true);
             }
             Sink::Sse(tx) => {
                 let body = json!({"type": "closed", "reason": reason}).to_string();
@@ -281,7 +321,12 @@ async fn run_subscription(
     let mut fed = 0;
     loop {
         tokio::select! {
-            () = &mut closed => return,
+            answer = &mut closed => {
+                if let Some(code) = answer {
+                    sink.close(code, "message too big").await;
+                }
+                return;
+            }
             item = live.recv() => {
                 // Take what else is already waiting, and send it all in one write.
                 let mut lagged = false;
@@ -333,9 +378,10 @@ async fn run_subscription(
                     }
                 }
             }
-            jti = revoked.recv() => {
-                let user_cut_off = format!("user:{}", claims.sub);
-                if jti.is_ok_and(|jti| jti == claims.jti || jti == user_cut_off) || state.revocations.is_revoked(&claims) {
+            // Any revocation (or a lagging watch) may be this token's: a
+            // parent's, its subject's, its room's. Checking is a few lookups.
+            _ = revoked.recv() => {
+                if state.revocations.is_revoked(&claims) {
                     return sink.close(CLOSE_TOKEN_REVOKED, "token_revoked").await;
                 }
             }

@@ -56,21 +56,47 @@ pub fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_private_v4(v4),
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
+            // IPv6 forms that carry an IPv4 address a gateway may forward to:
+            // mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d), NAT64
+            // (64:ff9b::/96, 64:ff9b:1::/48) and 6to4 (2002:AABB:CCDD::/48).
+            if let Some(v4) = embedded_v4(v6) {
                 return is_private_v4(v4);
             }
-            let first = v6.segments()[0];
+            let s = v6.segments();
             v6 == Ipv6Addr::LOCALHOST
                 || v6.is_unspecified()
-                || (first & 0xfe00) == 0xfc00 // unique local fc00::/7
-                || (first & 0xffc0) == 0xfe80 // link-local fe80::/10
-                || (first & 0xff00) == 0xff00 // multicast
+                || (s[0] & 0xfe00) == 0xfc00 // unique local fc00::/7
+                || (s[0] & 0xffc0) == 0xfe80 // link-local fe80::/10
+                || (s[0] & 0xffc0) == 0xfec0 // site-local fec0::/10 (deprecated, still routed in places)
+                || (s[0] & 0xff00) == 0xff00 // multicast
+                || (s[0] == 0x2001 && s[1] == 0) // Teredo 2001::/32: an IPv4 tunnel
+                || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation 2001:db8::/32
+                || (s[0] == 0x0100 && s[1..4] == [0, 0, 0]) // discard 100::/64
         }
     }
 }
 
+/// The IPv4 address an IPv6 address carries, for the forms a gateway translates.
+fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    let s = v6.segments();
+    let low = Ipv4Addr::from(((u32::from(s[6])) << 16) | u32::from(s[7]));
+    if s[..6] == [0; 6] && !(s[6] == 0 && s[7] <= 1) {
+        return Some(low); // IPv4-compatible ::a.b.c.d (not :: or ::1)
+    }
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1) {
+        return Some(low); // NAT64, well-known and local-use prefixes
+    }
+    if s[0] == 0x2002 {
+        return Some(Ipv4Addr::from((u32::from(s[1]) << 16) | u32::from(s[2]))); // 6to4
+    }
+    None
+}
+
 fn is_private_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
+    let [a, b, c, _] = ip.octets();
     ip.is_loopback()
         || ip.is_private()
         || ip.is_link_local()
@@ -78,7 +104,13 @@ fn is_private_v4(ip: Ipv4Addr) -> bool {
         || ip.is_broadcast()
         || ip.is_multicast()
         || a == 0
+        || a >= 240 // reserved 240.0.0.0/4
         || (a == 100 && (64..128).contains(&b)) // carrier-grade NAT
+        || (a == 198 && (b == 18 || b == 19)) // benchmarking 198.18.0.0/15
+        || (a == 192 && b == 0 && (c == 0 || c == 2)) // IETF protocol, documentation
+        || (a == 198 && b == 51 && c == 100) // documentation
+        || (a == 203 && b == 0 && c == 113) // documentation
+        || (a == 192 && b == 88 && c == 99) // 6to4 relay anycast
 }
 
 /// The policy: private addresses refused unless allow-listed.
@@ -141,6 +173,9 @@ impl reqwest::dns::Resolve for GuardedResolver {
 /// The client cannot be built (TLS initialisation).
 pub fn guarded_client(policy: Arc<OutboundPolicy>) -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
+        // HTTP(S)_PROXY in the environment would carry the request past
+        // the address check: the proxy resolves and connects, not us.
+        .no_proxy()
         .dns_resolver(Arc::new(GuardedResolver(policy)))
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(std::time::Duration::from_secs(5))
@@ -170,10 +205,27 @@ mod tests {
             "fe80::1",
             "fd00::1",
             "::ffff:127.0.0.1",
+            "64:ff9b::a00:1",       // NAT64 to 10.0.0.1
+            "64:ff9b::7f00:1",      // NAT64 to 127.0.0.1
+            "64:ff9b:1::a9fe:a9fe", // local-use NAT64 to 169.254.169.254
+            "::7f00:1",             // IPv4-compatible 127.0.0.1
+            "::a00:1",              // IPv4-compatible 10.0.0.1
+            "2002:7f00:1::1",       // 6to4 of 127.0.0.1
+            "2002:a9fe:a9fe::",     // 6to4 of the metadata address
+            "2001:0:4136:e378::1",  // Teredo
+            "fec0::1",
+            "198.18.0.1",
+            "198.19.255.254",
+            "240.0.0.1",
+            "255.255.255.254",
+            "192.0.0.8",
+            "192.0.2.1",
         ] {
             assert!(!policy.allows(ip(bad)), "{bad}");
         }
-        for good in ["93.184.216.34", "1.1.1.1", "2606:4700::1111", "172.32.0.1"] {
+        for good in
+            ["93.184.216.34", "1.1.1.1", "2606:4700::1111", "172.32.0.1", "64:ff9b::5db8:d822", "2002:5db8:d822::1"]
+        {
             assert!(policy.allows(ip(good)), "{good}");
         }
     }

@@ -40,8 +40,9 @@ async fn twenty_subscribers_resuming_at_random_points_each_get_every_item_once_i
     let mut next = join_at.into_iter().peekable();
     for n in 1..=ITEMS {
         while let Some((_, resume_after)) = next.next_if(|(at, _)| *at < n) {
-            // One client, one token.
-            let reader = server.token_for(&[("stream", &[Op::Subscribe])]).await;
+            // One client, one user, one token.
+            let reader =
+                server.token_for_user(&format!("u_reader_{}", readers.len()), &[("stream", &[Op::Subscribe])]).await;
             let mut sub = server.subscribe("stream", &reader, Some(resume_after)).await.unwrap();
 
             readers.push(tokio::spawn(async move {

@@ -51,8 +51,8 @@ async fn english_arrives_translated_in_portuguese_and_unchanged_in_english() {
     let text = pt_msg["text"].as_str().unwrap();
     assert!(text.contains("link") && text.contains("Você"), "a Portuguese translation: {text}");
     assert_eq!(pt_msg["author"]["name"], "Ana");
-    // Published by the pipeline, never by a user.
-    assert_eq!(pt_item["publisher"]["id"], "pipeline");
+    // Published by the pipeline (the embedded one's own subject), never by a user.
+    assert_eq!(pt_item["publisher"]["id"], "pipeline-embedded");
 }
 
 #[tokio::test]
@@ -233,6 +233,7 @@ async fn the_libretranslate_provider_translates_over_http() {
 async fn a_pair_without_a_model_is_delivered_untranslated_with_a_note() {
     let empty = parley_e2e::TempDir::new("parley-no-models");
     let models_dir = empty.0.clone();
+    let models_dir_text = models_dir.display().to_string();
     let server = TestServer::start_with(|config| {
         config.translators = vec![parley::ProviderConfig::Firefox { models_dir }];
     })
@@ -251,7 +252,8 @@ async fn a_pair_without_a_model_is_delivered_untranslated_with_a_note() {
     assert_eq!(msg["translated"], false);
     assert_eq!(msg["text"], "Can you send me the link?");
     let note = msg["note"].as_str().unwrap();
-    assert!(note.contains("no en→pt model"), "{note}");
+    assert!(note.contains("no en→pt translation"), "{note}");
+    assert!(!note.contains(&*models_dir_text), "the models' directory stays in the log: {note}");
 }
 
 #[tokio::test]
@@ -358,7 +360,12 @@ async fn outage_then_recovery(fault: Fault) {
     let first = pt.next_item(WITHIN).await["value"].clone();
     assert_eq!(first["translated"], false, "{fault:?}");
     assert_eq!(first["text"], "Good morning everyone");
-    assert!(first["note"].as_str().unwrap().contains("follows"), "{first}");
+    let note = first["note"].as_str().unwrap();
+    assert!(note.contains("follows"), "{first}");
+    assert!(
+        !note.contains(&addr.to_string()) && !note.contains("http"),
+        "the provider's address stays in the log: {note}"
+    );
     assert_eq!(reqwest::get(server.url("/readyz")).await.unwrap().status(), 200, "the server itself is ready");
     let failures = server.metric("parley_translation_provider_failures_total").await;
     assert!(failures > 0, "{fault:?}: the metrics count the provider's failures");

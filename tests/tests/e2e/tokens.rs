@@ -131,8 +131,10 @@ async fn publishing_beyond_the_rate_gets_429_with_retry_after() {
     let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=2).contains(&retry_after), "{retry_after}");
     assert_eq!(error_code(response).await, "rate_limited");
-    // Another token is not affected.
-    let other = server.token_for(&[("events", &[Op::Publish])]).await;
+    // The limit is the user's: another of their tokens shares it, another user's does not.
+    let same_user = server.token_for(&[("events", &[Op::Publish])]).await;
+    assert_eq!(server.publish("events", &same_user, &json!({})).await.status(), 429);
+    let other = server.token_for_user("u_other", &[("events", &[Op::Publish])]).await;
     assert_eq!(server.publish("events", &other, &json!({})).await.status(), 200);
 }
 
