@@ -14,6 +14,10 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver
 fi
 ensure_wasm_toolchain
+if [ ! -f .cache/node/node_modules/axe-core/axe.min.js ]; then
+  step "Installing axe-core (npm), the accessibility checker of the browser tests"
+  npm install --prefix .cache/node --no-save --no-audit --no-fund --silent axe-core@4.14.1
+fi
 if ! python3 -c "import standardwebhooks" 2>/dev/null; then
   step "Installing standardwebhooks (PyPI), an independent signature check for the tests"
   python3 -m pip install --quiet --disable-pip-version-check "standardwebhooks==1.1.0"

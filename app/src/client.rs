@@ -18,6 +18,27 @@ pub struct ApiError {
     pub message: String,
 }
 
+impl ApiError {
+    /// What to tell the reader, in their language: the API's error codes are
+    /// stable, its messages English; a code without a sentence of its own
+    /// keeps the API's message, which names the field at fault.
+    pub fn text(&self, t: &crate::i18n::Texts) -> String {
+        let known = match self.code.as_str() {
+            "network" => t.err_offline,
+            "rate_limited" | "too_many_subscriptions" => t.err_rate_limited,
+            "payload_too_large" => t.err_too_long,
+            "unauthenticated" | "invalid_token" | "token_expired" | "token_revoked" => t.err_session,
+            "forbidden" => t.err_forbidden,
+            "not_found" => t.err_not_found,
+            "language_locked" => t.err_locked,
+            "unavailable" => t.err_unavailable,
+            "invalid_credentials" => t.err_credentials,
+            _ => return self.message.clone(),
+        };
+        known.to_owned()
+    }
+}
+
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)
@@ -123,6 +144,126 @@ mod browser {
             let _ = window.location().set_href(path);
         }
     }
+
+    fn document() -> Option<web_sys::Document> {
+        web_sys::window()?.document()
+    }
+
+    pub fn browser_language() -> String {
+        let Some(navigator) = web_sys::window().map(|w| w.navigator()) else { return String::new() };
+        // The reader's first preferred language, then the browser's own.
+        navigator.languages().get(0).as_string().or_else(|| navigator.language()).unwrap_or_default()
+    }
+
+    pub fn set_document_language(lang: &str, right_to_left: bool) {
+        if let Some(root) = document().and_then(|d| d.document_element()) {
+            let _ = root.set_attribute("lang", lang);
+            let _ = root.set_attribute("dir", if right_to_left { "rtl" } else { "ltr" });
+        }
+    }
+
+    pub fn set_title(title: &str) {
+        if let Some(document) = document() {
+            document.set_title(title);
+        }
+    }
+
+    pub fn page_hidden() -> bool {
+        document().is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Hidden)
+    }
+
+    fn storage() -> Option<web_sys::Storage> {
+        web_sys::window()?.local_storage().ok()?
+    }
+
+    pub fn stored(key: &str) -> Option<String> {
+        storage()?.get_item(key).ok()?
+    }
+
+    pub fn store(key: &str, value: &str) {
+        if let Some(storage) = storage() {
+            let _ = storage.set_item(key, value);
+        }
+    }
+
+    pub fn notifications_allowed() -> bool {
+        web_sys::Notification::permission() == web_sys::NotificationPermission::Granted
+    }
+
+    pub fn ask_for_notifications() {
+        let _ = web_sys::Notification::request_permission();
+    }
+
+    pub fn notify(title: &str, body: &str) {
+        if notifications_allowed() {
+            let options = web_sys::NotificationOptions::new();
+            options.set_body(body);
+            let _ = web_sys::Notification::new_with_options(title, &options);
+        }
+    }
+
+    fn date(rfc3339: &str) -> js_sys::Date {
+        js_sys::Date::new(&wasm_bindgen::JsValue::from_str(rfc3339))
+    }
+
+    fn options(pairs: &[(&str, &str)]) -> wasm_bindgen::JsValue {
+        let object = js_sys::Object::new();
+        for (key, value) in pairs {
+            let _ = js_sys::Reflect::set(&object, &(*key).into(), &(*value).into());
+        }
+        object.into()
+    }
+
+    fn day_of(date: &js_sys::Date) -> String {
+        format!("{:04}-{:02}-{:02}", date.get_full_year(), date.get_month() + 1, date.get_date())
+    }
+
+    pub fn now_ms() -> f64 {
+        js_sys::Date::now()
+    }
+
+    pub fn local_day(rfc3339: &str) -> String {
+        let date = date(rfc3339);
+        if date.get_time().is_nan() { rfc3339.get(..10).unwrap_or("").to_owned() } else { day_of(&date) }
+    }
+
+    pub fn today_local() -> String {
+        day_of(&js_sys::Date::new_0())
+    }
+
+    pub fn local_time(rfc3339: &str, lang: &str) -> String {
+        let date = date(rfc3339);
+        if date.get_time().is_nan() {
+            return crate::wire::clock_time(rfc3339);
+        }
+        date.to_locale_time_string_with_options(lang, &options(&[("hour", "2-digit"), ("minute", "2-digit")])).into()
+    }
+
+    pub fn long_day(day: &str, lang: &str) -> String {
+        let mut parts = day.split('-').map(|p| p.parse::<i32>().unwrap_or(0));
+        let (Some(year), Some(month), Some(of_month)) = (parts.next(), parts.next(), parts.next()) else {
+            return day.to_owned();
+        };
+        let date = js_sys::Date::new_with_year_month_day(year.max(0) as u32, month - 1, of_month);
+        let this_year = js_sys::Date::new_0().get_full_year() as i32 == year;
+        let mut wanted = vec![("weekday", "long"), ("month", "long"), ("day", "numeric")];
+        if !this_year {
+            wanted.push(("year", "numeric"));
+        }
+        date.to_locale_date_string(lang, &options(&wanted)).into()
+    }
+
+    pub fn time_ago(rfc3339: &str, lang: &str, now_ms: f64) -> Option<String> {
+        let then = date(rfc3339).get_time();
+        let minutes = ((now_ms - then) / 60_000.0).floor();
+        if then.is_nan() || !(0.0..60.0).contains(&minutes) {
+            return None;
+        }
+        let locales = js_sys::Array::of1(&lang.into());
+        let format = js_sys::Intl::RelativeTimeFormat::new(&locales, &options(&[("numeric", "auto")]).into());
+        let text = if minutes < 1.0 { format.format(0.0, "second") } else { format.format(-minutes, "minute") };
+        Some(text.into())
+    }
 }
 
 /// The path of a topic's WebSocket subscription. It carries no token: URLs
@@ -167,6 +308,48 @@ mod browser {
     }
     pub async fn sleep_ms(_: u32) {}
     pub fn navigate(_: &str) {}
+    /// On the server: the request's first `Accept-Language`, so the page
+    /// arrives in the language the browser will pick once it runs.
+    pub fn browser_language() -> String {
+        #[cfg(feature = "ssr")]
+        if let Some(parts) = leptos::prelude::use_context::<http::request::Parts>() {
+            let header = parts.headers.get(http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+            return header.and_then(|h| h.split([',', ';']).next()).unwrap_or("").trim().to_owned();
+        }
+        String::new()
+    }
+    pub fn set_document_language(_: &str, _: bool) {}
+    pub fn set_title(_: &str) {}
+    pub fn page_hidden() -> bool {
+        false
+    }
+    pub fn stored(_: &str) -> Option<String> {
+        None
+    }
+    pub fn store(_: &str, _: &str) {}
+    pub fn notifications_allowed() -> bool {
+        false
+    }
+    pub fn ask_for_notifications() {}
+    pub fn notify(_: &str, _: &str) {}
+    pub fn now_ms() -> f64 {
+        0.0
+    }
+    pub fn local_day(rfc3339: &str) -> String {
+        rfc3339.get(..10).unwrap_or("").to_owned()
+    }
+    pub fn today_local() -> String {
+        String::new()
+    }
+    pub fn local_time(rfc3339: &str, _: &str) -> String {
+        crate::wire::clock_time(rfc3339)
+    }
+    pub fn long_day(day: &str, _: &str) -> String {
+        day.to_owned()
+    }
+    pub fn time_ago(_: &str, _: &str, _: f64) -> Option<String> {
+        None
+    }
 }
 
 /// Calls the API and reads a JSON answer.
@@ -251,6 +434,21 @@ pub async fn join(room: &str, language: &str) -> Result<JoinAnswer, ApiError> {
     fetch(Method::Post, &format!("/api/rooms/{room}/join"), Some(json!({ "language": language })), None).await
 }
 
+/// How many messages of `room`, read in `lang`, came after `read` (the
+/// newest `source_seq` this browser showed there): up to the latest 50.
+///
+/// # Errors
+/// The API's error, or a network failure.
+pub async fn unread_in(room: &str, lang: &str, read: i64) -> Result<usize, ApiError> {
+    #[derive(Deserialize)]
+    struct Page {
+        messages: Vec<crate::wire::Envelope>,
+    }
+    let page: Page =
+        fetch(Method::Get, &format!("/api/rooms/{room}/messages?lang={lang}&limit=50"), None, None).await?;
+    Ok(page.messages.iter().filter(|m| m.source_seq > read && !m.deleted).count())
+}
+
 /// Publishes to a room's publish topic (a message, an edit or a deletion); returns its `seq`.
 pub async fn publish(topic: &str, token: &str, value: Value) -> Result<i64, ApiError> {
     #[derive(Deserialize)]
@@ -303,6 +501,11 @@ pub async fn sleep_ms(ms: u32) {
 pub fn navigate(path: &str) {
     browser::navigate(path);
 }
+
+pub use browser::{
+    ask_for_notifications, browser_language, local_day, local_time, long_day, notifications_allowed, notify, now_ms,
+    page_hidden, set_document_language, set_title, store, stored, time_ago, today_local,
+};
 
 #[cfg(test)]
 mod tests {

@@ -8,12 +8,14 @@
 //! # Layout
 //! - [`pages`]: the landing page and the room view.
 //! - [`client`]: HTTP and WebSocket calls; real in the browser, inert on the server.
+//! - [`i18n`]: the interface's words in each language.
 //! - [`wire`]: the API's JSON shapes, as this client reads them.
 
 // Leptos views are deeply nested types; the admin console's tables exceed the default.
 #![recursion_limit = "256"]
 
 pub mod client;
+pub mod i18n;
 pub mod pages;
 pub mod wire;
 
@@ -26,7 +28,7 @@ use leptos_router::path;
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang=i18n::texts(&client::browser_language()).code>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -49,7 +51,7 @@ pub fn App() -> impl IntoView {
         <Title text="Parley"/>
         <Router>
             <main>
-                <Routes fallback=|| view! { <p class="notice">"Page not found."</p> }>
+                <Routes fallback=|| view! { <p class="notice">{crate::i18n::EN.page_not_found}</p> }>
                     <Route path=path!("/") view=pages::landing::Landing/>
                     <Route path=path!("/rooms/:room/:lang") view=pages::room::RoomView/>
                     <Route path=path!("/admin") view=pages::admin::Admin/>

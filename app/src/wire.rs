@@ -59,6 +59,8 @@ pub struct JoinAnswer {
     pub subscribe_topic: String,
     #[serde(default)]
     pub presence_topic: String,
+    #[serde(default)]
+    pub reactions_topic: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -92,6 +94,9 @@ pub struct Envelope {
     pub translated: bool,
     #[serde(default)]
     pub note: Option<String>,
+    /// `over_budget`, `translation_pending` or `no_translation`: the note, to word in the reader's language.
+    #[serde(default)]
+    pub note_code: Option<String>,
     pub moderation: Moderation,
     pub sent_at: String,
     /// Higher for later edits; the highest version of an `id` wins.
@@ -130,6 +135,112 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     pub code: String,
     pub message: String,
+}
+
+/// `GET /api/health`: the node and its embedded pipeline, for the admin console.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct NodeHealth {
+    pub ready: String,
+    pub bus: String,
+    pub subscribers: usize,
+    pub dead_letters_internal: u64,
+    pub dead_letters_external: u64,
+    #[serde(default)]
+    pub pipeline: Option<PipelineHealth>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct PipelineHealth {
+    pub messages: u64,
+    pub providers: Vec<ProviderHealth>,
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+    pub provider_failures: u64,
+    pub characters_translated: u64,
+    pub stages: Vec<(String, StageSummary)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ProviderHealth {
+    pub name: String,
+    pub up: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct StageSummary {
+    pub count: u64,
+    pub mean_ms: Option<f64>,
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+}
+
+/// `GET /api/users`: a user as admins see them.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct AdminUser {
+    pub id: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    pub display_name: String,
+    pub role: String,
+    #[serde(default)]
+    pub banned: bool,
+    /// Locked languages granted, as `room:lang`.
+    #[serde(default)]
+    pub grants: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct UserList {
+    pub users: Vec<AdminUser>,
+}
+
+/// `GET /api/webhooks`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Webhook {
+    pub name: String,
+    pub topic: String,
+    pub url: String,
+    pub enabled: bool,
+    #[serde(default)]
+    pub disabled_reason: Option<String>,
+    #[serde(default)]
+    pub pending: i64,
+    #[serde(default)]
+    pub failed: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct WebhookList {
+    pub webhooks: Vec<Webhook>,
+}
+
+/// `GET /api/webhooks/{name}/deliveries`: one message to one webhook.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Delivery {
+    pub id: String,
+    pub seq: i64,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    #[serde(default)]
+    pub last_status: Option<i64>,
+    #[serde(default)]
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct DeliveryList {
+    pub deliveries: Vec<Delivery>,
+}
+
+/// A reaction item on a room's reactions topic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reaction {
+    /// The message's id (`{room}-publish:{seq}`), the same in every language.
+    pub target: String,
+    pub emoji: String,
+    /// Added (`true`) or taken back.
+    pub on: bool,
 }
 
 /// `HH:MM` of an RFC 3339 timestamp, in UTC (the server's clock).

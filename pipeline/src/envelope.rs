@@ -135,8 +135,13 @@ pub struct Envelope {
     pub translated: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
+    /// Why the text is not (yet) in the reader's language, in English.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The same reason as a stable code a client can word in its reader's
+    /// language: `over_budget`, `translation_pending` or `no_translation`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note_code: Option<String>,
     pub moderation: Moderation,
     pub sent_at: String,
     /// Grows with every edit or deletion (the `seq` of the change on the

@@ -141,6 +141,11 @@ impl Pipeline {
         &self.metrics
     }
 
+    /// The pipeline's state, typed, for the admin console.
+    pub fn health(&self) -> crate::metrics::Health {
+        self.metrics.health(&self.config.translator)
+    }
+
     /// The pipeline's metrics in the Prometheus text format.
     pub fn metrics_text(&self) -> String {
         self.metrics.render(&self.config.translator)
@@ -282,6 +287,7 @@ impl Pipeline {
             translated: false,
             provider: None,
             note: None,
+            note_code: None,
             moderation,
             sent_at: origin.published_at.clone(),
             version,
@@ -293,6 +299,7 @@ impl Pipeline {
         }
         if source.over_budget {
             envelope.note = Some("the room's daily translation budget is used up; delivered untranslated".into());
+            envelope.note_code = Some("over_budget".into());
             return (envelope, false, 0);
         }
         // Translate the moderated text, then moderate the translation: a
@@ -317,9 +324,11 @@ impl Pipeline {
                     envelope.note = Some(format!(
                         "translation {pair} is unavailable right now; the translation follows when the provider is back"
                     ));
+                    envelope.note_code = Some("translation_pending".into());
                 } else {
                     tracing::info!(%error, %pair, "no translation for this pair; delivering the original");
                     envelope.note = Some(format!("no {pair} translation is installed; shown in the original language"));
+                    envelope.note_code = Some("no_translation".into());
                 }
                 (envelope, pending, 0)
             }

@@ -55,6 +55,14 @@ impl Histogram {
         Some(Duration::from_secs_f64(lower.0))
     }
 
+    /// How many were observed, and their mean.
+    pub fn summary(&self) -> StageSummary {
+        let count = self.count.load(Ordering::Relaxed);
+        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1000.0;
+        let ms = |q: f64| self.quantile(q).map(|d| d.as_secs_f64() * 1000.0);
+        StageSummary { count, mean_ms: (count > 0).then(|| sum / count as f64), p50_ms: ms(0.5), p99_ms: ms(0.99) }
+    }
+
     pub fn render(&self, out: &mut String, name: &str, labels: &str) {
         let sep = if labels.is_empty() { "" } else { "," };
         for (bound, count) in BUCKETS.iter().zip(&self.counts) {
@@ -67,6 +75,35 @@ impl Histogram {
         let _ = writeln!(out, "{name}_sum{braces} {sum}");
         let _ = writeln!(out, "{name}_count{braces} {total}");
     }
+}
+
+/// A stage's latency in a [`Health`] report.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StageSummary {
+    pub count: u64,
+    pub mean_ms: Option<f64>,
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+}
+
+/// The pipeline's state for the admin console: what `/metrics` says, as typed JSON.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Health {
+    pub messages: u64,
+    /// Each provider in failover order, and whether its breaker lets calls through.
+    pub providers: Vec<ProviderHealth>,
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+    pub provider_failures: u64,
+    pub characters_translated: u64,
+    /// `detect`, `moderate`, `translate`, `publish`.
+    pub stages: Vec<(String, StageSummary)>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ProviderHealth {
+    pub name: String,
+    pub up: bool,
 }
 
 /// Writes one counter in the text exposition format.
@@ -85,6 +122,32 @@ pub struct PipelineMetrics {
 }
 
 impl PipelineMetrics {
+    /// The state the admin console shows.
+    pub fn health(&self, service: &TranslationService) -> Health {
+        let stats = &service.stats;
+        Health {
+            messages: self.messages.load(Ordering::Relaxed),
+            providers: service
+                .provider_health()
+                .into_iter()
+                .map(|(name, up)| ProviderHealth { name: name.to_owned(), up })
+                .collect(),
+            cache_hits: stats.cache_hits.load(Ordering::Relaxed),
+            cache_misses: stats.cache_misses.load(Ordering::Relaxed),
+            provider_failures: stats.provider_failures.load(Ordering::Relaxed),
+            characters_translated: stats.characters_translated.load(Ordering::Relaxed),
+            stages: [
+                ("detect", &self.detect),
+                ("moderate", &self.moderate),
+                ("translate", &self.translate),
+                ("publish", &self.publish),
+            ]
+            .into_iter()
+            .map(|(name, h)| (name.to_owned(), h.summary()))
+            .collect(),
+        }
+    }
+
     /// The text exposition, with the translation service's counters.
     pub fn render(&self, service: &TranslationService) -> String {
         let mut out = String::new();

@@ -32,6 +32,11 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Deliveries given up so far: (Parley's own webhooks, others).
+    pub fn dead_letters(&self) -> (u64, u64) {
+        (self.dead_letters_internal.load(Ordering::Relaxed), self.dead_letters_external.load(Ordering::Relaxed))
+    }
+
     /// Counts a delivery given up; `internal` for Parley's own webhooks.
     pub fn dead_letter(&self, internal: bool) {
         let counter = if internal { &self.dead_letters_internal } else { &self.dead_letters_external };

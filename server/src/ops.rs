@@ -11,7 +11,52 @@ use crate::error::{Error, Result};
 use crate::openapi::ErrorBody;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz)).routes(routes!(metrics))
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
+        .routes(routes!(health))
+}
+
+/// What the admin console shows of this node: the embedded pipeline's
+/// providers, cache and stage latencies, dead letters and subscribers.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct NodeHealth {
+    /// `ready`, or why not.
+    pub ready: String,
+    /// `none` (one node), `connected` or `degraded` (NATS unreachable).
+    pub bus: &'static str,
+    pub subscribers: usize,
+    /// Deliveries given up: to Parley's own pipeline, and to other webhooks.
+    pub dead_letters_internal: u64,
+    pub dead_letters_external: u64,
+    /// The embedded pipeline's state; `null` when the pipeline runs apart.
+    #[schema(value_type = Option<Object>)]
+    pub pipeline: Option<parley_pipeline::metrics::Health>,
+}
+
+/// This node's health, typed (admins).
+#[utoipa::path(
+    get,
+    path = "/api/health",
+    tag = "operations",
+    responses((status = 200, body = NodeHealth), (status = 403, body = ErrorBody)),
+    security(("bearer" = []), ("session" = []))
+)]
+async fn health(State(state): State<AppState>, _admin: crate::auth::AdminCaller) -> axum::Json<NodeHealth> {
+    let (internal, external) = state.metrics.dead_letters();
+    axum::Json(NodeHealth {
+        ready: readyz(State(state.clone())).await.map_or_else(|e| e.to_string(), str::to_owned),
+        bus: match state.cluster.connected() {
+            None => "none",
+            Some(true) => "connected",
+            Some(false) => "degraded",
+        },
+        subscribers: state.bus.subscriber_count(),
+        dead_letters_internal: internal,
+        dead_letters_external: external,
+        pipeline: state.pipeline.as_ref().map(|p| p.health()),
+    })
 }
 
 /// The process is up.

@@ -1,12 +1,19 @@
 //! The landing page: sign in (as a guest, or with an account), then pick a
-//! room and the language to read it in.
+//! room and the language to read it in. It speaks the browser's language,
+//! and shows how many messages each room has that you have not read.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::client;
+use crate::i18n::{Texts, fill, texts};
 use crate::language_name;
 use crate::wire::{Me, Room};
+
+/// Where the newest message a reader has seen in a room is remembered (per browser).
+pub fn read_key(room: &str) -> String {
+    format!("parley.read.{room}")
+}
 
 /// Signs people in and lists the rooms.
 #[component]
@@ -15,9 +22,15 @@ pub fn Landing() -> impl IntoView {
     let rooms = RwSignal::new(Vec::<Room>::new());
     let error = RwSignal::new(None::<String>);
     let hydrated = RwSignal::new(false);
+    let loading = RwSignal::new(true);
+    // The interface follows the browser's language (on the server, the
+    // request's Accept-Language: the same choice, so nothing flips).
+    let ui = RwSignal::new(texts(&client::browser_language()).code.to_owned());
+    let t = move || texts(&ui.get());
 
     Effect::new(move |_| {
         hydrated.set(true);
+        client::set_document_language(&ui.get_untracked(), false);
         spawn_local(async move {
             if let Ok(found) = client::me().await {
                 me.set(Some(found));
@@ -31,8 +44,12 @@ pub fn Landing() -> impl IntoView {
         spawn_local(async move {
             match client::rooms().await {
                 Ok(list) => rooms.set(list),
-                Err(e) => error.set(Some(format!("Cannot load the rooms: {e}"))),
+                Err(e) => {
+                    let t = texts(&ui.get_untracked());
+                    error.set(Some(fill(t.cannot_load_rooms, &[("error", &e.text(t))])));
+                }
             }
+            loading.set(false);
         });
     });
 
@@ -44,28 +61,34 @@ pub fn Landing() -> impl IntoView {
     };
 
     view! {
-        <section class="landing" data-hydrated=move || hydrated.get().to_string()>
+        <section class="landing" data-hydrated=move || hydrated.get().to_string() lang=move || ui.get()>
             <h1>"Parley"</h1>
-            <p class="tagline">"Chat in your language. Everyone reads you in theirs."</p>
+            <p class="tagline">{move || t().tagline}</p>
             <Show when=move || error.get().is_some()>
                 <p class="error" role="alert">{move || error.get().unwrap_or_default()}</p>
             </Show>
             <Show
                 when=move || me.get().is_some()
-                fallback=move || view! { <AuthForms me hydrated/> }
+                fallback=move || view! { <AuthForms me hydrated ui/> }
             >
                 <div class="signed-in">
                     <span>
-                        "Signed in as "
+                        {move || t().signed_in_as} " "
                         <strong class="who">{move || me.get().map(|m| m.user.display_name).unwrap_or_default()}</strong>
                     </span>
                     <Show when=move || me.get().is_some_and(|m| m.user.role == "admin")>
-                        <a href="/admin" class="admin-link">"Admin console"</a>
+                        <a href="/admin" class="admin-link">{move || t().admin_console}</a>
                     </Show>
-                    <button class="secondary" on:click=sign_out>"Sign out"</button>
+                    <button class="secondary" on:click=sign_out>{move || t().sign_out}</button>
                 </div>
-                <RoomList rooms me/>
             </Show>
+            <Show when=move || loading.get()>
+                <p class="loading" aria-busy="true">{move || t().loading}</p>
+            </Show>
+            <Show when=move || !loading.get() && rooms.with(Vec::is_empty)>
+                <p class="empty">{move || t().no_rooms}</p>
+            </Show>
+            <RoomList rooms me ui/>
         </section>
     }
 }
@@ -79,7 +102,8 @@ enum Tab {
 
 /// Guest name, sign-in and sign-up forms.
 #[component]
-fn AuthForms(me: RwSignal<Option<Me>>, hydrated: RwSignal<bool>) -> impl IntoView {
+fn AuthForms(me: RwSignal<Option<Me>>, hydrated: RwSignal<bool>, ui: RwSignal<String>) -> impl IntoView {
+    let t = move || texts(&ui.get());
     let tab = RwSignal::new(Tab::Guest);
     let name = RwSignal::new(String::new());
     let username = RwSignal::new(String::new());
@@ -92,7 +116,7 @@ fn AuthForms(me: RwSignal<Option<Me>>, hydrated: RwSignal<bool>) -> impl IntoVie
         let (which, display, user, pass) =
             (tab.get_untracked(), name.get_untracked(), username.get_untracked(), password.get_untracked());
         if which == Tab::Guest && display.trim().is_empty() {
-            error.set(Some("Please enter a display name.".into()));
+            error.set(Some(texts(&ui.get_untracked()).enter_a_name.into()));
             return;
         }
         busy.set(true);
@@ -110,15 +134,15 @@ fn AuthForms(me: RwSignal<Option<Me>>, hydrated: RwSignal<bool>) -> impl IntoVie
             match done {
                 Ok(_) => match client::me().await {
                     Ok(found) => me.set(Some(found)),
-                    Err(e) => error.set(Some(e.message)),
+                    Err(e) => error.set(Some(e.text(texts(&ui.get_untracked())))),
                 },
-                Err(e) => error.set(Some(e.message)),
+                Err(e) => error.set(Some(e.text(texts(&ui.get_untracked())))),
             }
             busy.set(false);
         });
     };
 
-    let tab_button = move |which: Tab, label: &'static str| {
+    let tab_button = move |which: Tab, label: fn(&'static Texts) -> &'static str| {
         view! {
             <button
                 type="button"
@@ -131,7 +155,7 @@ fn AuthForms(me: RwSignal<Option<Me>>, hydrated: RwSignal<bool>) -> impl IntoVie
                     error.set(None);
                 }
             >
-                {label}
+                {move || label(t())}
             </button>
         }
     };
@@ -139,13 +163,13 @@ fn AuthForms(me: RwSignal<Option<Me>>, hydrated: RwSignal<bool>) -> impl IntoVie
     view! {
         <div class="auth">
             <div class="tabs" role="tablist">
-                {tab_button(Tab::Guest, "Join as a guest")}
-                {tab_button(Tab::SignIn, "Sign in")}
-                {tab_button(Tab::SignUp, "Create an account")}
+                {tab_button(Tab::Guest, |t| t.join_as_guest)}
+                {tab_button(Tab::SignIn, |t| t.sign_in)}
+                {tab_button(Tab::SignUp, |t| t.create_account)}
             </div>
             <form class="join-form" on:submit=submit>
                 <Show when=move || tab.get() != Tab::Guest>
-                    <label for="username">"Username"</label>
+                    <label for="username">{move || t().username}</label>
                     <input
                         id="username"
                         autocomplete="username"
@@ -153,7 +177,7 @@ fn AuthForms(me: RwSignal<Option<Me>>, hydrated: RwSignal<bool>) -> impl IntoVie
                         prop:value=move || username.get()
                         on:input=move |ev| username.set(event_target_value(&ev))
                     />
-                    <label for="password">"Password"</label>
+                    <label for="password">{move || t().password}</label>
                     <input
                         id="password"
                         type="password"
@@ -163,7 +187,7 @@ fn AuthForms(me: RwSignal<Option<Me>>, hydrated: RwSignal<bool>) -> impl IntoVie
                     />
                 </Show>
                 <Show when=move || tab.get() != Tab::SignIn>
-                    <label for="display-name">"Your name"</label>
+                    <label for="display-name">{move || t().your_name}</label>
                     <input
                         id="display-name"
                         name="display_name"
@@ -175,10 +199,10 @@ fn AuthForms(me: RwSignal<Option<Me>>, hydrated: RwSignal<bool>) -> impl IntoVie
                 </Show>
                 <button type="submit" disabled=move || busy.get() || !hydrated.get()>
                     {move || match (busy.get(), tab.get()) {
-                        (true, _) => "One moment…",
-                        (false, Tab::Guest) => "Continue",
-                        (false, Tab::SignIn) => "Sign in",
-                        (false, Tab::SignUp) => "Create account",
+                        (true, _) => t().one_moment,
+                        (false, Tab::Guest) => t().continue_,
+                        (false, Tab::SignIn) => t().sign_in,
+                        (false, Tab::SignUp) => t().create_account_button,
                     }}
                 </button>
                 <Show when=move || error.get().is_some()>
@@ -191,57 +215,84 @@ fn AuthForms(me: RwSignal<Option<Me>>, hydrated: RwSignal<bool>) -> impl IntoVie
 
 /// Every room with its languages; locked ones show a padlock unless granted.
 #[component]
-fn RoomList(rooms: RwSignal<Vec<Room>>, me: RwSignal<Option<Me>>) -> impl IntoView {
+fn RoomList(rooms: RwSignal<Vec<Room>>, me: RwSignal<Option<Me>>, ui: RwSignal<String>) -> impl IntoView {
+    let t = move || texts(&ui.get());
     view! {
-        <ul class="room-list" aria-label="Rooms">
+        <ul class="room-list" aria-label=move || t().rooms>
             <For
                 each=move || rooms.get()
-                key=|room| (room.name.clone(), room.languages.clone(), room.locked_languages.clone())
-                children=move |room| {
-                    // The language this person read in last time comes first.
-                    let preferred = me.get_untracked().and_then(|m| m.default_language);
-                    let mut langs = room.languages.clone();
-                    langs.sort_by_key(|l| Some(l) != preferred.as_ref());
-                    let room_for_check = room.clone();
-                    view! {
-                        <li class="room-card">
-                            <h2>{room.title.clone()}</h2>
-                            <p class="hint">"Read it in:"</p>
-                            <div class="langs">
-                                {langs
-                                    .into_iter()
-                                    .map(|lang| {
-                                        let open = me.get_untracked().is_some_and(|m| m.may_read(&room_for_check, &lang));
-                                        let label = language_name(&lang);
-                                        let is_preferred = preferred.as_deref() == Some(lang.as_str());
-                                        if open {
-                                            view! {
-                                                <a
-                                                    class="lang"
-                                                    class:preferred=is_preferred
-                                                    href=format!("/rooms/{}/{lang}", room_for_check.name)
-                                                    data-room=room_for_check.name.clone()
-                                                    data-lang=lang.clone()
-                                                >
-                                                    {label}
-                                                </a>
-                                            }
-                                                .into_any()
-                                        } else {
-                                            view! {
-                                                <span class="lang locked" title="Ask an administrator for this language" data-lang=lang.clone()>
-                                                    "🔒 " {label}
-                                                </span>
-                                            }
-                                                .into_any()
-                                        }
-                                    })
-                                    .collect_view()}
-                            </div>
-                        </li>
-                    }
-                }
+                key=move |room| (room.name.clone(), room.languages.clone(), room.locked_languages.clone(), me.with(Option::is_some))
+                children=move |room| view! { <RoomCard room me ui/> }
             />
         </ul>
+    }
+}
+
+/// One room: its languages, and how many messages you have not read there.
+#[component]
+fn RoomCard(room: Room, me: RwSignal<Option<Me>>, ui: RwSignal<String>) -> impl IntoView {
+    let t = move || texts(&ui.get());
+    // The language this person read in last time comes first.
+    let preferred = me.get_untracked().and_then(|m| m.default_language);
+    let mut langs = room.languages.clone();
+    langs.sort_by_key(|l| Some(l) != preferred.as_ref());
+    let unread = RwSignal::new(0_usize);
+    let reading = langs.iter().find(|l| me.get_untracked().is_some_and(|m| m.may_read(&room, l))).cloned();
+    if let Some(lang) = reading {
+        let name = room.name.clone();
+        Effect::new(move |_| {
+            let (name, lang) = (name.clone(), lang.clone());
+            spawn_local(async move {
+                if let Some(read) = client::stored(&read_key(&name)).and_then(|v| v.parse::<i64>().ok()) {
+                    unread.set(client::unread_in(&name, &lang, read).await.unwrap_or(0));
+                }
+            });
+        });
+    }
+    let room_for_check = room.clone();
+    view! {
+        <li class="room-card" data-room=room.name.clone()>
+            <h2>
+                {room.title.clone()}
+                <Show when=move || unread.get() != 0>
+                    <span class="unread" data-unread=move || unread.get().to_string()>
+                        {move || fill(t().unread, &[("n", &unread.get().to_string())])}
+                    </span>
+                </Show>
+            </h2>
+            <p class="hint">{move || t().read_it_in}</p>
+            <div class="langs">
+                {langs
+                    .into_iter()
+                    .map(|lang| {
+                        let open = me.get_untracked().is_some_and(|m| m.may_read(&room_for_check, &lang));
+                        let label = language_name(&lang);
+                        let is_preferred = preferred.as_deref() == Some(lang.as_str());
+                        if open {
+                            view! {
+                                <a
+                                    class="lang"
+                                    class:preferred=is_preferred
+                                    href=format!("/rooms/{}/{lang}", room_for_check.name)
+                                    lang=lang.clone()
+                                    data-room=room_for_check.name.clone()
+                                    data-lang=lang.clone()
+                                >
+                                    {label}
+                                </a>
+                            }
+                                .into_any()
+                        } else {
+                            view! {
+                                <span class="lang locked" title=move || t().ask_an_admin lang=lang.clone() data-lang=lang.clone()>
+                                    "🔒 " {label}
+                                </span>
+                            }
+                                .into_any()
+                        }
+                    })
+                    .collect_view()}
+            </div>
+        </li>
     }
 }

@@ -383,11 +383,17 @@ pub struct JoinAnswer {
     pub subscribe_topic: String,
     /// Who is online and typing: `{"kind": "online" | "typing"}` items.
     pub presence_topic: String,
+    /// Emoji reactions, the same in every language:
+    /// `{"target": "{room}-publish:{seq}", "emoji": "👍", "on": true}` items.
+    pub reactions_topic: String,
     pub expires_at: String,
 }
 
 /// Items a room's presence topic keeps.
 pub const PRESENCE_RETAINED: i64 = 50;
+
+/// Items a room's reactions topic keeps (replayed when a room opens).
+pub const REACTIONS_RETAINED: i64 = 5000;
 
 /// Joins a room reading one of its languages.
 #[utoipa::path(
@@ -418,13 +424,16 @@ async fn join(
     let publish_topic = format!("{}-publish", room.name);
     let subscribe_topic = format!("{}-subscribe-{}", room.name, request.language);
     let presence_topic = format!("{}-presence", room.name);
+    let reactions_topic = format!("{}-reactions", room.name);
     // Presence holds only who is online or typing (the server stamps names):
-    // a short history is enough.
-    sqlx::query("insert into topics (name, retain_items) values ($1, $2) on conflict (name) do nothing")
-        .bind(&presence_topic)
-        .bind(PRESENCE_RETAINED)
-        .execute(&state.db)
-        .await?;
+    // a short history is enough. Reactions are replayed when a room opens.
+    for (topic, retained) in [(&presence_topic, PRESENCE_RETAINED), (&reactions_topic, REACTIONS_RETAINED)] {
+        sqlx::query("insert into topics (name, retain_items) values ($1, $2) on conflict (name) do nothing")
+            .bind(topic)
+            .bind(retained)
+            .execute(&state.db)
+            .await?;
+    }
     let exp = state.clock.now_secs() + JOIN_TOKEN_TTL_SECS;
     let token = state.tokens.sign(&Claims::new(
         user.id,
@@ -434,8 +443,16 @@ async fn join(
             Permission { topic: publish_topic.clone(), ops: vec![Op::Publish] },
             Permission { topic: subscribe_topic.clone(), ops: vec![Op::Subscribe] },
             Permission { topic: presence_topic.clone(), ops: vec![Op::Publish, Op::Subscribe] },
+            Permission { topic: reactions_topic.clone(), ops: vec![Op::Publish, Op::Subscribe] },
         ],
         exp,
     ));
-    Ok(Json(JoinAnswer { token, publish_topic, subscribe_topic, presence_topic, expires_at: format_ms(exp * 1000) }))
+    Ok(Json(JoinAnswer {
+        token,
+        publish_topic,
+        subscribe_topic,
+        presence_topic,
+        reactions_topic,
+        expires_at: format_ms(exp * 1000),
+    }))
 }

@@ -205,8 +205,36 @@ fn check_value(topic: &str, value: &Value) -> Result<()> {
         parley_pipeline::envelope::ChatMessage::parse(value).map_err(Error::NotAChatMessage)?;
     } else if topic.ends_with("-presence") {
         check_presence(value)?;
+    } else if let Some(room) = topic.strip_suffix("-reactions") {
+        check_reaction(room, value)?;
     }
     Ok(())
+}
+
+/// The reactions a message may get: language-neutral, and a short list, so
+/// a reaction never carries text of its own.
+pub const REACTIONS: [&str; 6] = ["👍", "❤️", "😂", "😮", "😢", "🎉"];
+
+/// Reactions topics take only `{"target": "{room}-publish:{seq}", "emoji", "on"}`.
+fn check_reaction(room: &str, value: &Value) -> Result<()> {
+    let ok = value.as_object().is_some_and(|o| {
+        o.len() == 3
+            && o.get("target").and_then(Value::as_str).is_some_and(|t| {
+                t.strip_prefix(room)
+                    .and_then(|rest| rest.strip_prefix("-publish:"))
+                    .is_some_and(|seq| (1..=18).contains(&seq.len()) && seq.bytes().all(|b| b.is_ascii_digit()))
+            })
+            && o.get("emoji").and_then(Value::as_str).is_some_and(|e| REACTIONS.contains(&e))
+            && o.get("on").is_some_and(Value::is_boolean)
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            r#"reactions are {{"target": "{room}-publish:<seq>", "emoji": one of {}, "on": true | false}}"#,
+            REACTIONS.join(" ")
+        )))
+    }
 }
 
 /// A JSON body must be valid JSON; anything else is stored as a text value.

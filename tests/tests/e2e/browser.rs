@@ -11,13 +11,13 @@ use serde_json::json;
 const WITHIN: Duration = Duration::from_secs(40);
 
 /// A chromedriver process on a free port, killed on drop.
-struct ChromeDriver {
+pub(crate) struct ChromeDriver {
     child: tokio::process::Child,
     url: String,
 }
 
 impl ChromeDriver {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let port = {
             let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             probe.local_addr().unwrap().port()
@@ -40,7 +40,12 @@ impl ChromeDriver {
     }
 
     /// A browser with its own profile: a separate person, cookies and all.
-    async fn browser(&self, profile: &TempDir) -> Client {
+    pub(crate) async fn browser(&self, profile: &TempDir) -> Client {
+        self.browser_with(profile, &[]).await
+    }
+
+    /// A browser with extra Chromium flags (`--lang=pt-BR`, `--force-dark-mode`).
+    pub(crate) async fn browser_with(&self, profile: &TempDir, extra: &[&str]) -> Client {
         let args = [
             "--headless=new",
             "--no-sandbox",
@@ -54,6 +59,7 @@ impl ChromeDriver {
             "--window-size=900,900",
         ]
         .iter()
+        .chain(extra)
         .map(|s| s.to_string())
         .chain([format!("--user-data-dir={}", profile.0.display())])
         .collect::<Vec<_>>();
@@ -75,13 +81,13 @@ impl Drop for ChromeDriver {
 }
 
 /// The browser tests need the hydrated front end that `scripts/test.sh` builds.
-fn assert_site_built() {
+pub(crate) fn assert_site_built() {
     let site = parley_e2e::site_root().join("pkg/parley_bg.wasm");
     assert!(site.exists(), "{} is missing: run scripts/test.sh, which builds the site", site.display());
 }
 
 /// Opens the landing page and waits for it to hydrate.
-async fn open_landing(browser: &Client, server: &TestServer) {
+pub(crate) async fn open_landing(browser: &Client, server: &TestServer) {
     browser.goto(&server.url("/")).await.unwrap();
     browser
         .wait()
@@ -92,7 +98,7 @@ async fn open_landing(browser: &Client, server: &TestServer) {
 }
 
 /// Submits the landing page's form, then opens `choice` (`room/lang`) from the room list.
-async fn submit_and_open(browser: &Client, choice: &str) {
+pub(crate) async fn submit_and_open(browser: &Client, choice: &str) {
     browser.find(Locator::Css("form.join-form button[type='submit']")).await.unwrap().click().await.unwrap();
     let (room, lang) = choice.split_once('/').unwrap();
     let link = format!("a.lang[data-room='{room}'][data-lang='{lang}']");
@@ -109,14 +115,14 @@ async fn submit_and_open(browser: &Client, choice: &str) {
 }
 
 /// Joins as a guest on the landing page and opens `room` in `lang`; waits until live.
-async fn enter(browser: &Client, server: &TestServer, name: &str, choice: &str) {
+pub(crate) async fn enter(browser: &Client, server: &TestServer, name: &str, choice: &str) {
     open_landing(browser, server).await;
     browser.find(Locator::Id("display-name")).await.unwrap().send_keys(name).await.unwrap();
     submit_and_open(browser, choice).await;
 }
 
 /// Creates an account on the landing page, then opens `room` in `lang`.
-async fn sign_up_and_enter(browser: &Client, server: &TestServer, username: &str, choice: &str) {
+pub(crate) async fn sign_up_and_enter(browser: &Client, server: &TestServer, username: &str, choice: &str) {
     open_landing(browser, server).await;
     browser.find(Locator::Css("button.tab:nth-child(3)")).await.unwrap().click().await.unwrap();
     browser
@@ -132,7 +138,7 @@ async fn sign_up_and_enter(browser: &Client, server: &TestServer, username: &str
     submit_and_open(browser, choice).await;
 }
 
-async fn wait_live(browser: &Client) {
+pub(crate) async fn wait_live(browser: &Client) {
     browser
         .wait()
         .at_most(WITHIN)
@@ -141,14 +147,14 @@ async fn wait_live(browser: &Client) {
         .expect("the room view connected");
 }
 
-async fn say(browser: &Client, text: &str) {
+pub(crate) async fn say(browser: &Client, text: &str) {
     let input = browser.find(Locator::Id("message")).await.unwrap();
     input.send_keys(text).await.unwrap();
     browser.find(Locator::Css("form.send-box button")).await.unwrap().click().await.unwrap();
 }
 
 /// The texts of the messages shown, in order.
-async fn shown(browser: &Client) -> Vec<String> {
+pub(crate) async fn shown(browser: &Client) -> Vec<String> {
     let mut texts = Vec::new();
     for element in browser.find_all(Locator::Css("li.message:not(.pending) p.text")).await.unwrap_or_default() {
         texts.push(element.text().await.unwrap_or_default());
@@ -156,7 +162,7 @@ async fn shown(browser: &Client) -> Vec<String> {
     texts
 }
 
-async fn screenshot(browser: &Client, name: &str) {
+pub(crate) async fn screenshot(browser: &Client, name: &str) {
     let dir = workspace_root().join("target/test-artifacts");
     std::fs::create_dir_all(&dir).unwrap();
     let png = browser.screenshot().await.unwrap();
@@ -218,7 +224,7 @@ async fn two_browsers_chat_in_english_and_portuguese() {
     })
     .await;
     let badge = bruno.find(Locator::Css("li.message .badge")).await.unwrap().text().await.unwrap();
-    assert_eq!(badge, "edited");
+    assert_eq!(badge, "editada", "the interface speaks the reader's language");
 
     // Hostile markup is shown as text, and runs nowhere.
     let attack = r#"</textarea><script>window.__xss=1</script><img src=x onerror="window.__xss=2">"#;
@@ -304,13 +310,14 @@ async fn the_admin_console_changes_a_room_for_everyone() {
     assert_eq!(rooms["rooms"][0]["languages"], json!(["en", "pt", "es"]));
 
     screenshot(&admin, "admin-console.png").await;
-    for section in ["Users", "Webhooks", "Pipeline health"] {
-        let tabs = admin.find_all(Locator::Css("button.tab")).await.unwrap();
-        for tab in tabs {
-            if tab.text().await.unwrap() == section {
-                tab.click().await.unwrap();
-            }
-        }
+    for section in ["users", "webhooks", "pipeline"] {
+        admin
+            .find(Locator::Css(&format!("button.tab[data-section='{section}']")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
     }
     admin.wait().at_most(WITHIN).for_element(Locator::Css(".health")).await.unwrap();
     screenshot(&admin, "admin-health.png").await;

@@ -18,4 +18,5 @@ mod security;
 mod standalone;
 mod tokens;
 mod topics;
+mod ux;
 mod webhooks;
