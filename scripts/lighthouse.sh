@@ -4,6 +4,8 @@
 # Prints the scores; asserts nothing (speed is measured, not tested).
 #
 #   scripts/lighthouse.sh            # builds release, starts Parley on a free port, scores, stops
+#   scripts/lighthouse.sh --no-build # scores the release build already there
+# The full reports are kept in target/lighthouse/{landing,room}.json.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -12,10 +14,12 @@ if [ ! -x .cache/node/node_modules/.bin/lighthouse ]; then
   step "Installing lighthouse $LIGHTHOUSE_VERSION (npm; it uses Debian's chromium, downloads no browser)"
   PUPPETEER_SKIP_DOWNLOAD=1 npm install --prefix .cache/node --no-save --no-audit --no-fund --silent "lighthouse@$LIGHTHOUSE_VERSION"
 fi
-ensure_wasm_toolchain
-build_site release
-step "Building the server (release)"
-cargo build --release -p parley
+if [ "${1:-}" != --no-build ]; then
+  ensure_wasm_toolchain
+  build_site release
+  step "Building the server (release)"
+  cargo build --release -p parley
+fi
 ensure_models "$TARGET_DIR/release/parley"
 
 dir=$(mktemp -d)
@@ -44,6 +48,7 @@ score() {
     --extra-headers="{\"Cookie\": \"$cookie\"}" \
     --chrome-flags="--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run --disable-background-networking --disable-component-update --disable-sync" \
     >/dev/null 2>"$dir/$name.err" || { cat "$dir/$name.err" >&2; return 1; }
+  mkdir -p "$TARGET_DIR/lighthouse" && cp "$dir/$name.json" "$TARGET_DIR/lighthouse/$name.json"
   python3 - "$name" "$dir/$name.json" <<'EOF'
 import json, sys
 report = json.load(open(sys.argv[2]))

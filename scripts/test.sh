@@ -7,11 +7,14 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-  step "Installing Chromium and ChromeDriver (Debian packages)"
+# The emoji font makes reactions and the bell render in the screenshots as
+# they do on people's machines.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null ||
+  ! dpkg -s fonts-noto-color-emoji >/dev/null 2>&1; then
+  step "Installing Chromium, ChromeDriver and an emoji font (Debian packages)"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver fonts-noto-color-emoji
 fi
 ensure_wasm_toolchain
 if [ ! -f .cache/node/node_modules/axe-core/axe.min.js ]; then

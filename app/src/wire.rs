@@ -50,6 +50,17 @@ pub struct Room {
     pub daily_char_budget: Option<i64>,
     #[serde(default)]
     pub characters_today: i64,
+    /// Admins, with the pipeline in the server: per language, how its readers get the others.
+    #[serde(default)]
+    pub translation: std::collections::BTreeMap<String, Coverage>,
+}
+
+/// How readers of one language get a room's other languages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coverage {
+    pub offline: bool,
+    pub providers: Vec<String>,
+    pub missing: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -141,6 +141,14 @@ impl Pipeline {
         &self.metrics
     }
 
+    /// Per language of a room, how its readers get the other languages.
+    pub fn coverage(
+        &self,
+        languages: &[String],
+    ) -> std::collections::BTreeMap<String, crate::translate::service::Coverage> {
+        languages.iter().map(|to| (to.clone(), self.config.translator.coverage(languages, to))).collect()
+    }
+
     /// The pipeline's state, typed, for the admin console.
     pub fn health(&self) -> crate::metrics::Health {
         self.metrics.health(&self.config.translator)

@@ -21,6 +21,7 @@ pub mod db;
 pub mod error;
 pub mod limits;
 pub mod metrics;
+pub mod models;
 pub mod openapi;
 pub mod ops;
 pub mod rooms;

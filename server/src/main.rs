@@ -6,7 +6,10 @@ const USAGE: &str = "usage:
   parley                         start the server (configured by PARLEY_* variables)
   parley models import <dir>     copy Firefox Translations models from <dir> into PARLEY_MODELS_DIR
   parley models list             list the installed model pairs
-  parley models download [pair…] fetch models (all, or e.g. enpt) from PARLEY_MODELS_MIRROR, checked by SHA-256
+  parley models download [--all | lang… | pair…]
+                                 fetch en<->lang models (e.g. es fr de ja zh) from Firefox's Remote Settings
+                                 (PARLEY_MODELS_SOURCE), or pairs from PARLEY_MODELS_MIRROR when it is set
+  parley models available        what Remote Settings offers, and which of it this build can load
   parley models manifest         print the manifest.json that makes PARLEY_MODELS_DIR a mirror
   parley admin-token [seconds]   print an admin token (default 1 hour, at most 24 hours)
   parley pipeline-token [seconds]
@@ -62,27 +65,8 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", key.sign(&parley::pipeline_claims(config.clock.now_secs() + ttl)));
             Ok(())
         }
-        ["models", "download", pairs @ ..] => {
-            let mirror = std::env::var("PARLEY_MODELS_MIRROR").context("set PARLEY_MODELS_MIRROR to a mirror's URL")?;
-            let pairs: Vec<String> = pairs.iter().map(|p| (*p).to_owned()).collect();
-            let mut last_percent = None;
-            let done = parley_pipeline::translate::download::download(
-                &reqwest::Client::new(),
-                &mirror,
-                &pairs,
-                models_dir.as_ref(),
-                |file, got, total| {
-                    let percent = (got * 100).checked_div(total).unwrap_or(100);
-                    if last_percent != Some((file.to_owned(), percent / 10)) {
-                        println!("{file}: {percent}% ({got} of {total} bytes)");
-                        last_percent = Some((file.to_owned(), percent / 10));
-                    }
-                },
-            )
-            .await?;
-            println!("installed {} into {models_dir}", done.join(", "));
-            Ok(())
-        }
+        ["models", "download", args @ ..] => parley::models::download(args, models_dir.as_ref()).await,
+        ["models", "available"] => parley::models::available().await,
         ["models", "manifest"] => {
             let manifest = parley_pipeline::translate::download::manifest_of(models_dir.as_ref())?;
             println!("{}", serde_json::to_string_pretty(&manifest)?);

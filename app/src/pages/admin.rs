@@ -268,7 +268,7 @@ fn Rooms(console: Console) -> impl IntoView {
                         view! {
                             <tr data-room=room.name.clone()>
                                 <td>{room.title.clone()} " (" {room.name.clone()} ")"</td>
-                                <td>{room.languages.join(", ")}</td>
+                                <td class="coverage">{let r = room.clone(); move || coverage(&r, t())}</td>
                                 <td>{room.locked_languages.join(", ")}</td>
                                 <td>{room.moderation.clone()}</td>
                                 <td>{usage}</td>
@@ -600,4 +600,28 @@ fn Pipeline(console: Console) -> impl IntoView {
             })}
         </div>
     }
+}
+
+/// A room's languages, each with how its readers get the others: offline,
+/// through which provider, or which languages reach it untranslated.
+fn coverage(room: &Room, t: &'static AdminTexts) -> impl IntoView + use<> {
+    room.languages
+        .iter()
+        .map(|lang| {
+            let (class, note) = match room.translation.get(lang) {
+                None => ("lang", String::new()),
+                Some(c) if !c.missing.is_empty() => {
+                    ("lang warn", fill(t.untranslated_from, &[("languages", &c.missing.join(", "))]))
+                }
+                Some(c) if c.offline => ("lang ok", t.offline.to_owned()),
+                Some(c) => ("lang", fill(t.via, &[("providers", &c.providers.join(", "))])),
+            };
+            view! {
+                <span class=class>
+                    {lang.clone()}
+                    {(!note.is_empty()).then(|| view! { " " <small>{note}</small> })}
+                </span>
+            }
+        })
+        .collect_view()
 }

@@ -64,39 +64,67 @@ async fn main() -> anyhow::Result<()> {
     let mean = rows.iter().map(|(_, r)| r.sentences).sum::<f64>() / rows.len() as f64;
     println!("mean on sentences: {mean:.1} % ({:.1} s)\n", started.elapsed().as_secs_f64());
 
-    println!("\nTranslation chrF, firefox provider ({})", models.display());
+    println!(
+        "\nTranslation chrF, firefox provider, every installed pair with Tatoeba sentences ({})",
+        models.display()
+    );
     let translator = FirefoxTranslator::load(&models).map_err(anyhow::Error::msg)?;
-    let en = eval::sentences(&data, "en").ok();
-    let en_pt = std::fs::read_to_string(data.join("por-eng.eng")).ok();
-    let pt = eval::sentences(&data, "pt").ok();
-    match (en_pt, pt, en) {
-        (Some(eng), Some(por), Some(_)) => {
-            let eng: Vec<String> = eng.lines().map(str::to_owned).collect();
-            for (from, to, sources, references) in [("pt", "en", &por, &eng), ("en", "pt", &eng, &por)] {
-                let started = Instant::now();
-                let mut pairs = Vec::new();
-                for (source, reference) in sources.iter().zip(references.iter()) {
-                    match translator.translate(source, from, to).await {
-                        Ok(hypothesis) => pairs.push((hypothesis, reference.clone())),
-                        Err(e) => {
-                            println!("{from}→{to}: {e}");
-                            break;
-                        }
-                    }
-                }
-                if !pairs.is_empty() {
-                    let per = started.elapsed().as_secs_f64() * 1000.0 / pairs.len() as f64;
-                    println!(
-                        "{from}→{to}: chrF {:.1} on {} sentences ({per:.1} ms each)",
-                        eval::chrf(&pairs),
-                        pairs.len()
-                    );
-                }
-            }
+    let pairs = translator.pairs();
+    if pairs.is_empty() {
+        println!("no model installed in {}", models.display());
+    }
+    for (from, to) in &pairs {
+        match parallel(&data, from, to) {
+            Some((sources, references)) => chrf_row(&translator, from, to, &sources, &references).await,
+            None => println!("{from}→{to}: no parallel Tatoeba sentences in {}", data.display()),
         }
-        _ => println!("no pt/en data"),
     }
     Ok(())
+}
+
+/// Tatoeba's `{iso3}-eng` files for a pair with English, as (sources, references).
+fn parallel(data: &std::path::Path, from: &str, to: &str) -> Option<(Vec<String>, Vec<String>)> {
+    let iso3 = |lang: &str| {
+        Some(match lang {
+            "pt" => "por",
+            "es" => "spa",
+            "fr" => "fra",
+            "de" => "deu",
+            "ja" => "jpn",
+            "zh" => "cmn",
+            _ => return None,
+        })
+    };
+    let (other, other_first) = match (from, to) {
+        ("en", other) => (iso3(other)?, false),
+        (other, "en") => (iso3(other)?, true),
+        _ => return None,
+    };
+    let read = |ext: &str| -> Option<Vec<String>> {
+        Some(
+            std::fs::read_to_string(data.join(format!("{other}-eng.{ext}"))).ok()?.lines().map(str::to_owned).collect(),
+        )
+    };
+    let (eng, theirs) = (read("eng")?, read(other)?);
+    Some(if other_first { (theirs, eng) } else { (eng, theirs) })
+}
+
+async fn chrf_row(translator: &FirefoxTranslator, from: &str, to: &str, sources: &[String], references: &[String]) {
+    let started = Instant::now();
+    let mut pairs = Vec::new();
+    for (source, reference) in sources.iter().zip(references) {
+        match translator.translate(source, from, to).await {
+            Ok(hypothesis) => pairs.push((hypothesis, reference.clone())),
+            Err(e) => {
+                println!("{from}→{to}: {e}");
+                return;
+            }
+        }
+    }
+    if !pairs.is_empty() {
+        let per = started.elapsed().as_secs_f64() * 1000.0 / pairs.len() as f64;
+        println!("{from}→{to}: chrF {:.1} on {} sentences ({per:.1} ms each)", eval::chrf(&pairs), pairs.len());
+    }
 }
 
 /// Recall and false positives on the hand-written sets, and false positives

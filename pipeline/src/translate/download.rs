@@ -45,15 +45,19 @@ pub enum DownloadError {
     Checksum { file: String, expected: String, actual: String },
     #[error("unsafe file name in the manifest: {0}")]
     BadName(String),
+    #[error("{0}")]
+    Incompatible(String),
+    #[error("{0}")]
+    Corrupt(String),
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn safe_name(name: &str) -> bool {
+pub(crate) fn safe_name(name: &str) -> bool {
     !name.is_empty() && !name.contains(['/', '\\']) && name != "." && name != ".."
 }
 
@@ -141,28 +145,72 @@ async fn fetch_file(
         return Ok(());
     }
     let partial = target.join(format!("{}.partial", file.name));
-    let mut response = http
-        .get(url)
-        .send()
-        .await
-        .and_then(reqwest::Response::error_for_status)
-        .map_err(|e| DownloadError::Http(e.to_string()))?;
-    let mut out = std::fs::File::create(&partial)?;
-    let mut hasher = Sha256::new();
-    let mut received = 0u64;
-    while let Some(chunk) = response.chunk().await.map_err(|e| DownloadError::Http(e.to_string()))? {
-        hasher.update(&chunk);
-        out.write_all(&chunk)?;
-        received += chunk.len() as u64;
-        progress(&file.name, received, file.size);
-    }
-    out.sync_all()?;
-    let actual = hex(&hasher.finalize());
-    if actual != file.sha256 {
-        let _ = std::fs::remove_file(&partial);
-        return Err(DownloadError::Checksum { file: file.name.clone(), expected: file.sha256.clone(), actual });
-    }
+    fetch_resumable(http, url, &partial, file.size, &file.sha256, &file.name, progress).await?;
     std::fs::rename(&partial, &final_path)?;
+    Ok(())
+}
+
+/// Downloads `url` into `partial`, continuing what an earlier, interrupted
+/// run left there with a `Range` request, and checks the whole file's size
+/// and SHA-256. What arrived before a network failure is kept for the next
+/// run; a file of the wrong size or checksum is deleted.
+///
+/// # Errors
+/// Network failures, a size or checksum mismatch, I/O errors.
+pub(crate) async fn fetch_resumable(
+    http: &reqwest::Client,
+    url: &str,
+    partial: &Path,
+    size: u64,
+    sha256: &str,
+    name: &str,
+    progress: &mut impl FnMut(&str, u64, u64),
+) -> Result<(), DownloadError> {
+    let mut have = std::fs::metadata(partial).map(|m| m.len()).unwrap_or(0);
+    if have > size {
+        std::fs::remove_file(partial)?;
+        have = 0;
+    }
+    if have < size {
+        let mut request = http.get(url);
+        if have > 0 {
+            request = request.header(reqwest::header::RANGE, format!("bytes={have}-"));
+        }
+        let mut response = request
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| DownloadError::Http(format!("{name}: {e}")))?;
+        // A server that ignores the range sends the whole file again.
+        let append = have > 0 && response.status() == reqwest::StatusCode::PARTIAL_CONTENT;
+        if !append {
+            have = 0;
+        }
+        let mut out =
+            std::fs::OpenOptions::new().create(true).write(true).append(append).truncate(!append).open(partial)?;
+        progress(name, have, size);
+        while let Some(chunk) = response.chunk().await.map_err(|e| DownloadError::Http(format!("{name}: {e}")))? {
+            out.write_all(&chunk)?;
+            have += chunk.len() as u64;
+            progress(name, have.min(size), size);
+            if have > size {
+                break;
+            }
+        }
+        out.sync_all()?;
+    } else {
+        progress(name, have, size);
+    }
+    let bytes = std::fs::read(partial)?;
+    if bytes.len() as u64 != size {
+        std::fs::remove_file(partial)?;
+        return Err(DownloadError::Corrupt(format!("{name}: {} bytes arrived, {size} expected", bytes.len())));
+    }
+    let actual = hex(&Sha256::digest(&bytes));
+    if !actual.eq_ignore_ascii_case(sha256) {
+        std::fs::remove_file(partial)?;
+        return Err(DownloadError::Checksum { file: name.to_owned(), expected: sha256.to_owned(), actual });
+    }
     Ok(())
 }
 

@@ -84,18 +84,43 @@ fn load_engine(dir: &Path, pair: &str) -> Result<&'static Engine, String> {
     if let Some((_, engine)) = cache.iter().find(|(path, _)| path == dir) {
         return Ok(engine);
     }
-    let vocab = dir.join(format!("vocab.{pair}.spm"));
+    let engine: &'static Engine = Box::leak(Box::new(open_engine(dir, pair)?));
+    cache.push((dir.to_owned(), engine));
+    Ok(engine)
+}
+
+/// The vocabularies of a pair: one shared, or a source and a target one (CJK models).
+fn vocabularies(dir: &Path, pair: &str) -> Option<(PathBuf, PathBuf)> {
+    let shared = dir.join(format!("vocab.{pair}.spm"));
+    if shared.is_file() {
+        return Some((shared.clone(), shared));
+    }
+    let (src, trg) = (dir.join(format!("srcvocab.{pair}.spm")), dir.join(format!("trgvocab.{pair}.spm")));
+    (src.is_file() && trg.is_file()).then_some((src, trg))
+}
+
+fn open_engine(dir: &Path, pair: &str) -> Result<Engine, String> {
     let model = dir.join(format!("model.{pair}.intgemm.alphas.bin"));
+    let (src, trg) = vocabularies(dir, pair).ok_or_else(|| format!("no vocabulary for {pair} in {}", dir.display()))?;
     let mut engine =
-        Engine::load_mmapped(&model, &vocab, &vocab).map_err(|e| format!("cannot load {}: {e}", model.display()))?;
+        Engine::load_mmapped(&model, &src, &trg).map_err(|e| format!("cannot load {}: {e}", model.display()))?;
     let shortlist = dir.join(format!("lex.50.50.{pair}.s2t.bin"));
     if shortlist.exists() {
         let list = Shortlist::load(&shortlist).map_err(|e| format!("cannot load {}: {e}", shortlist.display()))?;
         engine = engine.with_shortlist(list);
     }
-    let engine: &'static Engine = Box::leak(Box::new(engine));
-    cache.push((dir.to_owned(), engine));
     Ok(engine)
+}
+
+/// Loads the model in `dir` once and translates a word with it, so that
+/// files the engine cannot run are found before they are installed.
+///
+/// # Errors
+/// Why the engine refuses them (its error, or a panic while loading).
+pub fn probe(dir: &Path, pair: &str) -> Result<(), String> {
+    let (dir, pair) = (dir.to_owned(), pair.to_owned());
+    std::panic::catch_unwind(move || open_engine(&dir, &pair).map(|engine| drop(engine.translate("Hello"))))
+        .unwrap_or_else(|_| Err("the engine failed while loading the files".to_owned()))
 }
 
 /// Pair directories (`enpt`, …) under `dir` that hold a model and a vocabulary.
@@ -109,8 +134,7 @@ pub fn installed_pairs(dir: &Path) -> BTreeSet<String> {
         .filter(|name| is_pair(name))
         .filter(|pair| {
             let d = dir.join(pair);
-            d.join(format!("model.{pair}.intgemm.alphas.bin")).is_file()
-                && d.join(format!("vocab.{pair}.spm")).is_file()
+            d.join(format!("model.{pair}.intgemm.alphas.bin")).is_file() && vocabularies(&d, pair).is_some()
         })
         .collect()
 }
@@ -169,6 +193,10 @@ pub fn import_models(source: &Path, target: &Path) -> std::io::Result<Vec<String
 impl Translator for FirefoxTranslator {
     fn name(&self) -> &'static str {
         "firefox"
+    }
+
+    fn reaches(&self, from: &str, to: &str) -> super::Reach {
+        if self.route(from, to).is_ok() { super::Reach::Offline } else { super::Reach::No }
     }
 
     fn translate<'a>(

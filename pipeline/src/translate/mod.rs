@@ -13,6 +13,7 @@ pub mod download;
 pub mod firefox;
 pub mod libretranslate;
 pub mod openai;
+pub mod remote_settings;
 pub mod service;
 pub mod spans;
 
@@ -46,10 +47,27 @@ pub enum TranslateError {
     Transient(String),
 }
 
+/// How a provider reaches a pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// On this machine, with an installed model (directly or through English).
+    Offline,
+    /// Through a remote API, which may or may not know the pair.
+    Remote,
+    /// Not at all.
+    No,
+}
+
 /// A translation provider.
 pub trait Translator: Send + Sync {
     /// A short, stable name carried in the envelope's `provider`.
     fn name(&self) -> &'static str;
+
+    /// Whether this provider can translate `from`→`to`, as far as it knows
+    /// without trying. Remote APIs answer [`Reach::Remote`].
+    fn reaches(&self, _from: &str, _to: &str) -> Reach {
+        Reach::Remote
+    }
 
     /// Translates `text` from `from` to `to` (ISO 639-1 codes).
     fn translate<'a>(

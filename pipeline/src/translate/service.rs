@@ -12,6 +12,17 @@ use tokio::time::Instant;
 use super::spans::{Piece, has_words, split, trim_parts};
 use super::{TranslateError, Translator};
 
+/// How readers of one language get a room's other languages.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Coverage {
+    /// Every other language reaches it on this machine.
+    pub offline: bool,
+    /// The providers that do it, in failover order.
+    pub providers: Vec<&'static str>,
+    /// Languages that reach it through no provider (delivered untranslated, with a note).
+    pub missing: Vec<String>,
+}
+
 /// A finished translation and who made it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Translation {
@@ -131,6 +142,29 @@ impl TranslationService {
     /// The providers' names, in failover order.
     pub fn provider_names(&self) -> Vec<&'static str> {
         self.providers.iter().map(|p| p.translator.name()).collect()
+    }
+
+    /// How `to` readers get text written in each of `languages`: the first
+    /// provider (in failover order) that reaches the pair, and whether offline.
+    pub fn coverage(&self, languages: &[String], to: &str) -> Coverage {
+        let mut coverage = Coverage { offline: true, providers: Vec::new(), missing: Vec::new() };
+        for from in languages.iter().filter(|l| l.as_str() != to) {
+            let reached = self.providers.iter().find_map(|p| match p.translator.reaches(from, to) {
+                super::Reach::No => None,
+                reach => Some((p.translator.name(), reach == super::Reach::Offline)),
+            });
+            match reached {
+                Some((name, offline)) => {
+                    coverage.offline &= offline;
+                    if !coverage.providers.contains(&name) {
+                        coverage.providers.push(name);
+                    }
+                }
+                None => coverage.missing.push(from.clone()),
+            }
+        }
+        coverage.offline &= coverage.missing.is_empty();
+        coverage
     }
 
     /// Each provider's name and whether its breaker lets calls through now.

@@ -323,10 +323,18 @@ impl Audience {
         }
     }
 
-    /// The room as this audience may see it.
-    fn view(self, room: Room) -> serde_json::Value {
+    /// The room as this audience may see it. Staff also see, per language,
+    /// how its readers get the others (when the pipeline runs in this process).
+    fn view(self, room: Room, pipeline: Option<&parley_pipeline::Pipeline>) -> serde_json::Value {
         match self {
-            Audience::Staff => serde_json::to_value(room).unwrap_or_default(),
+            Audience::Staff => {
+                let mut value = serde_json::to_value(&room).unwrap_or_default();
+                if let (Some(pipeline), Some(fields)) = (pipeline, value.as_object_mut()) {
+                    let coverage = serde_json::to_value(pipeline.coverage(&room.languages)).unwrap_or_default();
+                    fields.insert("translation".into(), coverage);
+                }
+                value
+            }
             Audience::Member => serde_json::json!({
                 "name": room.name, "title": room.title, "languages": room.languages,
                 "moderation": room.moderation, "locked_languages": room.locked_languages,
@@ -344,10 +352,12 @@ impl Audience {
 #[utoipa::path(get, path = "/api/rooms", tag = "rooms", responses((status = 200, body = RoomList)))]
 async fn list(
     caller: std::result::Result<Caller, Error>,
-    State(db): State<AnyPool>,
+    State(state): State<AppState>,
 ) -> Result<Json<serde_json::Value>> {
     let audience = Audience::of(&caller);
-    let rooms: Vec<serde_json::Value> = all_rooms(&db).await?.into_iter().map(|r| audience.view(r)).collect();
+    let pipeline = state.pipeline.as_deref();
+    let rooms: Vec<serde_json::Value> =
+        all_rooms(&state.db).await?.into_iter().map(|r| audience.view(r, pipeline)).collect();
     Ok(Json(serde_json::json!({ "rooms": rooms })))
 }
 
@@ -366,7 +376,8 @@ async fn show(
     Path(room): Path<String>,
 ) -> Result<Json<serde_json::Value>> {
     let audience = Audience::of(&Ok(caller));
-    Ok(Json(serde_json::json!({ "room": audience.view(find_room(&state, &room).await?) })))
+    let room = find_room(&state, &room).await?;
+    Ok(Json(serde_json::json!({ "room": audience.view(room, state.pipeline.as_deref()) })))
 }
 
 #[derive(Deserialize, ToSchema)]

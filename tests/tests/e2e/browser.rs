@@ -226,6 +226,17 @@ async fn two_browsers_chat_in_english_and_portuguese() {
     let badge = bruno.find(Locator::Css("li.message .badge")).await.unwrap().text().await.unwrap();
     assert_eq!(badge, "editada", "the interface speaks the reader's language");
 
+    // The README's screenshots: the conversation so far, in both languages.
+    screenshot(&alice, "room-en.png").await;
+    screenshot(&bruno, "room-pt.png").await;
+    // A phone-width screen: nothing overflows sideways.
+    bruno.set_window_size(390, 844).await.unwrap();
+    let overflow =
+        bruno.execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![]).await.unwrap();
+    assert_eq!(overflow, serde_json::Value::Bool(false), "the room view fits a phone");
+    screenshot(&bruno, "room-phone.png").await;
+    bruno.set_window_size(900, 900).await.unwrap();
+
     // Hostile markup is shown as text, and runs nowhere.
     let attack = r#"</textarea><script>window.__xss=1</script><img src=x onerror="window.__xss=2">"#;
     say(&alice, attack).await;
@@ -237,16 +248,6 @@ async fn two_browsers_chat_in_english_and_portuguese() {
         let xss = browser.execute("return window.__xss === undefined && document.querySelectorAll('li.message img, li.message script').length === 0;", vec![]).await.unwrap();
         assert_eq!(xss, serde_json::Value::Bool(true), "no injected element ran or exists");
     }
-
-    screenshot(&alice, "room-en.png").await;
-    screenshot(&bruno, "room-pt.png").await;
-    // A phone-width screen: nothing overflows sideways.
-    bruno.set_window_size(390, 844).await.unwrap();
-    let overflow =
-        bruno.execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![]).await.unwrap();
-    assert_eq!(overflow, serde_json::Value::Bool(false), "the room view fits a phone");
-    screenshot(&bruno, "room-phone.png").await;
-    bruno.set_window_size(900, 900).await.unwrap();
 
     // A reload resumes the room with everything in it.
     let before = shown(&bruno).await.len();
@@ -309,6 +310,7 @@ async fn the_admin_console_changes_a_room_for_everyone() {
     let rooms: serde_json::Value = reqwest::get(server.url("/api/rooms")).await.unwrap().json().await.unwrap();
     assert_eq!(rooms["rooms"][0]["languages"], json!(["en", "pt", "es"]));
 
+    admin.execute("window.scrollTo(0, 0);", vec![]).await.unwrap();
     screenshot(&admin, "admin-console.png").await;
     for section in ["users", "webhooks", "pipeline"] {
         admin

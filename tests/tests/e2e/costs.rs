@@ -66,3 +66,32 @@ async fn past_the_daily_budget_messages_arrive_untranslated_with_a_note() {
     assert_eq!(room["room"]["characters_today"], 20);
     assert_eq!(room["room"]["daily_char_budget"], 30);
 }
+
+#[tokio::test]
+async fn admins_see_which_room_languages_translate_offline_and_members_do_not() {
+    // The default provider: the offline models, which here know only en↔pt.
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let put = server
+        .authed(Method::PUT, "/api/rooms/mixed", &admin)
+        .json(&json!({"languages": ["en", "pt", "es"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 201);
+    let room = server.get_json("/api/rooms/mixed", &admin).await;
+    let coverage = &room["room"]["translation"];
+    assert_eq!(coverage["pt"], json!({"offline": false, "providers": ["firefox"], "missing": ["es"]}));
+    assert_eq!(coverage["es"], json!({"offline": false, "providers": [], "missing": ["en", "pt"]}));
+    let lobby = server.get_json("/api/rooms/lobby", &admin).await;
+    assert_eq!(lobby["room"]["translation"]["en"], json!({"offline": true, "providers": ["firefox"], "missing": []}));
+    let listed = server.get_json("/api/rooms", &admin).await;
+    let mixed = listed["rooms"].as_array().unwrap().iter().find(|r| r["name"] == "mixed").unwrap();
+    assert_eq!(mixed["translation"]["es"]["missing"], json!(["en", "pt"]));
+
+    // A member sees the room, not the server's translation set-up.
+    let ana = server.join("Ana", "lobby", "en").await;
+    let seen = server.get_json("/api/rooms/lobby", ana["token"].as_str().unwrap()).await;
+    assert_eq!(seen["room"]["name"], "lobby");
+    assert!(seen["room"].get("translation").is_none(), "{seen}");
+}
