@@ -39,7 +39,10 @@ build_site() {
   cargo build -p app --lib --target wasm32-unknown-unknown --features hydrate --profile "$profile"
   dir=$profile; [ "$profile" = dev ] && dir=debug
   mkdir -p "$SITE_ROOT/pkg"
-  wasm-bindgen --target web --no-typescript --out-dir "$SITE_ROOT/pkg" --out-name parley \
+  # Function names are only for debugging: in a release they are most of the file.
+  local strip=()
+  [ "$profile" = dev ] || strip=(--remove-name-section --remove-producers-section)
+  wasm-bindgen --target web --no-typescript "${strip[@]}" --out-dir "$SITE_ROOT/pkg" --out-name parley \
     "$TARGET_DIR/wasm32-unknown-unknown/$dir/app.wasm"
   cp style/parley.css "$SITE_ROOT/pkg/parley.css"
   gzip -9 -k -f "$SITE_ROOT/pkg/parley_bg.wasm" "$SITE_ROOT/pkg/parley.js" "$SITE_ROOT/pkg/parley.css"
@@ -66,15 +69,29 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # The scale-out tests need PostgreSQL (127.0.0.1:5432, user postgres, trust
 # auth) and NATS with JetStream (127.0.0.1:4222). They run on this machine
 # kind already; start them the way the machine does if they do not answer.
+# Each start is tried the ways distributions offer it, and a failure says
+# what to install or start rather than stopping at a missing path.
 ensure_services() {
   if ! port_open 5432; then
     step "Starting PostgreSQL"
-    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start
+    if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
+      pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+    elif command -v systemctl >/dev/null; then
+      systemctl start postgresql || true
+    elif command -v service >/dev/null; then
+      service postgresql start || true
+    fi
   fi
   if ! port_open 4222; then
     step "Starting NATS (JetStream)"
-    start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
-      -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
+    local nats
+    nats=$(command -v nats-server || ls /usr/sbin/nats-server /usr/local/bin/nats-server 2>/dev/null | head -1 || true)
+    if [ -n "$nats" ]; then
+      mkdir -p "$ROOT/.cache/nats"
+      nohup "$nats" -a 127.0.0.1 -p 4222 -js -sd "$ROOT/.cache/nats" >"$ROOT/.cache/nats/server.log" 2>&1 &
+    else
+      echo "nats-server is not installed (Debian: apt-get install nats-server; or any NATS 2.10+ with -js)" >&2
+    fi
   fi
   local i
   for i in $(seq 1 50); do
@@ -87,6 +104,7 @@ ensure_services() {
     fi
     sleep 0.2
   done
-  echo "PostgreSQL (127.0.0.1:5432) or NATS (127.0.0.1:4222) does not answer" >&2
+  echo "PostgreSQL (127.0.0.1:5432, user postgres, trust auth) or NATS with JetStream (127.0.0.1:4222) does not answer;" \
+    "the scale-out tests need both: start them, or install PostgreSQL and nats-server" >&2
   return 1
 }

@@ -21,6 +21,14 @@ if [ ! -f .cache/node/node_modules/axe-core/axe.min.js ]; then
   step "Installing axe-core (npm), the accessibility checker of the browser tests"
   npm install --prefix .cache/node --no-save --no-audit --no-fund --silent axe-core@4.14.1
 fi
+# The Python tools live in a venv under .cache, never in the system Python;
+# the tests find them (and its python3) first on PATH.
+VENV="$ROOT/.cache/venv"
+if [ ! -x "$VENV/bin/python3" ]; then
+  step "Creating a Python venv for the test tools ($VENV)"
+  python3 -m venv "$VENV" || { echo "python3 -m venv failed (Debian: apt-get install python3-venv)" >&2; exit 1; }
+fi
+export PATH="$VENV/bin:$PATH"
 if ! python3 -c "import standardwebhooks" 2>/dev/null; then
   step "Installing standardwebhooks (PyPI), an independent signature check for the tests"
   python3 -m pip install --quiet --disable-pip-version-check "standardwebhooks==1.1.0"

@@ -1,6 +1,8 @@
-//! The three systems under test, as subscribers and publishers speaking each
-//! one's own protocol: Parley (WebSocket + HTTP publish), the floor (WebSocket),
-//! NATS (its text protocol over TCP, read by a lean hand-written subscriber).
+//! The systems under test, as subscribers and publishers speaking each one's
+//! own protocol: Parley (WebSocket + HTTP publish), the floor (WebSocket),
+//! NATS core and NATS JetStream, the durable peer (file storage, one push
+//! consumer per subscriber), both through NATS's text protocol over TCP, read
+//! by a lean hand-written subscriber.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,6 +25,94 @@ pub enum Target {
     Parley { addr: String, token: String },
     Floor { addr: String },
     Nats { addr: String },
+    JetStream { addr: String },
+}
+
+/// The JetStream stream and its subject (apart from core NATS's `bench`).
+const JS_STREAM: &str = "PARLEYBENCH";
+const JS_SUBJECT: &str = "benchjs";
+
+/// Tells consumers' delivery subjects apart.
+static CONSUMERS: AtomicU64 = AtomicU64::new(0);
+
+async fn nats_connect(
+    addr: &str,
+) -> anyhow::Result<(BufReader<tokio::net::tcp::OwnedReadHalf>, tokio::net::tcp::OwnedWriteHalf)> {
+    let stream = TcpStream::connect(addr).await.context("nats connect")?;
+    stream.set_nodelay(true)?;
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    let mut line = String::new();
+    reader.read_line(&mut line).await?;
+    if !line.starts_with("INFO") {
+        bail!("not a NATS server: {line}");
+    }
+    write.write_all(b"CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true}\r\n").await?;
+    Ok((reader, write))
+}
+
+/// Reads one `MSG`/`HMSG` (skipping pings and other lines): its subject and body.
+async fn nats_message(
+    reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+    write: &mut tokio::net::tcp::OwnedWriteHalf,
+) -> anyhow::Result<(String, Vec<u8>)> {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).await? == 0 {
+            bail!("NATS closed the connection");
+        }
+        if line.starts_with("MSG") || line.starts_with("HMSG") {
+            let subject = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
+            let len: usize = line.split_whitespace().last().and_then(|n| n.parse().ok()).unwrap_or(0);
+            let mut body = vec![0; len + 2];
+            reader.read_exact(&mut body).await?;
+            body.truncate(len);
+            return Ok((subject, body));
+        } else if line.starts_with("PING") {
+            write.write_all(b"PONG\r\n").await?;
+        } else if line.starts_with("-ERR") {
+            bail!("NATS: {}", line.trim());
+        }
+    }
+}
+
+/// A JetStream API request and its answer (JSON), refused if it names an error.
+async fn js_request(
+    reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+    write: &mut tokio::net::tcp::OwnedWriteHalf,
+    subject: &str,
+    body: &str,
+) -> anyhow::Result<String> {
+    let inbox = format!("_INBOX.parleyload.{}", CONSUMERS.fetch_add(1, Ordering::Relaxed));
+    write
+        .write_all(
+            format!("SUB {inbox} 999\r\nPUB {subject} {inbox} {}\r\n{body}\r\nUNSUB 999 1\r\n", body.len()).as_bytes(),
+        )
+        .await?;
+    loop {
+        let (got, answer) = nats_message(reader, write).await?;
+        if got == inbox {
+            let answer = String::from_utf8_lossy(&answer).into_owned();
+            if answer.contains("\"error\"") {
+                bail!("{subject}: {answer}");
+            }
+            return Ok(answer);
+        }
+    }
+}
+
+/// A fresh file-backed stream for the run (what an earlier run left is deleted).
+pub async fn prepare_jetstream(addr: &str) -> anyhow::Result<()> {
+    let (mut reader, mut write) = nats_connect(addr).await?;
+    let _ = js_request(&mut reader, &mut write, &format!("$JS.API.STREAM.DELETE.{JS_STREAM}"), "").await;
+    let config = format!(
+        r#"{{"name":"{JS_STREAM}","subjects":["{JS_SUBJECT}"],"storage":"file","retention":"limits","max_msgs":1000000,"discard":"old"}}"#
+    );
+    js_request(&mut reader, &mut write, &format!("$JS.API.STREAM.CREATE.{JS_STREAM}"), &config)
+        .await
+        .context("creating the JetStream stream (is nats-server running with -js?)")?;
+    Ok(())
 }
 
 impl Target {
@@ -30,7 +120,8 @@ impl Target {
         match self {
             Target::Parley { .. } => "parley",
             Target::Floor { .. } => "floor (tokio broadcast)",
-            Target::Nats { .. } => "nats-server",
+            Target::Nats { .. } => "nats-server (core)",
+            Target::JetStream { .. } => "nats JetStream (file, push)",
         }
     }
 }
@@ -106,6 +197,24 @@ pub async fn subscribe(
                 }
             })
         }
+        Target::JetStream { addr } => {
+            let (mut reader, mut write) = nats_connect(addr).await?;
+            let deliver = format!("_deliver.parleyload.{}", CONSUMERS.fetch_add(1, Ordering::Relaxed));
+            write.write_all(format!("SUB {deliver} 1\r\n").as_bytes()).await?;
+            let consumer = format!(
+                r#"{{"stream_name":"{JS_STREAM}","config":{{"deliver_subject":"{deliver}","deliver_policy":"new","ack_policy":"none","replay_policy":"instant"}}}}"#
+            );
+            js_request(&mut reader, &mut write, &format!("$JS.API.CONSUMER.CREATE.{JS_STREAM}"), &consumer).await?;
+            let _ = ready_tx.send(());
+            tokio::spawn(async move {
+                while let Ok((subject, body)) = nats_message(&mut reader, &mut write).await {
+                    // Deliveries keep the stream subject's name (the delivery subject only routes them).
+                    if subject == JS_SUBJECT {
+                        record(&String::from_utf8_lossy(&body), &hist, &received);
+                    }
+                }
+            })
+        }
         Target::Nats { addr } => {
             let stream = TcpStream::connect(addr).await.context("nats connect")?;
             let (read, mut write) = stream.into_split();
@@ -163,6 +272,11 @@ pub enum Publisher {
         write: tokio::net::tcp::OwnedWriteHalf,
         _read: BufReader<tokio::net::tcp::OwnedReadHalf>,
     },
+    /// Publishes into the stream's subject; JetStream stores each on file.
+    JetStream {
+        write: tokio::net::tcp::OwnedWriteHalf,
+        _read: BufReader<tokio::net::tcp::OwnedReadHalf>,
+    },
 }
 
 /// HTTP publishers running at once against Parley.
@@ -209,6 +323,10 @@ impl Publisher {
                 write.write_all(b"CONNECT {\"verbose\":false,\"pedantic\":false}\r\n").await?;
                 Publisher::Nats { write, _read: reader }
             }
+            Target::JetStream { addr } => {
+                let (reader, write) = nats_connect(addr).await?;
+                Publisher::JetStream { write, _read: reader }
+            }
         })
     }
 
@@ -218,6 +336,9 @@ impl Publisher {
             Publisher::Floor(ws) => ws.send(Message::Text(payload.into())).await?,
             Publisher::Nats { write, .. } => {
                 write.write_all(format!("PUB {TOPIC} {}\r\n{payload}\r\n", payload.len()).as_bytes()).await?;
+            }
+            Publisher::JetStream { write, .. } => {
+                write.write_all(format!("PUB {JS_SUBJECT} {}\r\n{payload}\r\n", payload.len()).as_bytes()).await?;
             }
         }
         Ok(())

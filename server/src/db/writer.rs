@@ -1,9 +1,9 @@
 //! Inline SQLite connections for the hot paths of the embedded default: rusqlite, one call per transaction, on the calling thread.
 //!
 //! sqlx runs each SQLite statement on a worker thread of its connection: a
-//! publish was five hand-offs there and back, each a wake-up that, on two busy
-//! cores, waits for a time slice (the profile showed a third of the server's
-//! CPU in those hand-offs). The hot writes (publish batches, webhook claims
+//! publish would be five hand-offs there and back, each a wake-up that, on two
+//! busy cores, waits for a time slice (a third of the server's CPU under load
+//! goes to such hand-offs). The hot writes (publish batches, webhook claims
 //! and outcomes, usage) run here instead, and so do the reads the pipeline
 //! makes for every message (its room's settings): a whole transaction is one call of tens of
 //! microseconds, so it runs in place. Only when another process holds

@@ -1,13 +1,13 @@
 //! Group commit: publishes that arrive while a transaction runs commit together in the next one.
 //!
-//! A publish used to be its own transaction: five statements, each a round
-//! trip to the database's thread, about 0.4 ms on SQLite, taken one at a time
-//! so that subscribers see `seq` order. At ~1,000 msg/s on two cores the
-//! queue behind that lock grew without bound. Now every publish joins a queue, and
+//! Why: a transaction per publish is five statements, each a round trip to
+//! the database's thread (about 0.4 ms on SQLite), taken one at a time so that
+//! subscribers see `seq` order; at ~1,000 msg/s on two cores the queue behind
+//! that lock would grow without bound. So every publish joins a queue, and
 //! whichever publisher holds the lock writes everything queued so far in one
 //! transaction (one `seq` update per topic, then the items and their outbox
-//! rows), so the cost per item falls as load
-//! rises, while a lone publish still commits at once.
+//! rows): the cost per item falls as load rises, while a lone publish still
+//! commits at once.
 //!
 //! - [`plan`]: what a batch does, whatever the engine (seqs, keys, outbox rows).
 //! - [`any`]: the transaction through sqlx, on PostgreSQL.
