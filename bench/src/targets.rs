@@ -216,19 +216,8 @@ pub async fn subscribe(
             })
         }
         Target::Nats { addr } => {
-            let stream = TcpStream::connect(addr).await.context("nats connect")?;
-            let (read, mut write) = stream.into_split();
-            let mut reader = BufReader::new(read);
-            let mut line = String::new();
-            reader.read_line(&mut line).await?;
-            if !line.starts_with("INFO") {
-                bail!("not a NATS server: {line}");
-            }
-            write
-                .write_all(
-                    format!("CONNECT {{\"verbose\":false,\"pedantic\":false}}\r\nSUB {TOPIC} 1\r\nPING\r\n").as_bytes(),
-                )
-                .await?;
+            let (mut reader, mut write) = nats_connect(addr).await?;
+            write.write_all(format!("SUB {TOPIC} 1\r\nPING\r\n").as_bytes()).await?;
             tokio::spawn(async move {
                 let mut ready = Some(ready_tx);
                 let mut line = String::new();
@@ -316,11 +305,7 @@ impl Publisher {
                 Publisher::Floor(Box::new(ws))
             }
             Target::Nats { addr } => {
-                let (read, mut write) = TcpStream::connect(addr).await?.into_split();
-                let mut reader = BufReader::new(read);
-                let mut line = String::new();
-                reader.read_line(&mut line).await?;
-                write.write_all(b"CONNECT {\"verbose\":false,\"pedantic\":false}\r\n").await?;
+                let (reader, write) = nats_connect(addr).await?;
                 Publisher::Nats { write, _read: reader }
             }
             Target::JetStream { addr } => {
