@@ -19,6 +19,9 @@ pub struct Plan {
     pub rate: u64,
     pub seconds: u64,
     pub size: usize,
+    /// Parley's HTTP publishers send up to this many waiting messages in one
+    /// `POST /api/topics` (1: one request per message).
+    pub publish_batch: usize,
 }
 
 /// What one target did under the plan.
@@ -44,7 +47,7 @@ async fn run(target: &Target, plan: Plan, server_pid: u32) -> anyhow::Result<Out
         }
     }
     let failures = Arc::new(AtomicU64::new(0));
-    let mut publisher = Publisher::connect(target, failures.clone()).await?;
+    let mut publisher = Publisher::connect(target, failures.clone(), plan.publish_batch).await?;
     let (server_cpu0, tool_cpu0) = (cpu_seconds(Some(server_pid)).unwrap_or(0.0), cpu_seconds(None).unwrap_or(0.0));
     let started = Instant::now();
     let total = plan.rate * plan.seconds;

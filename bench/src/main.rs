@@ -4,7 +4,8 @@
 //! ratios. See the README's "Benchmarks" section.
 //!
 //! Usage:
-//!   parley-load compare [--subscribers N] [--rate MSG_PER_S] [--seconds S] [--size BYTES]
+//!   parley-load compare [--subscribers N] [--rate MSG_PER_S] [--seconds S] [--size BYTES] [--publish-batch N]
+//!                       (--publish-batch: Parley's publishers send up to N waiting messages per request)
 //!   parley-load floor ADDR          (the floor server, started by `compare`)
 //!   parley-load idle [--connections N,N,…]   (RSS with idle subscribers: Parley, the floor, nats-server)
 //!   parley-load e2e [--rate R] [--seconds S] [--translator reverse|firefox] [--models DIR]
@@ -42,6 +43,7 @@ async fn main() -> anyhow::Result<()> {
                 rate: flag(&args, "--rate", 1000)?,
                 seconds: flag(&args, "--seconds", 20)?,
                 size: flag(&args, "--size", 200)?,
+                publish_batch: flag(&args, "--publish-batch", 1)?,
             };
             fanout::compare(plan).await
         }

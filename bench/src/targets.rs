@@ -272,7 +272,8 @@ pub enum Publisher {
 const PARLEY_PUBLISHERS: usize = 16;
 
 impl Publisher {
-    pub async fn connect(target: &Target, failures: Arc<AtomicU64>) -> anyhow::Result<Self> {
+    /// `batch`: Parley's publishers send up to this many waiting payloads per request.
+    pub async fn connect(target: &Target, failures: Arc<AtomicU64>, batch: usize) -> anyhow::Result<Self> {
         Ok(match target {
             Target::Parley { addr, token } => {
                 let (tx, rx) = tokio::sync::mpsc::channel::<String>(100_000);
@@ -281,18 +282,35 @@ impl Publisher {
                 for _ in 0..PARLEY_PUBLISHERS {
                     let (rx, http, failures) = (rx.clone(), http.clone(), failures.clone());
                     let (url, token) = (format!("http://{addr}/api/topics/{TOPIC}"), token.clone());
+                    let batch_url = format!("http://{addr}/api/topics");
                     tokio::spawn(async move {
                         loop {
-                            let Some(body) = rx.lock().await.recv().await else { return };
-                            let sent = http
-                                .post(&url)
-                                .bearer_auth(&token)
-                                .header("content-type", "text/plain")
-                                .body(body)
-                                .send()
-                                .await;
+                            // One payload, and up to `batch - 1` more that are already waiting.
+                            let mut bodies = Vec::new();
+                            {
+                                let mut rx = rx.lock().await;
+                                let Some(body) = rx.recv().await else { return };
+                                bodies.push(body);
+                                while bodies.len() < batch.max(1) {
+                                    match rx.try_recv() {
+                                        Ok(body) => bodies.push(body),
+                                        Err(_) => break,
+                                    }
+                                }
+                            }
+                            let n = bodies.len() as u64;
+                            let request = if n == 1 {
+                                http.post(&url).header("content-type", "text/plain").body(bodies.remove(0))
+                            } else {
+                                let items: Vec<serde_json::Value> = bodies
+                                    .into_iter()
+                                    .map(|b| serde_json::json!({"topic": TOPIC, "value": b}))
+                                    .collect();
+                                http.post(&batch_url).json(&serde_json::json!({ "items": items }))
+                            };
+                            let sent = request.bearer_auth(&token).send().await;
                             if !sent.is_ok_and(|r| r.status().is_success()) {
-                                failures.fetch_add(1, Ordering::Relaxed);
+                                failures.fetch_add(n, Ordering::Relaxed);
                             }
                         }
                     });
