@@ -8,8 +8,7 @@ use parley_pipeline::translate::download::{self, DownloadError};
 use parley_pipeline::translate::remote_settings::{self, Catalogue, ModelPlan};
 
 /// The languages a room may use; `--all` fetches every one of them the source has.
-const ROOM_LANGUAGES: [&str; 16] =
-    ["en", "es", "fr", "de", "pt", "it", "nl", "ru", "uk", "pl", "tr", "ja", "zh", "ko", "ar", "hi"];
+use parley_pipeline::moderate::lists::LANGUAGES as ROOM_LANGUAGES;
 
 fn source() -> String {
     std::env::var("PARLEY_MODELS_SOURCE").unwrap_or_else(|_| remote_settings::SERVER.to_owned())

@@ -171,6 +171,9 @@ pub(crate) async fn fetch_resumable(
         std::fs::remove_file(partial)?;
         have = 0;
     }
+    // The checksum runs over the bytes as they arrive; only a resumed
+    // download reads back what an earlier run left, once.
+    let mut hasher = Sha256::new();
     if have < size {
         let mut request = http.get(url);
         if have > 0 {
@@ -183,7 +186,9 @@ pub(crate) async fn fetch_resumable(
             .map_err(|e| DownloadError::Http(format!("{name}: {e}")))?;
         // A server that ignores the range sends the whole file again.
         let append = have > 0 && response.status() == reqwest::StatusCode::PARTIAL_CONTENT;
-        if !append {
+        if append {
+            hash_file(partial, &mut hasher)?;
+        } else {
             have = 0;
         }
         let mut out =
@@ -191,6 +196,7 @@ pub(crate) async fn fetch_resumable(
         progress(name, have, size);
         while let Some(chunk) = response.chunk().await.map_err(|e| DownloadError::Http(format!("{name}: {e}")))? {
             out.write_all(&chunk)?;
+            hasher.update(&chunk);
             have += chunk.len() as u64;
             progress(name, have.min(size), size);
             if have > size {
@@ -199,18 +205,25 @@ pub(crate) async fn fetch_resumable(
         }
         out.sync_all()?;
     } else {
+        hash_file(partial, &mut hasher)?;
         progress(name, have, size);
     }
-    let bytes = std::fs::read(partial)?;
-    if bytes.len() as u64 != size {
+    if have != size {
         std::fs::remove_file(partial)?;
-        return Err(DownloadError::Corrupt(format!("{name}: {} bytes arrived, {size} expected", bytes.len())));
+        return Err(DownloadError::Corrupt(format!("{name}: {have} bytes arrived, {size} expected")));
     }
-    let actual = hex(&Sha256::digest(&bytes));
+    let actual = hex(&hasher.finalize());
     if !actual.eq_ignore_ascii_case(sha256) {
         std::fs::remove_file(partial)?;
         return Err(DownloadError::Checksum { file: name.to_owned(), expected: sha256.to_owned(), actual });
     }
+    Ok(())
+}
+
+/// Feeds a file to `hasher` in pieces (models are tens of MB).
+fn hash_file(path: &Path, hasher: &mut Sha256) -> std::io::Result<()> {
+    let mut file = std::fs::File::open(path)?;
+    std::io::copy(&mut file, hasher)?;
     Ok(())
 }
 

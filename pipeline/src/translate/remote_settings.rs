@@ -190,7 +190,7 @@ pub struct Catalogue {
     pub base_url: String,
     pub records: Vec<(&'static str, Record)>,
     /// Records that do not have a model record's shape (other shapes live in
-    /// the collections over time), by collection.
+    /// the collections over time), in both collections together.
     pub skipped: usize,
 }
 

@@ -162,6 +162,23 @@ pub(crate) async fn shown(browser: &Client) -> Vec<String> {
     texts
 }
 
+/// Signs in as the admin from the landing page and opens the console.
+pub(crate) async fn sign_in_as_admin(admin: &Client, server: &TestServer) {
+    open_landing(admin, server).await;
+    admin.find(Locator::Css("button.tab:nth-child(2)")).await.unwrap().click().await.unwrap();
+    admin.wait().at_most(WITHIN).for_element(Locator::Id("username")).await.unwrap().send_keys("admin").await.unwrap();
+    admin.find(Locator::Id("password")).await.unwrap().send_keys(parley::config::TEST_ADMIN_PASSWORD).await.unwrap();
+    admin.find(Locator::Css("form.join-form button[type='submit']")).await.unwrap().click().await.unwrap();
+    admin.wait().at_most(WITHIN).for_element(Locator::Css("a.admin-link")).await.unwrap().click().await.unwrap();
+    admin.wait().at_most(WITHIN).for_element(Locator::Css("tr[data-room='lobby']")).await.unwrap();
+}
+
+/// Clicks one of the admin console's tabs (`rooms`, `users`, `webhooks`, `pipeline`).
+pub(crate) async fn open_admin_section(admin: &Client, section: &str) {
+    let tab = admin.find(Locator::Css(&format!("button.tab[data-section='{section}']"))).await.unwrap();
+    tab.click().await.unwrap();
+}
+
 pub(crate) async fn screenshot(browser: &Client, name: &str) {
     let dir = workspace_root().join("target/test-artifacts");
     std::fs::create_dir_all(&dir).unwrap();
@@ -288,13 +305,7 @@ async fn the_admin_console_changes_a_room_for_everyone() {
     let driver = ChromeDriver::start().await;
     let profile = TempDir::new("parley-chrome");
     let admin = driver.browser(&profile).await;
-    open_landing(&admin, &server).await;
-    admin.find(Locator::Css("button.tab:nth-child(2)")).await.unwrap().click().await.unwrap();
-    admin.wait().at_most(WITHIN).for_element(Locator::Id("username")).await.unwrap().send_keys("admin").await.unwrap();
-    admin.find(Locator::Id("password")).await.unwrap().send_keys(parley::config::TEST_ADMIN_PASSWORD).await.unwrap();
-    admin.find(Locator::Css("form.join-form button[type='submit']")).await.unwrap().click().await.unwrap();
-    admin.wait().at_most(WITHIN).for_element(Locator::Css("a.admin-link")).await.unwrap().click().await.unwrap();
-    admin.wait().at_most(WITHIN).for_element(Locator::Css("tr[data-room='lobby']")).await.unwrap();
+    sign_in_as_admin(&admin, &server).await;
 
     // Add Spanish to the lobby, with a room word.
     admin.find(Locator::Id("room-name")).await.unwrap().send_keys("lobby").await.unwrap();
@@ -306,6 +317,12 @@ async fn the_admin_console_changes_a_room_for_everyone() {
         row.text().await.ok().filter(|t| t.contains("es"))
     })
     .await;
+    // The console says which languages reach Spanish readers offline: none here (only en↔pt models).
+    eventually(WITHIN, "the console shows Spanish untranslated", || async {
+        let cell = admin.find(Locator::Css("tr[data-room='lobby'] td.coverage")).await.ok()?;
+        cell.text().await.ok().filter(|t| t.contains("es untranslated from en, pt"))
+    })
+    .await;
     // Without a restart, the API (and every client) sees Spanish.
     let rooms: serde_json::Value = reqwest::get(server.url("/api/rooms")).await.unwrap().json().await.unwrap();
     assert_eq!(rooms["rooms"][0]["languages"], json!(["en", "pt", "es"]));
@@ -313,13 +330,7 @@ async fn the_admin_console_changes_a_room_for_everyone() {
     admin.execute("window.scrollTo(0, 0);", vec![]).await.unwrap();
     screenshot(&admin, "admin-console.png").await;
     for section in ["users", "webhooks", "pipeline"] {
-        admin
-            .find(Locator::Css(&format!("button.tab[data-section='{section}']")))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        open_admin_section(&admin, section).await;
     }
     admin.wait().at_most(WITHIN).for_element(Locator::Css(".health")).await.unwrap();
     screenshot(&admin, "admin-health.png").await;

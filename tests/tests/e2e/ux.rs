@@ -9,7 +9,10 @@ use fantoccini::{Client, Locator};
 use parley_e2e::{TempDir, TestServer, eventually, workspace_root};
 use serde_json::{Value, json};
 
-use crate::browser::{ChromeDriver, assert_site_built, enter, open_landing, say, screenshot, shown, wait_live};
+use crate::browser::{
+    ChromeDriver, assert_site_built, enter, open_admin_section, open_landing, say, screenshot, shown, sign_in_as_admin,
+    wait_live,
+};
 
 const WITHIN: Duration = Duration::from_secs(40);
 
@@ -322,24 +325,33 @@ async fn axe_finds_nothing_serious_on_the_landing_page_the_room_and_the_admin_co
     // The admin console, as the admin.
     let profile = TempDir::new("parley-chrome");
     let admin = driver.browser(&profile).await;
-    open_landing(&admin, &server).await;
-    admin.find(Locator::Css("button.tab:nth-child(2)")).await.unwrap().click().await.unwrap();
-    admin.wait().at_most(WITHIN).for_element(Locator::Id("username")).await.unwrap().send_keys("admin").await.unwrap();
-    admin.find(Locator::Id("password")).await.unwrap().send_keys(parley::config::TEST_ADMIN_PASSWORD).await.unwrap();
-    admin.find(Locator::Css("form.join-form button[type='submit']")).await.unwrap().click().await.unwrap();
-    admin.wait().at_most(WITHIN).for_element(Locator::Css("a.admin-link")).await.unwrap().click().await.unwrap();
-    admin.wait().at_most(WITHIN).for_element(Locator::Css("tr[data-room='lobby']")).await.unwrap();
+    sign_in_as_admin(&admin, &server).await;
     for section in ["rooms", "users", "webhooks", "pipeline"] {
-        admin
-            .find(Locator::Css(&format!("button.tab[data-section='{section}']")))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        open_admin_section(&admin, section).await;
         admin.wait().at_most(WITHIN).for_element(Locator::Css(".admin-table, .health h2")).await.unwrap();
         let found = serious_violations(&admin).await;
         assert!(found.is_empty(), "admin, {section}: {found:#?}");
     }
     admin.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_front_end_travels_gzipped_to_browsers_that_accept_it() {
+    assert_site_built();
+    let server = TestServer::start().await;
+    let get = |gzip: bool| {
+        let request = reqwest::Client::new().get(server.url("/pkg/parley_bg.wasm"));
+        async move {
+            let request = if gzip { request.header("accept-encoding", "gzip") } else { request };
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            let encoding = response.headers().get("content-encoding").map(|v| v.to_str().unwrap().to_owned());
+            (encoding, response.bytes().await.unwrap().len())
+        }
+    };
+    let (plain_encoding, plain) = get(false).await;
+    let (gzip_encoding, gzipped) = get(true).await;
+    assert_eq!(plain_encoding, None);
+    assert_eq!(gzip_encoding.as_deref(), Some("gzip"));
+    assert!(gzipped < plain / 2, "{gzipped} gzipped bytes of {plain}");
 }
