@@ -280,19 +280,7 @@ impl Endpoint {
             url.push_str(&format!("&resume_after={after}"));
         }
         let (ws, _) = tokio_tungstenite::connect_async(url).await?;
-        let mut subscription = Subscription { ws, early: std::collections::VecDeque::new() };
-        // The server's first heartbeat follows the replay and means "live":
-        // publishes from now on are delivered. Keep what came before it.
-        loop {
-            let message = subscription.next_from_socket(Duration::from_secs(10)).await;
-            if let Message::Text(text) = &message
-                && text.as_str() == r#"{"type":"heartbeat"}"#
-            {
-                break;
-            }
-            subscription.early.push_back(message);
-        }
-        Ok(subscription)
+        Ok(Subscription::live(ws).await)
     }
 }
 
@@ -312,6 +300,23 @@ pub struct Subscription {
 }
 
 impl Subscription {
+    /// Wraps an open socket once it is live. The server's first heartbeat
+    /// follows the replay and means "live": publishes from then on are
+    /// delivered. Frames that came before it are kept.
+    pub async fn live(ws: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Self {
+        let mut subscription = Subscription { ws, early: std::collections::VecDeque::new() };
+        loop {
+            let message = subscription.next_from_socket(Duration::from_secs(10)).await;
+            if let Message::Text(text) = &message
+                && text.as_str() == r#"{"type":"heartbeat"}"#
+            {
+                break;
+            }
+            subscription.early.push_back(message);
+        }
+        subscription
+    }
+
     /// The next `item` frame, skipping heartbeats; panics after `within`.
     pub async fn next_item(&mut self, within: Duration) -> Value {
         loop {

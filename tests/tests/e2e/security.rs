@@ -6,13 +6,11 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt as _;
 use parley::auth::Op;
-use parley_e2e::{TestServer, error_code, eventually};
+use parley_e2e::{Subscription, TestServer, error_code, eventually};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio_tungstenite::tungstenite::Message;
 
 const WITHIN: Duration = Duration::from_secs(15);
 
@@ -238,21 +236,12 @@ async fn a_websocket_takes_its_token_from_the_subprotocol_header_not_the_url() {
     let token = server.token_for(&[("news", &[Op::Subscribe, Op::Publish])]).await;
     let mut request = format!("ws://{}/api/topics/news/subscribe", server.addr).into_client_request().unwrap();
     request.headers_mut().insert("sec-websocket-protocol", format!("parley, parley.token.{token}").parse().unwrap());
-    let (mut ws, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let (ws, response) = tokio_tungstenite::connect_async(request).await.unwrap();
     assert_eq!(response.headers()["sec-websocket-protocol"], "parley", "the server selects the plain protocol");
+    // Publish only once the subscription is live, or the item may precede it.
+    let mut subscription = Subscription::live(ws).await;
     assert_eq!(server.publish("news", &token, &json!({"n": 1})).await.status(), 200);
-    let frame = tokio::time::timeout(WITHIN, async {
-        loop {
-            if let Some(Ok(Message::Text(text))) = ws.next().await
-                && text.contains("\"item\"")
-            {
-                return text.to_string();
-            }
-        }
-    })
-    .await
-    .expect("the item arrives");
-    assert!(frame.contains("\"n\":1"), "{frame}");
+    assert_eq!(subscription.next_item(WITHIN).await["value"]["n"], 1);
     // The web UI builds its URLs without the token: `app::client::subscribe_path`'s unit test.
 }
 
