@@ -89,13 +89,13 @@ fn quality_holds_on_the_tatoeba_sentences() {
     }
 }
 
-/// The development chat lines (two sets, written apart from the lists and
+/// The development chat lines (three sets, written apart from the lists and
 /// from each other): the lists' gaps were found on them, so they must stay
-/// closed (recall ≥ 94 %, 90 % for the second set's Chinese; clean lines
-/// flagged ≤ 5 %).
+/// closed (recall ≥ 94 %, 90 % for the second set's Chinese and the third's
+/// Chinese and Japanese; clean lines flagged ≤ 5 %).
 #[test]
 fn quality_holds_on_the_development_chat_lines() {
-    for set in ["dev", "dev2"] {
+    for set in ["dev", "dev2", "dev3"] {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/moderation").join(set);
         check_development_set(set, &dir);
     }
@@ -103,9 +103,13 @@ fn quality_holds_on_the_development_chat_lines() {
 
 fn check_development_set(set: &str, dir: &Path) {
     for (lang, row) in parley_pipeline::eval::moderation_held_out(dir).unwrap() {
-        // Chinese internet slang (pinyin initials, homophones) is the list's
-        // known gap: README, "Moderation quality".
-        let floor = if set == "dev2" && lang == "zh" { 90.0 } else { 94.0 };
+        // Chinese and Japanese slang (pinyin initials, homophones, number
+        // and kana spellings) and insults that need a sentence are the
+        // lists' known gap: README, "Quality".
+        let floor = match (set, lang) {
+            ("dev2", "zh") | ("dev3", "zh" | "ja") => 90.0,
+            _ => 94.0,
+        };
         let misses: Vec<&str> = row.misses.iter().map(|l| l.text.as_str()).collect();
         let alarms: Vec<&str> = row.false_alarms.iter().map(|l| l.text.as_str()).collect();
         assert!(row.recall() >= floor, "{set} {lang}: recall {:.1} %, missed {misses:?}", row.recall());

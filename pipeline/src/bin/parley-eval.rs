@@ -136,6 +136,7 @@ fn moderation_report(data: &std::path::Path, misses: bool, dev_only: bool) -> an
         ("heldout", "held out: written apart from the lists and never used to tune them"),
         ("dev", "development: written apart from the lists, used to find their gaps"),
         ("dev2", "second development set: written apart from the lists and the first, used likewise"),
+        ("dev3", "third development set: written apart from the lists and the others, used likewise"),
     ] {
         if dev_only && !name.starts_with("dev") {
             continue;

@@ -73,6 +73,9 @@ struct Term {
     name: bool,
     /// Offensive only when aimed at someone (see [`AddressBook`]).
     addressed: bool,
+    /// Offensive only when written in small letters (`nt` is an insult in
+    /// Chinese chat, "Windows NT" is not).
+    lowercase: bool,
 }
 
 /// Where a term was found.
@@ -97,6 +100,11 @@ pub struct Notes {
     pub name: bool,
     /// Offensive only when aimed at someone (`| addressed`).
     pub addressed: bool,
+    /// Also the last part of a compound word (`schlampe | compound` →
+    /// Kopftuchschlampe): German and Dutch build new insults freely.
+    pub compound: bool,
+    /// Offensive only when written in small letters (`nt | lowercase`).
+    pub lowercase: bool,
 }
 
 /// How each language addresses a person (`moderation/address.txt`): the
@@ -191,6 +199,10 @@ fn list_text(name: &str, builtin: &'static str) -> std::borrow::Cow<'static, str
 /// least this long (`merde` → `merdeux`); shorter ones must match whole.
 const PREFIX_MATCH_MIN_CHARS: usize = 5;
 
+/// Characters before a `compound` term in a word (`Kopftuch|schlampe`):
+/// fewer are more often an ordinary word's start than a word (`B|arsch`).
+const COMPOUND_HEAD_MIN_CHARS: usize = 3;
+
 /// Letters a wildcard word (`f*ck`) must show before it is matched.
 const WILDCARD_MIN_LETTERS: usize = 2;
 
@@ -202,6 +214,8 @@ pub struct Lexicon {
     by_first: HashMap<Box<str>, Vec<u32>>,
     /// Single-word terms of at least [`PREFIX_MATCH_MIN_CHARS`] characters.
     by_prefix: HashMap<Box<str>, Vec<u32>>,
+    /// Single-word `compound` terms, which also match the words they end.
+    by_suffix: HashMap<Box<str>, Vec<u32>>,
     /// Single-word terms by their length in characters, for wildcard words.
     by_len: HashMap<usize, Vec<u32>>,
     /// CJK and symbol terms, matched as strings.
@@ -261,6 +275,10 @@ fn parse_line(line: &str) -> Option<(&str, Notes)> {
             notes.name = true;
         } else if part == "addressed" {
             notes.addressed = true;
+        } else if part == "compound" {
+            notes.compound = true;
+        } else if part == "lowercase" {
+            notes.lowercase = true;
         }
     }
     Some((term, notes))
@@ -281,7 +299,7 @@ impl Lexicon {
     pub fn build<'t>(entries: impl IntoIterator<Item = (Option<&'static str>, &'t str, Notes)>) -> Self {
         let mut lexicon = Lexicon::default();
         let mut strings = Vec::new();
-        for (lang, term, Notes { innocent, name, addressed }) in entries {
+        for (lang, term, Notes { innocent, name, addressed, compound, lowercase }) in entries {
             let id = lexicon.terms.len() as u32;
             let folded = fold_term(term);
             let symbols_only = !term.chars().any(char::is_alphanumeric);
@@ -291,7 +309,7 @@ impl Lexicon {
                 if string.chars().count() >= 2 || (symbols_only && !string.is_empty()) {
                     strings.push(string);
                     lexicon.string_ids.push(id);
-                    lexicon.terms.push(Term { lang, words: Box::default(), innocent, name, addressed });
+                    lexicon.terms.push(Term { lang, words: Box::default(), innocent, name, addressed, lowercase });
                 }
                 continue;
             }
@@ -304,8 +322,11 @@ impl Lexicon {
                     lexicon.by_prefix.entry(first.clone()).or_default().push(id);
                 }
                 lexicon.by_len.entry(chars).or_default().push(id);
+                if compound {
+                    lexicon.by_suffix.entry(first.clone()).or_default().push(id);
+                }
             }
-            lexicon.terms.push(Term { lang, words: term_words, innocent, name, addressed });
+            lexicon.terms.push(Term { lang, words: term_words, innocent, name, addressed, lowercase });
         }
         if !strings.is_empty() {
             // Building from plain strings fails only past the automaton's size limits.
@@ -349,6 +370,16 @@ impl Lexicon {
                         found.extend(aimed.map(|&id| self.hit(id, token.span.clone())));
                     }
                 }
+                // A compound term also matches the words it ends, after a
+                // first part long enough to be a word of its own.
+                if !self.by_suffix.is_empty() {
+                    for (k, _) in form.char_indices().skip(COMPOUND_HEAD_MIN_CHARS) {
+                        if let Some(ids) = self.by_suffix.get(&form[k..]) {
+                            let aimed = ids.iter().filter(|&&id| self.aimed(id, text, i));
+                            found.extend(aimed.map(|&id| self.hit(id, token.span.clone())));
+                        }
+                    }
+                }
             }
             if token.has_wildcard() {
                 self.find_wildcard(token, &mut found);
@@ -373,9 +404,13 @@ impl Lexicon {
     }
 
     /// Whether term `id`, found at word `i`, counts there: always, unless it
-    /// is `addressed` and not aimed at anyone.
+    /// is `addressed` and not aimed at anyone, or `lowercase` and written
+    /// with a capital.
     fn aimed(&self, id: u32, text: &Prepared<'_>, i: usize) -> bool {
         let term = &self.terms[id as usize];
+        if term.lowercase && text.text[text.tokens[i].span.clone()].chars().any(char::is_uppercase) {
+            return false;
+        }
         !term.addressed || ADDRESS.aims(term.lang, text.text, &text.tokens, i) || self.insult_beside(&text.tokens, i)
     }
 
@@ -551,6 +586,24 @@ mod tests {
         let pair = Lexicon::parse(Some("en"), "fat | addressed\npig | addressed\n");
         assert_eq!(found(&pair, "look at that fat pig").len(), 2, "two insults side by side");
         assert!(found(&pair, "the fat cat and the pig").is_empty());
+    }
+
+    #[test]
+    fn a_compound_term_also_matches_the_words_it_ends() {
+        let l = Lexicon::parse(Some("de"), "schlampe | compound\narsch\n");
+        assert_eq!(found(&l, "diese Kopftuchschlampe schon wieder"), ["Kopftuchschlampe"]);
+        assert_eq!(found(&l, "du Schlampe"), ["Schlampe"]);
+        assert!(found(&l, "ein Eilmarsch durch den Barsch").is_empty(), "only compound terms end words");
+        let short = Lexicon::parse(Some("de"), "hure | compound\n");
+        assert!(found(&short, "Schure").is_empty(), "the first part must be a word's length");
+    }
+
+    #[test]
+    fn a_lowercase_term_counts_only_in_small_letters() {
+        let l = Lexicon::parse(Some("zh"), "nt | lowercase\n");
+        assert_eq!(found(&l, "你是不是nt啊"), ["nt"]);
+        assert!(found(&l, "我爸的电脑还在用Windows NT").is_empty());
+        assert!(found(&l, "Nt").is_empty());
     }
 
     #[test]

@@ -135,12 +135,20 @@ pub fn find(text: &str, reading: Reading<'_>, room: &RoomWords) -> Vec<Range<usi
     found
 }
 
-/// Every built-in term found in `text`, with its list and the text it
-/// covers, before any reader's exemptions: for curating the lists
-/// (`parley-eval --explain`).
-pub fn explain(text: &str) -> Vec<(Option<&'static str>, String)> {
+/// Every built-in term found in `text`, with its list, the text it covers
+/// and the safe word that shields it if one does, before any reader's
+/// exemptions: for curating the lists (`parley-eval --explain`).
+pub fn explain(text: &str) -> Vec<(Option<&'static str>, String, Option<String>)> {
     let prepared = Prepared::new(text);
-    BUILTIN.find(&prepared).into_iter().map(|h| (h.lang, text[h.range].to_owned())).collect()
+    let safe = SAFE.find(&prepared);
+    BUILTIN
+        .find(&prepared)
+        .into_iter()
+        .map(|h| {
+            let shield = safe.iter().find(|s| s.range.start <= h.range.start && h.range.end <= s.range.end);
+            (h.lang, text[h.range].to_owned(), shield.map(|s| text[s.range.clone()].to_owned()))
+        })
+        .collect()
 }
 
 /// Whether the word at `range` is written as a proper name: capitalised
