@@ -29,6 +29,7 @@ use leptos_router::path;
 const FAVICON: &str = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E%3Cpath fill='%232f4fc9' d='M6 4h20a4 4 0 0 1 4 4v12a4 4 0 0 1-4 4H14l-7 6v-6H6a4 4 0 0 1-4-4V8a4 4 0 0 1 4-4z'/%3E%3C/svg%3E";
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let (pkg, name) = (options.site_pkg_dir.to_string(), options.output_name.to_string());
     view! {
         <!DOCTYPE html>
         <html lang=i18n::texts(&client::browser_language()).code>
@@ -36,7 +37,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href=FAVICON/>
-                <HydrationScripts options/>
+                <link rel="modulepreload" href=format!("/{pkg}/{name}.js")/>
+                <script type="module" inner_html=hydration_script(&pkg, &name)></script>
                 <MetaTags/>
             </head>
             <body>
@@ -44,6 +46,17 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// Starts the app once the server's page has been painted. The page is
+/// readable from its HTML alone; the wasm (half a megabyte), fetched at once
+/// as a preload would, shares a slow link with the stylesheet that the
+/// first paint waits for.
+fn hydration_script(pkg: &str, name: &str) -> String {
+    format!(
+        "requestAnimationFrame(() => setTimeout(() => import('/{pkg}/{name}.js')\
+         .then(m => m.default({{module_or_path: '/{pkg}/{name}_bg.wasm'}}).then(() => m.hydrate())), 0));"
+    )
 }
 
 /// The app's routes.

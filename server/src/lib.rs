@@ -125,8 +125,8 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Router {
         .merge(ops::router())
         .split_for_parts();
     Router::new()
-        .merge(api.merge(openapi::route(doc)).layer(sessions))
-        .merge(web::router(&state))
+        .merge(api.merge(openapi::route(doc)).layer(sessions.clone()))
+        .merge(web::router(&state, sessions))
         .merge(extra)
         .fallback(|| async { Error::NotFound("route".into()) })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

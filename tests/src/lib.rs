@@ -174,6 +174,12 @@ impl TestServer {
     }
 
     /// An admin token valid for an hour (of the system clock).
+    /// Creates or changes a room as the admin (`PUT /api/rooms/{room}`).
+    pub async fn put_room(&self, room: &str, body: &Value) -> reqwest::Response {
+        let admin = self.admin_token().await;
+        self.authed(reqwest::Method::PUT, &format!("/api/rooms/{room}"), &admin).json(body).send().await.unwrap()
+    }
+
     pub async fn admin_token(&self) -> String {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         self.sign(&parley::admin_claims(now, 3600)).await

@@ -182,11 +182,26 @@ async fn messages(
     Path(room): Path<String>,
     Query(query): Query<MessagesQuery>,
 ) -> Result<Json<MessagePage>> {
+    let messages = readable_messages(&state, &room, &user, &query.lang, query.before_seq, query.limit).await?;
+    Ok(Json(MessagePage { messages }))
+}
+
+/// A page of a room's messages in a language `user` may read, newest last,
+/// each `id` once at its newest version: for the API and for the room
+/// page's first HTML.
+pub async fn readable_messages(
+    state: &AppState,
+    room: &str,
+    user: &User,
+    lang: &str,
+    before_seq: Option<i64>,
+    limit: Option<i64>,
+) -> Result<Vec<serde_json::Value>> {
     let db = &state.db;
-    let room = find_room(&state, &room).await?;
-    ensure_may_read(db, &room, &user, &query.lang).await?;
-    let topic = format!("{}-subscribe-{}", room.name, query.lang);
-    let items = crate::topics::subscribe::history_page(db, &topic, query.before_seq, query.limit).await?;
+    let room = find_room(state, room).await?;
+    ensure_may_read(db, &room, user, lang).await?;
+    let topic = format!("{}-subscribe-{lang}", room.name);
+    let items = crate::topics::subscribe::history_page(db, &topic, before_seq, limit).await?;
     // Later versions (edits, deletions, translations that arrived late) replace earlier ones.
     let mut newest: Vec<serde_json::Value> = Vec::new();
     for item in items {
@@ -198,7 +213,7 @@ async fn messages(
         }
     }
     newest.sort_by_key(|m| m["source_seq"].as_i64());
-    Ok(Json(MessagePage { messages: newest }))
+    Ok(newest)
 }
 
 /// All rooms, by name.

@@ -163,12 +163,7 @@ async fn the_first_admin_signs_in_and_administers_through_the_session() {
 async fn a_locked_language_needs_a_grant() {
     let server = TestServer::start().await;
     let admin = server.admin_token().await;
-    let response = server
-        .authed(reqwest::Method::PUT, "/api/rooms/vip", &admin)
-        .json(&json!({"languages": ["en", "pt"], "locked_languages": ["pt"]}))
-        .send()
-        .await
-        .unwrap();
+    let response = server.put_room("vip", &json!({"languages": ["en", "pt"], "locked_languages": ["pt"]})).await;
     assert_eq!(response.status(), 201);
     let bruno = client();
     let me: Value = bruno

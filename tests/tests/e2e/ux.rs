@@ -355,3 +355,36 @@ async fn the_front_end_travels_gzipped_to_browsers_that_accept_it() {
     assert_eq!(gzip_encoding.as_deref(), Some("gzip"));
     assert!(gzipped < plain / 2, "{gzipped} gzipped bytes of {plain}");
 }
+
+/// The room page's first HTML holds the newest messages its reader may
+/// read, escaped, so they are on screen before the app has loaded; none
+/// without a session or in a locked language.
+#[tokio::test]
+async fn the_room_page_arrives_with_its_newest_messages() {
+    let server = TestServer::start().await;
+    let response = server.put_room("vip", &json!({"languages": ["en", "pt"], "locked_languages": ["pt"]})).await;
+    assert_eq!(response.status(), 201);
+    let ana = server.guest("Ana").await;
+    let token = server.join_as(&ana, "vip", "en").await["token"].as_str().unwrap().to_owned();
+    let sent = server.publish("vip-publish", &token, &json!({"text": "Meet <b>me</b> at noon", "lang": "en"})).await;
+    assert_eq!(sent.status(), 200);
+    let page = |client: reqwest::Client, path: &'static str| {
+        let url = server.url(path);
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let html = eventually(WITHIN, "the message is in the room page", || {
+        let html = page(ana.clone(), "/rooms/vip/en");
+        async move { Some(html.await).filter(|h| h.contains("at noon")) }
+    })
+    .await;
+    assert!(html.contains("Meet &lt;b&gt;me&lt;/b&gt; at noon"), "escaped: {html}");
+    assert!(!html.contains("<b>me</b>"), "{html}");
+    let preview = &html[html.find(r#"class="preview">"#).unwrap_or_else(|| panic!("the preview list: {html}"))..];
+    assert!(preview.find("at noon") < preview.find("</ol>"), "inside the preview list");
+    assert!(preview.contains(r#"class="preview-item mine""#), "the reader's own message: {preview}");
+
+    let anonymous = page(reqwest::Client::new(), "/rooms/vip/en").await;
+    assert!(anonymous.contains(r#"class="preview""#) && !anonymous.contains("at noon"), "{anonymous}");
+    let locked = page(ana.clone(), "/rooms/vip/pt").await;
+    assert!(locked.contains(r#"class="preview""#) && !locked.contains("at noon"), "{locked}");
+}

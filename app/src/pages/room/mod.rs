@@ -4,11 +4,13 @@
 //! - [`list`]: the messages, kept scrolled to the newest unless the reader scrolled up.
 //! - [`composer`]: writing, editing (keyboard too) and typing notices.
 //! - [`model`]: what to show, as plain functions.
+//! - [`preview`]: the newest messages in the server's HTML, until the list has loaded.
 
 mod composer;
 mod connection;
 mod list;
 pub mod model;
+pub mod preview;
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
