@@ -38,7 +38,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href=FAVICON/>
                 <link rel="modulepreload" href=format!("/{pkg}/{name}.js")/>
-                <script type="module" inner_html=hydration_script(&pkg, &name)></script>
+                <script type="module">{hydration_script(&pkg, &name)}</script>
                 <MetaTags/>
             </head>
             <body>

@@ -141,30 +141,41 @@ pub fn error_body(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        let message = if let Error::Database(e) = &self
+impl Error {
+    /// What the client is told: the detail of internal failures goes to the
+    /// log only.
+    pub fn client_message(&self) -> String {
+        if let Error::Database(e) = self
             && is_transient(e)
         {
             tracing::warn!(error = %e, "database busy");
             BUSY.to_owned()
         } else if matches!(self, Error::Database(_) | Error::Internal(_)) {
-            // The detail goes to the log only; the client learns nothing internal.
             tracing::error!(error = %self, "request failed");
             "internal error".to_owned()
         } else {
             self.to_string()
-        };
-        let mut response = error_body(status, self.code(), &message);
-        let retry_after = match self {
-            Error::RateLimited { retry_after_secs } => Some(retry_after_secs),
+        }
+    }
+
+    /// When to try again, for the errors that pass.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Error::RateLimited { retry_after_secs } => Some(*retry_after_secs),
             Error::TooManySubscriptions(_) => Some(5),
-            Error::Database(ref e) if is_transient(e) => Some(1),
+            Error::Database(e) if is_transient(e) => Some(1),
             Error::Unavailable(_) => Some(1),
             _ => None,
-        };
-        if let Some(secs) = retry_after
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = self.client_message();
+        let mut response = error_body(status, self.code(), &message);
+        if let Some(secs) = self.retry_after_secs()
             && let Ok(v) = HeaderValue::from_str(&secs.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, v);

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use app::pages::room::preview::RoomPreview;
+use app::pages::room::RoomPreview;
 use axum::Router;
 use axum::extract::{FromRequestParts as _, Path, Request, State};
 use axum::response::{IntoResponse, Response};
@@ -53,7 +53,7 @@ const ROOM_PAGE: &str = "/rooms/{room}/{lang}";
 const PREVIEW_MESSAGES: i64 = 30;
 
 /// The room view, rendered with the newest messages the signed-in reader
-/// may read in that language (`app::pages::room::preview`); without a
+/// may read in that language (`app::pages::room::RoomPreview`); without a
 /// session, or in a language they may not read, with none.
 async fn room_page(State(state): State<AppState>, request: Request) -> Response {
     let (mut parts, body) = request.into_parts();

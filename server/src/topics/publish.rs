@@ -69,6 +69,31 @@ pub(super) async fn publish(
     Ok(Json(PublishAnswer { seq: published.seq, duplicate: published.duplicate }))
 }
 
+/// A publish that arrived as a frame on a subscriber's WebSocket
+/// ([`super::subscribe`]): the same checks and limits as `POST`, for a
+/// value already parsed.
+pub(super) async fn publish_frame(
+    state: &AppState,
+    claims: &Claims,
+    topic: &str,
+    value: Value,
+    key: Option<&str>,
+) -> Result<PublishAnswer> {
+    validate_topic(topic)?;
+    if !claims.allows(Op::Publish, topic) {
+        return Err(Error::Forbidden(format!("this token may not publish to {topic}")));
+    }
+    take_publish_tokens(state, claims, 1, u32::from(topic.ends_with("-publish")))?;
+    let key = key.map(|k| check_key(Some(k))).transpose()?;
+    if serde_json::to_vec(&value).map_or(usize::MAX, |b| b.len()) > MAX_ITEM_BYTES {
+        return Err(Error::PayloadTooLarge(MAX_ITEM_BYTES));
+    }
+    check_value(topic, &value)?;
+    let publisher = Publisher { id: claims.sub.clone(), name: claims.name.clone() };
+    let published = publish_item(state, topic, publisher, value, key).await?;
+    Ok(PublishAnswer { seq: published.seq, duplicate: published.duplicate })
+}
+
 /// An idempotency key is 1–200 visible ASCII characters.
 fn check_key(key: Option<&str>) -> Result<&str> {
     key.filter(|k| (1..=200).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic() || b == b' '))

@@ -43,10 +43,11 @@ const HEARTBEAT_FRAME: &str = r#"{"type":"heartbeat"}"#;
 /// Per-socket buffers: subscribers send almost nothing; writes flush per batch.
 const READ_BUFFER_BYTES: usize = 1024;
 const WRITE_BUFFER_BYTES: usize = 16 * 1024;
-/// The largest frame or message a subscriber may send (they send only pings
-/// and their close): a larger one is refused as it arrives, before it is
-/// buffered, and answered with close code 1009.
-const MAX_INCOMING_MESSAGE_BYTES: usize = 4 * 1024;
+/// The largest frame or message a subscriber may send (pings, its close,
+/// and publishes of at most 16 KiB with their frame): a larger one is
+/// refused as it arrives, before it is buffered, and answered with close
+/// code 1009.
+const MAX_INCOMING_MESSAGE_BYTES: usize = 20 * 1024;
 
 /// How long a client may take to answer the server's close before the
 /// connection is dropped.
@@ -60,6 +61,10 @@ const REPLAY_PAGE: i64 = 500;
 
 /// Frames an SSE subscriber may have queued before its task waits for it.
 const SSE_BUFFER: usize = 64;
+
+/// Answers to a client's publishes waiting to be sent before its socket
+/// stops being read.
+const REPLY_BUFFER: usize = 16;
 
 /// Timers are capped at a year (a service token may live longer).
 const MAX_TIMER_MS: i64 = 365 * 24 * 60 * 60 * 1000;
@@ -131,8 +136,8 @@ pub(super) async fn subscribe(
         .max_frame_size(MAX_INCOMING_MESSAGE_BYTES)
         .max_message_size(MAX_INCOMING_MESSAGE_BYTES);
     Ok(ws.on_upgrade(move |socket| async move {
-        let (sink, closed) = Sink::websocket(socket);
-        run_subscription(sink, closed, state, claims, topic, query.resume_after, guard).await;
+        let (sink, closed, replies) = Sink::websocket(socket, state.clone(), claims.clone());
+        run_subscription(sink, closed, Some(replies), state, claims, topic, query.resume_after, guard).await;
     }))
 }
 
@@ -155,7 +160,7 @@ fn sse(
 ) -> Response {
     let (tx, rx) = mpsc::channel::<Event>(SSE_BUFFER);
     let (sink, closed) = Sink::sse(tx);
-    tokio::spawn(run_subscription(sink, closed, state, claims, topic, resume_after, guard));
+    tokio::spawn(run_subscription(sink, closed, None, state, claims, topic, resume_after, guard));
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|event| (Ok::<_, Infallible>(event), rx))
     });
@@ -178,12 +183,17 @@ enum Sink {
 type Closed = Pin<Box<dyn Future<Output = Option<u16>> + Send>>;
 
 impl Sink {
-    /// Splits a socket: the sink, and a watcher of the client's side that
-    /// resolves when it closes. Reading in its own task keeps the send loop
-    /// from polling the socket for input on every item.
-    fn websocket(socket: WebSocket) -> (Sink, Closed) {
+    /// Splits a socket: the sink, a watcher of the client's side that
+    /// resolves when it closes, and the answers to the publishes the client
+    /// sends on it (see [`client_frame`]), for the send loop to pass on.
+    /// Reading in its own task keeps the send loop from polling the socket
+    /// for input on every item; publishes are handled one at a time, in the
+    /// order sent, and a client that does not read its answers stops being
+    /// read.
+    fn websocket(socket: WebSocket, state: AppState, claims: Claims) -> (Sink, Closed, mpsc::Receiver<String>) {
         let (sink, mut stream) = socket.split();
         let (tx, rx) = tokio::sync::oneshot::channel::<Option<u16>>();
+        let (answers, replies) = mpsc::channel::<String>(REPLY_BUFFER);
         let (closing, mut closed_by_us) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             // Once the server has sent its close, the client has a few
@@ -198,6 +208,12 @@ impl Sink {
                 tokio::select! {
                     message = stream.next() => match message {
                         Some(Ok(Message::Close(_))) | None => break None,
+                        Some(Ok(Message::Text(text))) => {
+                            let answer = client_frame(&state, &claims, &text).await;
+                            if answers.send(answer).await.is_err() {
+                                break None;
+                            }
+                        }
                         Some(Ok(_)) => {}
                         Some(Err(error)) => break too_big(&error).then_some(CLOSE_TOO_BIG),
                     },
@@ -206,7 +222,7 @@ impl Sink {
             };
             let _ = tx.send(answer);
         });
-        (Sink::WebSocket { sink, closing }, Box::pin(async move { rx.await.unwrap_or(None) }))
+        (Sink::WebSocket { sink, closing }, Box::pin(async move { rx.await.unwrap_or(None) }), replies)
     }
 
     fn sse(tx: mpsc::Sender<Event>) -> (Sink, Closed) {
@@ -272,9 +288,11 @@ impl Sink {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_subscription(
     mut sink: Sink,
     mut closed: Closed,
+    mut replies: Option<mpsc::Receiver<String>>,
     state: AppState,
     claims: Claims,
     topic: String,
@@ -385,6 +403,15 @@ async fn run_subscription(
                     return sink.close(CLOSE_TOKEN_REVOKED, "token_revoked").await;
                 }
             }
+            reply = next_reply(&mut replies) => match reply {
+                Some(text) => {
+                    if sink.frame(text, None, "reply").await.is_err() {
+                        return;
+                    }
+                }
+                // The reading side is done; `closed` says why.
+                None => replies = None,
+            },
             () = &mut expiry => return sink.close(CLOSE_TOKEN_EXPIRED, "token_expired").await,
             () = &mut stopping => return sink.close(CLOSE_GOING_AWAY, "server shutting down").await,
             _ = heartbeat.tick() => {
@@ -394,6 +421,68 @@ async fn run_subscription(
             }
         }
     }
+}
+
+/// The next answer to a client's publish, or never (Server-Sent Events
+/// carry none).
+async fn next_reply(replies: &mut Option<mpsc::Receiver<String>>) -> Option<String> {
+    match replies {
+        Some(replies) => replies.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A frame a client sends on its subscription: a publish, as `POST
+/// /api/topics/{topic}` with the same token, answered on the same socket
+/// (publishing without an HTTP request per message, as Centrifugo's clients
+/// do).
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum ClientFrame {
+    Publish {
+        topic: String,
+        value: Value,
+        /// Echoed in the answer, to match it to its publish (at most 64 characters).
+        #[serde(default, rename = "ref")]
+        reference: Option<String>,
+        /// As the `Idempotency-Key` header.
+        #[serde(default)]
+        idempotency_key: Option<String>,
+    },
+}
+
+/// The longest `ref` a client may attach to a publish.
+const MAX_REF_CHARS: usize = 64;
+
+/// Handles one frame from a client; the answer to send back:
+/// `{"type":"published","ref","topic","seq","duplicate"}` or
+/// `{"type":"error","ref","error":{"code","message"},"retry_after_secs"?}`.
+async fn client_frame(state: &AppState, claims: &Claims, text: &str) -> String {
+    let frame = match serde_json::from_str::<ClientFrame>(text) {
+        Ok(frame) => frame,
+        Err(e) => return error_frame(None, &Error::BadRequest(format!("not a publish frame: {e}"))),
+    };
+    let ClientFrame::Publish { topic, value, reference, idempotency_key } = frame;
+    if reference.as_ref().is_some_and(|r| r.chars().count() > MAX_REF_CHARS) {
+        return error_frame(None, &Error::BadRequest(format!("ref is longer than {MAX_REF_CHARS} characters")));
+    }
+    match super::publish::publish_frame(state, claims, &topic, value, idempotency_key.as_deref()).await {
+        Ok(answer) => json!({
+            "type": "published", "ref": reference, "topic": topic, "seq": answer.seq, "duplicate": answer.duplicate
+        })
+        .to_string(),
+        Err(error) => error_frame(reference.as_deref(), &error),
+    }
+}
+
+fn error_frame(reference: Option<&str>, error: &Error) -> String {
+    let mut frame = json!({
+        "type": "error", "ref": reference, "error": {"code": error.code(), "message": error.client_message()}
+    });
+    if let Some(secs) = error.retry_after_secs() {
+        frame["retry_after_secs"] = json!(secs);
+    }
+    frame.to_string()
 }
 
 /// Sends every retained item after `after`, preceded by a `discontinuity`

@@ -464,3 +464,97 @@ async fn a_rooms_publish_topic_takes_only_chat_messages_the_pipeline_can_process
         .unwrap();
     assert_eq!(response.status(), 200);
 }
+
+/// A publish frame on a subscription: answered on the same socket, with the
+/// same checks as `POST`, and the socket stays open after a refused one.
+#[tokio::test]
+async fn a_subscriber_publishes_over_its_own_websocket() {
+    use parley::auth::Op;
+    let server = TestServer::start().await;
+    let token = server.token_for(&[("news", &[Op::Subscribe, Op::Publish]), ("other", &[Op::Subscribe])]).await;
+    let mut sub = server.subscribe("news", &token, None).await.unwrap();
+    let mut listener = server.subscribe("news", &token, None).await.unwrap();
+    let send = |value: serde_json::Value| value.to_string();
+
+    sub.send_text(send(json!({"type": "publish", "topic": "news", "value": {"n": 1}, "ref": "a"}))).await;
+    let (mut answer, mut item) = (None, None);
+    while answer.is_none() || item.is_none() {
+        let frame = sub.next_frame(WITHIN).await;
+        match frame["type"].as_str() {
+            Some("published") => answer = Some(frame),
+            Some("item") => item = Some(frame),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let (answer, item) = (answer.unwrap(), item.unwrap());
+    assert_eq!((answer["ref"].as_str(), answer["topic"].as_str()), (Some("a"), Some("news")));
+    assert_eq!(answer["seq"], item["seq"]);
+    assert_eq!(item["value"]["n"], 1);
+    assert_eq!(listener.next_item(WITHIN).await["value"]["n"], 1, "other subscribers see it too");
+
+    // Refused: another topic, malformed frames, a too-long ref, an oversized value.
+    let refused = [
+        (json!({"type": "publish", "topic": "other", "value": 1, "ref": "b"}), "forbidden", Some("b")),
+        (json!({"type": "publish", "topic": "..", "value": 1, "ref": "c"}), "bad_request", Some("c")),
+        (json!({"type": "subscribe", "topic": "news"}), "bad_request", None),
+        (json!({"type": "publish", "topic": "news", "value": 1, "extra": true}), "bad_request", None),
+        (json!({"type": "publish", "topic": "news", "value": 1, "ref": "r".repeat(65)}), "bad_request", None),
+        (json!({"type": "publish", "topic": "news", "value": "x".repeat(17 * 1024)}), "payload_too_large", None),
+    ];
+    for (frame, code, reference) in refused {
+        sub.send_text(frame.to_string()).await;
+        let answer = sub.next_frame(WITHIN).await;
+        assert_eq!((answer["type"].as_str(), answer["error"]["code"].as_str()), (Some("error"), Some(code)), "{frame}");
+        assert_eq!(answer["ref"].as_str(), reference, "{frame}");
+        assert!(answer["error"]["message"].is_string());
+    }
+    sub.send_text("not json".into()).await;
+    assert_eq!(sub.next_frame(WITHIN).await["error"]["code"], "bad_request");
+
+    // Still open, and idempotent like POST.
+    let keyed = json!({"type": "publish", "topic": "news", "value": {"n": 2}, "ref": "d", "idempotency_key": "k1"});
+    sub.send_text(keyed.to_string()).await;
+    let first = loop {
+        let frame = sub.next_frame(WITHIN).await;
+        if frame["type"] == "published" {
+            break frame;
+        }
+    };
+    sub.send_text(keyed.to_string()).await;
+    let again = loop {
+        let frame = sub.next_frame(WITHIN).await;
+        if frame["type"] == "published" {
+            break frame;
+        }
+    };
+    assert_eq!((first["seq"].clone(), first["duplicate"].clone()), (again["seq"].clone(), json!(false)));
+    assert_eq!(again["duplicate"], true);
+}
+
+/// A chat message published over the socket goes through the pipeline like
+/// one sent with `POST`; one the pipeline could not process is refused.
+#[tokio::test]
+async fn a_reader_sends_chat_over_the_rooms_websocket() {
+    let server = TestServer::start().await;
+    let ana = server.join("Ana", "lobby", "en").await;
+    let token = ana["token"].as_str().unwrap();
+    let mut en = server.subscribe("lobby-subscribe-en", token, None).await.unwrap();
+    let chat = json!({"type": "publish", "topic": "lobby-publish", "value": {"text": "Good morning", "lang": "en"}, "ref": "1"});
+    en.send_text(chat.to_string()).await;
+    let bad = json!({"type": "publish", "topic": "lobby-publish", "value": {"txt": "no"}, "ref": "2"});
+    en.send_text(bad.to_string()).await;
+    let (mut published, mut refused, mut delivered) = (None, None, None);
+    while published.is_none() || refused.is_none() || delivered.is_none() {
+        let frame = en.next_frame(Duration::from_secs(40)).await;
+        match (frame["type"].as_str(), frame["ref"].as_str()) {
+            (Some("published"), Some("1")) => published = Some(frame),
+            (Some("error"), Some("2")) => refused = Some(frame),
+            (Some("item"), _) => delivered = Some(frame),
+            _ => panic!("unexpected {frame}"),
+        }
+    }
+    assert_eq!(refused.unwrap()["error"]["code"], "not_a_chat_message");
+    let delivered = delivered.unwrap();
+    assert_eq!(delivered["value"]["text"], "Good morning");
+    assert_eq!(delivered["value"]["source_seq"], published.unwrap()["seq"]);
+}

@@ -106,11 +106,9 @@ pub(crate) fn MessageList(state: RoomState) -> impl IntoView {
         }
     };
 
-    // Rendered once: the server's HTML is kept as it is by hydration.
-    let preview = super::preview::html(&state.lang.get_untracked());
     view! {
         <div class="messages-frame">
-            <ol class="preview" aria-label=move || t().messages hidden=move || state.loaded.get() inner_html=preview></ol>
+            <super::preview::Preview state/>
             <ol class="messages" node_ref=list aria-live="polite" aria-label=move || t().messages on:scroll=on_scroll>
                 <Show when=move || state.has_more.get()>
                     <li class="older">

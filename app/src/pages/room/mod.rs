@@ -10,7 +10,9 @@ mod composer;
 mod connection;
 mod list;
 pub mod model;
-pub mod preview;
+mod preview;
+
+pub use preview::RoomPreview;
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;

@@ -21,9 +21,19 @@ pub struct RoomPreview {
     pub reader_id: Option<String>,
 }
 
+/// The preview list, hidden once the live list has loaded. Its items are
+/// rendered once, on the server; hydration keeps an `inner_html` that came
+/// from the server as it is.
+#[component]
+pub(crate) fn Preview(state: super::RoomState) -> impl IntoView {
+    let t = move || crate::i18n::texts(&state.lang.get());
+    let items = html(&state.lang.get_untracked());
+    view! { <ol class="preview" aria-label=move || t().messages hidden=move || state.loaded.get() inner_html=items></ol> }
+}
+
 /// The preview's items as HTML: empty in the browser and when the server
 /// had nothing to show.
-pub(crate) fn html(lang: &str) -> String {
+fn html(lang: &str) -> String {
     #[cfg(feature = "ssr")]
     if let Some(preview) = use_context::<RoomPreview>() {
         return render(&preview, lang);
