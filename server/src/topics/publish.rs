@@ -70,28 +70,41 @@ pub(super) async fn publish(
 }
 
 /// A publish that arrived as a frame on a subscriber's WebSocket
-/// ([`super::subscribe`]): the same checks and limits as `POST`, for a
-/// value already parsed.
-pub(super) async fn publish_frame(
+/// ([`super::subscribe`]), checked as `POST` checks it (and counted against
+/// the same limits): the item to append.
+pub(super) fn check_frame(
     state: &AppState,
     claims: &Claims,
-    topic: &str,
+    topic: String,
     value: Value,
-    key: Option<&str>,
-) -> Result<PublishAnswer> {
-    validate_topic(topic)?;
-    if !claims.allows(Op::Publish, topic) {
+    key: Option<String>,
+) -> Result<NewItem> {
+    validate_topic(&topic)?;
+    if !claims.allows(Op::Publish, &topic) {
         return Err(Error::Forbidden(format!("this token may not publish to {topic}")));
     }
-    take_publish_tokens(state, claims, 1, u32::from(topic.ends_with("-publish")))?;
-    let key = key.map(|k| check_key(Some(k))).transpose()?;
+    if let Some(key) = &key {
+        check_key(Some(key))?;
+    }
     if serde_json::to_vec(&value).map_or(usize::MAX, |b| b.len()) > MAX_ITEM_BYTES {
         return Err(Error::PayloadTooLarge(MAX_ITEM_BYTES));
     }
-    check_value(topic, &value)?;
+    check_value(&topic, &value)?;
+    take_publish_tokens(state, claims, 1, u32::from(topic.ends_with("-publish")))?;
+    Ok(NewItem { topic, value, key })
+}
+
+/// Appends checked frames' items in the order they came, in one queueing:
+/// a client that sends several without waiting gets them committed
+/// together, as a batch `POST` would.
+pub(super) async fn publish_frames(
+    state: &AppState,
+    claims: &Claims,
+    items: Vec<NewItem>,
+) -> Result<Vec<PublishAnswer>> {
     let publisher = Publisher { id: claims.sub.clone(), name: claims.name.clone() };
-    let published = publish_item(state, topic, publisher, value, key).await?;
-    Ok(PublishAnswer { seq: published.seq, duplicate: published.duplicate })
+    let published = publish_items(state, publisher, items).await?;
+    Ok(published.into_iter().map(|p| PublishAnswer { seq: p.seq, duplicate: p.duplicate }).collect())
 }
 
 /// An idempotency key is 1–200 visible ASCII characters.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, Path, Query, Request, State};
 use axum::http::{HeaderMap, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -20,7 +20,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use futures_util::stream::SplitSink;
-use futures_util::{SinkExt as _, StreamExt as _};
+use futures_util::{FutureExt as _, SinkExt as _, StreamExt as _};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::AnyPool;
@@ -185,11 +185,11 @@ type Closed = Pin<Box<dyn Future<Output = Option<u16>> + Send>>;
 impl Sink {
     /// Splits a socket: the sink, a watcher of the client's side that
     /// resolves when it closes, and the answers to the publishes the client
-    /// sends on it (see [`client_frame`]), for the send loop to pass on.
+    /// sends on it (see [`client_frames`]), for the send loop to pass on.
     /// Reading in its own task keeps the send loop from polling the socket
-    /// for input on every item; publishes are handled one at a time, in the
-    /// order sent, and a client that does not read its answers stops being
-    /// read.
+    /// for input on every item. Publishes keep the order they were sent in
+    /// (those already waiting are queued together), and a client that does
+    /// not read its answers stops being read.
     fn websocket(socket: WebSocket, state: AppState, claims: Claims) -> (Sink, Closed, mpsc::Receiver<String>) {
         let (sink, mut stream) = socket.split();
         let (tx, rx) = tokio::sync::oneshot::channel::<Option<u16>>();
@@ -204,18 +204,35 @@ impl Sink {
                 tokio::time::sleep(CLOSE_TIMEOUT).await;
             };
             tokio::pin!(give_up);
-            let answer = loop {
+            let answer = 'read: loop {
                 tokio::select! {
                     message = stream.next() => match message {
-                        Some(Ok(Message::Close(_))) | None => break None,
                         Some(Ok(Message::Text(text))) => {
-                            let answer = client_frame(&state, &claims, &text).await;
-                            if answers.send(answer).await.is_err() {
-                                break None;
+                            // This publish and those already waiting behind it go together.
+                            let mut frames = vec![text];
+                            let mut next = None;
+                            while frames.len() < MAX_FRAMES_AT_ONCE {
+                                match stream.next().now_or_never() {
+                                    Some(Some(Ok(Message::Text(text)))) => frames.push(text),
+                                    Some(message) => {
+                                        next = Some(message);
+                                        break;
+                                    }
+                                    None => break,
+                                }
+                            }
+                            for answer in client_frames(&state, &claims, &frames).await {
+                                if answers.send(answer).await.is_err() {
+                                    break 'read None;
+                                }
+                            }
+                            if let Some(end) = next.and_then(ends_reading) {
+                                break end;
                             }
                         }
-                        Some(Ok(_)) => {}
-                        Some(Err(error)) => break too_big(&error).then_some(CLOSE_TOO_BIG),
+                        message => if let Some(end) = ends_reading(message) {
+                            break end;
+                        },
                     },
                     () = &mut give_up => break None,
                 }
@@ -234,6 +251,16 @@ impl Sink {
                 None
             }),
         )
+    }
+}
+
+/// Whether a message from the client ends the reading, and with what close
+/// code to answer it.
+fn ends_reading(message: Option<std::result::Result<Message, axum::Error>>) -> Option<Option<u16>> {
+    match message {
+        Some(Ok(Message::Close(_))) | None => Some(None),
+        Some(Ok(_)) => None,
+        Some(Err(error)) => Some(too_big(&error).then_some(CLOSE_TOO_BIG)),
     }
 }
 
@@ -451,28 +478,61 @@ enum ClientFrame {
     },
 }
 
+/// The most frames a client may have waiting that are published together.
+const MAX_FRAMES_AT_ONCE: usize = 64;
+
 /// The longest `ref` a client may attach to a publish.
 const MAX_REF_CHARS: usize = 64;
 
-/// Handles one frame from a client; the answer to send back:
-/// `{"type":"published","ref","topic","seq","duplicate"}` or
+/// Handles frames from a client, in order; the answers to send back, one
+/// per frame: `{"type":"published","ref","topic","seq","duplicate"}` or
 /// `{"type":"error","ref","error":{"code","message"},"retry_after_secs"?}`.
-async fn client_frame(state: &AppState, claims: &Claims, text: &str) -> String {
-    let frame = match serde_json::from_str::<ClientFrame>(text) {
-        Ok(frame) => frame,
-        Err(e) => return error_frame(None, &Error::BadRequest(format!("not a publish frame: {e}"))),
-    };
-    let ClientFrame::Publish { topic, value, reference, idempotency_key } = frame;
-    if reference.as_ref().is_some_and(|r| r.chars().count() > MAX_REF_CHARS) {
-        return error_frame(None, &Error::BadRequest(format!("ref is longer than {MAX_REF_CHARS} characters")));
+/// The publishes among them are queued together.
+async fn client_frames(state: &AppState, claims: &Claims, frames: &[Utf8Bytes]) -> Vec<String> {
+    let mut answers: Vec<Option<String>> = Vec::with_capacity(frames.len());
+    let (mut items, mut waiting) = (Vec::new(), Vec::new());
+    for text in frames {
+        let frame = match serde_json::from_str::<ClientFrame>(text) {
+            Ok(frame) => frame,
+            Err(e) => {
+                answers.push(Some(error_frame(None, &Error::BadRequest(format!("not a publish frame: {e}")))));
+                continue;
+            }
+        };
+        let ClientFrame::Publish { topic, value, reference, idempotency_key } = frame;
+        if reference.as_ref().is_some_and(|r| r.chars().count() > MAX_REF_CHARS) {
+            let error = Error::BadRequest(format!("ref is longer than {MAX_REF_CHARS} characters"));
+            answers.push(Some(error_frame(None, &error)));
+            continue;
+        }
+        match super::publish::check_frame(state, claims, topic.clone(), value, idempotency_key) {
+            Ok(item) => {
+                waiting.push((answers.len(), reference, topic));
+                answers.push(None);
+                items.push(item);
+            }
+            Err(error) => answers.push(Some(error_frame(reference.as_deref(), &error))),
+        }
     }
-    match super::publish::publish_frame(state, claims, &topic, value, idempotency_key.as_deref()).await {
-        Ok(answer) => json!({
-            "type": "published", "ref": reference, "topic": topic, "seq": answer.seq, "duplicate": answer.duplicate
-        })
-        .to_string(),
-        Err(error) => error_frame(reference.as_deref(), &error),
+    if !items.is_empty() {
+        match super::publish::publish_frames(state, claims, items).await {
+            Ok(published) => {
+                for ((i, reference, topic), answer) in waiting.into_iter().zip(published) {
+                    let frame = json!({
+                        "type": "published", "ref": reference, "topic": topic, "seq": answer.seq,
+                        "duplicate": answer.duplicate
+                    });
+                    answers[i] = Some(frame.to_string());
+                }
+            }
+            Err(error) => {
+                for (i, reference, _) in waiting {
+                    answers[i] = Some(error_frame(reference.as_deref(), &error));
+                }
+            }
+        }
     }
+    answers.into_iter().flatten().collect()
 }
 
 fn error_frame(reference: Option<&str>, error: &Error) -> String {

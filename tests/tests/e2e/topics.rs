@@ -558,3 +558,32 @@ async fn a_reader_sends_chat_over_the_rooms_websocket() {
     assert_eq!(delivered["value"]["text"], "Good morning");
     assert_eq!(delivered["value"]["source_seq"], published.unwrap()["seq"]);
 }
+
+/// Publishes sent without waiting keep their order, answers and items alike.
+#[tokio::test]
+async fn pipelined_websocket_publishes_keep_their_order() {
+    use parley::auth::Op;
+    let server = TestServer::start().await;
+    let token = server.token_for(&[("news", &[Op::Subscribe, Op::Publish])]).await;
+    let mut sub = server.subscribe("news", &token, None).await.unwrap();
+    for n in 0..50 {
+        let frame = json!({"type": "publish", "topic": "news", "value": n, "ref": n.to_string()});
+        sub.send_text(frame.to_string()).await;
+    }
+    let (mut answers, mut items) = (Vec::new(), Vec::new());
+    while answers.len() < 50 || items.len() < 50 {
+        let frame = sub.next_frame(WITHIN).await;
+        match frame["type"].as_str() {
+            Some("published") => {
+                answers.push((frame["ref"].as_str().unwrap().to_owned(), frame["seq"].as_i64().unwrap()))
+            }
+            Some("item") => items.push((frame["value"].as_i64().unwrap(), frame["seq"].as_i64().unwrap())),
+            other => panic!("unexpected {other:?}: {frame}"),
+        }
+    }
+    let refs: Vec<String> = answers.iter().map(|(r, _)| r.clone()).collect();
+    assert_eq!(refs, (0..50).map(|n| n.to_string()).collect::<Vec<_>>(), "answers in the order sent");
+    assert!(answers.windows(2).all(|w| w[1].1 == w[0].1 + 1), "consecutive seqs: {answers:?}");
+    assert_eq!(items.iter().map(|(v, _)| *v).collect::<Vec<_>>(), (0..50).collect::<Vec<_>>());
+    assert_eq!(items.iter().map(|(_, s)| *s).collect::<Vec<_>>(), answers.iter().map(|(_, s)| *s).collect::<Vec<_>>());
+}
