@@ -20,8 +20,18 @@ pub fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
 
 /// Resident memory of `pid` in bytes.
 pub fn rss_bytes(pid: u32) -> Option<u64> {
+    status_bytes(pid, "VmRSS:")
+}
+
+/// The anonymous part of `pid`'s resident memory (heap, stacks) in bytes:
+/// without the executable's mapped code, which is clean and shared.
+pub fn rss_anon_bytes(pid: u32) -> Option<u64> {
+    status_bytes(pid, "RssAnon:")
+}
+
+fn status_bytes(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
 }
@@ -43,5 +53,6 @@ mod tests {
     fn reads_this_process() {
         assert!(cpu_seconds(None).is_some_and(|s| s >= 0.0));
         assert!(rss_bytes(std::process::id()).is_some_and(|b| b > 0));
+        assert!(rss_anon_bytes(std::process::id()).is_some_and(|b| b > 0));
     }
 }

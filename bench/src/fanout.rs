@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
-use crate::cpu::{cpu_seconds, pid_of, rss_bytes};
+use crate::cpu::{cpu_seconds, pid_of, rss_anon_bytes, rss_bytes};
 use crate::histogram::Histogram;
 use crate::targets::{Publisher, Target, payload, subscribe};
 
@@ -22,6 +22,9 @@ pub struct Plan {
     /// Parley's HTTP publishers send up to this many waiting messages in one
     /// `POST /api/topics` (1: one request per message).
     pub publish_batch: usize,
+    /// Parley's messages go as publish frames over one WebSocket
+    /// subscription instead of HTTP requests (`--publish-over ws`).
+    pub publish_over_ws: bool,
 }
 
 /// What one target did under the plan.
@@ -34,7 +37,14 @@ pub struct Outcome {
     pub lost: u64,
     pub server_cpu: f64,
     pub tool_cpu: f64,
+    /// The server's largest resident memory seen while loaded (bytes), and
+    /// the largest anonymous part of it.
+    pub server_rss: u64,
+    pub server_rss_anon: u64,
 }
+
+/// How often the server's memory is read during a run.
+const RSS_EVERY: Duration = Duration::from_millis(250);
 
 /// Runs the plan against one target.
 async fn run(target: &Target, plan: Plan, server_pid: u32) -> anyhow::Result<Outcome> {
@@ -47,15 +57,22 @@ async fn run(target: &Target, plan: Plan, server_pid: u32) -> anyhow::Result<Out
         }
     }
     let failures = Arc::new(AtomicU64::new(0));
-    let mut publisher = Publisher::connect(target, failures.clone(), plan.publish_batch).await?;
+    let mut publisher = Publisher::connect(target, failures.clone(), plan.publish_batch, plan.publish_over_ws).await?;
     let (server_cpu0, tool_cpu0) = (cpu_seconds(Some(server_pid)).unwrap_or(0.0), cpu_seconds(None).unwrap_or(0.0));
     let started = Instant::now();
     let total = plan.rate * plan.seconds;
     let mut sent = 0u64;
     let mut tick = tokio::time::interval(Duration::from_millis(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let (mut server_rss, mut server_rss_anon) = (0, 0);
+    let mut sampled = Instant::now();
     while sent < total {
         tick.tick().await;
+        if sampled.elapsed() >= RSS_EVERY {
+            server_rss = server_rss.max(rss_bytes(server_pid).unwrap_or(0));
+            server_rss_anon = server_rss_anon.max(rss_anon_bytes(server_pid).unwrap_or(0));
+            sampled = Instant::now();
+        }
         // Catch up to where the schedule says we should be.
         let due = ((started.elapsed().as_secs_f64() * plan.rate as f64) as u64).min(total);
         while sent < due {
@@ -71,6 +88,8 @@ async fn run(target: &Target, plan: Plan, server_pid: u32) -> anyhow::Result<Out
     }
     let elapsed = started.elapsed().as_secs_f64();
     let got = received.load(Ordering::Relaxed);
+    server_rss = server_rss.max(rss_bytes(server_pid).unwrap_or(0));
+    server_rss_anon = server_rss_anon.max(rss_anon_bytes(server_pid).unwrap_or(0));
     Ok(Outcome {
         name: target.name(),
         p50: hist.quantile(0.5).unwrap_or_default(),
@@ -80,6 +99,8 @@ async fn run(target: &Target, plan: Plan, server_pid: u32) -> anyhow::Result<Out
         lost: expected.saturating_sub(got) + failures.load(Ordering::Relaxed) * plan.subscribers as u64,
         server_cpu: cpu_seconds(Some(server_pid)).unwrap_or(0.0) - server_cpu0,
         tool_cpu: cpu_seconds(None).unwrap_or(0.0) - tool_cpu0,
+        server_rss,
+        server_rss_anon,
     })
 }
 
@@ -215,13 +236,15 @@ pub async fn compare(plan: Plan) -> anyhow::Result<()> {
         "fan-out: {} subscribers, {} msg/s for {} s, {}-byte messages (2 cores shared by server and tool)\n",
         plan.subscribers, plan.rate, plan.seconds, plan.size
     );
-    println!("| server | p50 ms | p99 ms | p99.9 ms | delivered msg/s | lost | server CPU s | tool CPU s |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!(
+        "| server | p50 ms | p99 ms | p99.9 ms | delivered msg/s | lost | server CPU s | tool CPU s | server RSS (anon) MB |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
     let mut outcomes = Vec::new();
     for (target, pid) in &targets {
         let o = run(target, plan, *pid).await.with_context(|| format!("running against {}", target.name()))?;
         println!(
-            "| {} | {} | {} | {} | {:.0} | {} | {:.1} | {:.1} |",
+            "| {} | {} | {} | {} | {:.0} | {} | {:.1} | {:.1} | {:.0} ({:.0}) |",
             o.name,
             ms(o.p50),
             ms(o.p99),
@@ -229,7 +252,9 @@ pub async fn compare(plan: Plan) -> anyhow::Result<()> {
             o.delivered_per_sec,
             o.lost,
             o.server_cpu,
-            o.tool_cpu
+            o.tool_cpu,
+            o.server_rss as f64 / 1e6,
+            o.server_rss_anon as f64 / 1e6
         );
         outcomes.push(o);
     }
@@ -242,6 +267,11 @@ pub async fn compare(plan: Plan) -> anyhow::Result<()> {
     println!("Parley p99 / NATS core p99 = {:.2}   (target ≤ 1)", ratio(p.p99, n.p99));
     println!("Parley p99 / JetStream p99 = {:.2}   (target < 1)", ratio(p.p99, j.p99));
     println!("floor p99 / NATS core p99  = {:.2}", ratio(f.p99, n.p99));
+    println!(
+        "Parley RSS / floor RSS      = {:.2}, anonymous {:.2}   (loaded; the NATS rows share one process)",
+        p.server_rss as f64 / f.server_rss.max(1) as f64,
+        p.server_rss_anon as f64 / f.server_rss_anon.max(1) as f64
+    );
     drop(children);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())

@@ -44,6 +44,11 @@ async fn main() -> anyhow::Result<()> {
                 seconds: flag(&args, "--seconds", 20)?,
                 size: flag(&args, "--size", 200)?,
                 publish_batch: flag(&args, "--publish-batch", 1)?,
+                publish_over_ws: match flag(&args, "--publish-over", "http".to_owned())?.as_str() {
+                    "http" => false,
+                    "ws" => true,
+                    other => anyhow::bail!("--publish-over http|ws, not {other}"),
+                },
             };
             fanout::compare(plan).await
         }
@@ -73,7 +78,7 @@ async fn main() -> anyhow::Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: parley-load compare [--subscribers N] [--rate R] [--seconds S] [--size B] | idle [--connections N,N,…] | e2e [--rate R] [--seconds S] [--translator reverse|firefox] | soak [--minutes M] [--rate R] [--subscribers N] [--churn C] | floor ADDR"
+                "usage: parley-load compare [--subscribers N] [--rate R] [--seconds S] [--size B] [--publish-batch N] [--publish-over http|ws] | idle [--connections N,N,…] | e2e [--rate R] [--seconds S] [--translator reverse|firefox] | soak [--minutes M] [--rate R] [--subscribers N] [--churn C] | floor ADDR"
             );
             std::process::exit(2);
         }

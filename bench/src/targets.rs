@@ -249,12 +249,20 @@ pub async fn subscribe(
     Ok(task.abort_handle())
 }
 
+/// The sending half of a WebSocket.
+type WsSink = futures_util::stream::SplitSink<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>,
+    Message,
+>;
+
 /// Sends payloads to one target.
 pub enum Publisher {
     /// HTTP publishes, spread over a pool of connections.
     Parley {
         jobs: tokio::sync::mpsc::Sender<String>,
     },
+    /// Publish frames over one WebSocket subscription; a task reads the answers.
+    ParleyWs(Box<WsSink>),
     Floor(Box<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>>),
     /// The read half stays open (and unread) so the connection lives.
     Nats {
@@ -272,9 +280,31 @@ pub enum Publisher {
 const PARLEY_PUBLISHERS: usize = 16;
 
 impl Publisher {
-    /// `batch`: Parley's publishers send up to this many waiting payloads per request.
-    pub async fn connect(target: &Target, failures: Arc<AtomicU64>, batch: usize) -> anyhow::Result<Self> {
+    /// `batch`: Parley's publishers send up to this many waiting payloads per
+    /// request; `over_ws`: they publish over a WebSocket subscription instead.
+    pub async fn connect(
+        target: &Target,
+        failures: Arc<AtomicU64>,
+        batch: usize,
+        over_ws: bool,
+    ) -> anyhow::Result<Self> {
         Ok(match target {
+            Target::Parley { addr, token } if over_ws => {
+                let url = format!("ws://{addr}/api/topics/{TOPIC}/subscribe?token={token}");
+                let (ws, _) = tokio_tungstenite::connect_async(url).await.context("parley publish socket")?;
+                let (sink, mut stream) = ws.split();
+                // Answers and the topic's own items come back; count the refusals.
+                tokio::spawn(async move {
+                    while let Some(Ok(message)) = stream.next().await {
+                        if let Message::Text(text) = message
+                            && text.starts_with(r#"{"type":"error""#)
+                        {
+                            failures.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                });
+                Publisher::ParleyWs(Box::new(sink))
+            }
             Target::Parley { addr, token } => {
                 let (tx, rx) = tokio::sync::mpsc::channel::<String>(100_000);
                 let rx = Arc::new(tokio::sync::Mutex::new(rx));
@@ -336,6 +366,10 @@ impl Publisher {
     pub async fn publish(&mut self, payload: String) -> anyhow::Result<()> {
         match self {
             Publisher::Parley { jobs } => jobs.send(payload).await.context("publisher pool gone")?,
+            Publisher::ParleyWs(sink) => {
+                let frame = serde_json::json!({"type": "publish", "topic": TOPIC, "value": payload});
+                sink.send(Message::Text(frame.to_string().into())).await?;
+            }
             Publisher::Floor(ws) => ws.send(Message::Text(payload.into())).await?,
             Publisher::Nats { write, .. } => {
                 write.write_all(format!("PUB {TOPIC} {}\r\n{payload}\r\n", payload.len()).as_bytes()).await?;
