@@ -79,6 +79,14 @@ pub(super) fn check_frame(
     value: Value,
     key: Option<String>,
 ) -> Result<NewItem> {
+    // The socket closes when its token is revoked or expires; a frame read
+    // in between is refused as a request with that token would be.
+    if claims.exp <= state.clock.now_secs() {
+        return Err(Error::TokenExpired);
+    }
+    if state.revocations.is_revoked(claims) {
+        return Err(Error::TokenRevoked);
+    }
     validate_topic(&topic)?;
     if !claims.allows(Op::Publish, &topic) {
         return Err(Error::Forbidden(format!("this token may not publish to {topic}")));
