@@ -87,19 +87,25 @@ pub(super) fn check_frame(
     if state.revocations.is_revoked(claims) {
         return Err(Error::TokenRevoked);
     }
-    validate_topic(&topic)?;
-    if !claims.allows(Op::Publish, &topic) {
-        return Err(Error::Forbidden(format!("this token may not publish to {topic}")));
-    }
-    if let Some(key) = &key {
-        check_key(Some(key))?;
-    }
-    if serde_json::to_vec(&value).map_or(usize::MAX, |b| b.len()) > MAX_ITEM_BYTES {
-        return Err(Error::PayloadTooLarge(MAX_ITEM_BYTES));
-    }
-    check_value(&topic, &value)?;
+    check_item(claims, &topic, &value, key.as_deref())?;
     take_publish_tokens(state, claims, 1, u32::from(topic.ends_with("-publish")))?;
     Ok(NewItem { topic, value, key })
+}
+
+/// The checks of one item of a batch or of a WebSocket publish: its topic,
+/// the caller's right to it, its key, its size and its shape.
+fn check_item(claims: &Claims, topic: &str, value: &Value, key: Option<&str>) -> Result<()> {
+    validate_topic(topic)?;
+    if !claims.allows(Op::Publish, topic) {
+        return Err(Error::Forbidden(format!("this token may not publish to {topic}")));
+    }
+    if let Some(key) = key {
+        check_key(Some(key))?;
+    }
+    if value.to_string().len() > MAX_ITEM_BYTES {
+        return Err(Error::PayloadTooLarge(MAX_ITEM_BYTES));
+    }
+    check_value(topic, value)
 }
 
 /// Appends checked frames' items in the order they came, in one queueing:
@@ -186,17 +192,7 @@ pub(super) async fn publish_batch(
     let mut items = Vec::with_capacity(n);
     let mut superseding = Vec::new();
     for BatchItem { topic, value, idempotency_key, supersedes } in request.items {
-        validate_topic(&topic)?;
-        if !claims.allows(Op::Publish, &topic) {
-            return Err(Error::Forbidden(format!("this token may not publish to {topic}")));
-        }
-        if let Some(key) = &idempotency_key {
-            check_key(Some(key))?;
-        }
-        if value.to_string().len() > MAX_ITEM_BYTES {
-            return Err(Error::PayloadTooLarge(MAX_ITEM_BYTES));
-        }
-        check_value(&topic, &value)?;
+        check_item(&claims, &topic, &value, idempotency_key.as_deref())?;
         if let Some(prefix) = &supersedes {
             check_key(Some(prefix))?;
         }
