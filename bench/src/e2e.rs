@@ -160,7 +160,7 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
             vec![translator],
             ServiceOptions { cache_entries: 0, ..ServiceOptions::default() },
         )),
-        clock: parley_pipeline::intake::system_clock(),
+        clock: parley_pipeline::clock::Clock::system(),
         pending_retry_after_secs: 5,
     }));
     let delivery = Arc::new(Histogram::default());

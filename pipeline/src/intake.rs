@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use futures_util::future::join_all;
 
+use crate::clock::Clock;
 use crate::detect::{Detected, detect};
 use crate::envelope::{ChatMessage, Delivery, Envelope, MessageOp, Original};
 use crate::error::{Error, Result};
@@ -25,14 +26,6 @@ pub const MAX_DELIVERY_BYTES: usize = 64 * 1024;
 /// How many recent `webhook-id`s the intake remembers to drop redeliveries.
 const RECENT_IDS: usize = 4096;
 
-/// A clock returning Unix seconds, injectable so tests can control the replay window.
-pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
-
-/// The system clock.
-pub fn system_clock() -> Clock {
-    Arc::new(|| time::OffsetDateTime::now_utc().unix_timestamp())
-}
-
 /// What the pipeline needs to run.
 pub struct PipelineConfig {
     /// Secrets that may sign deliveries (more than one during a rotation).
@@ -41,6 +34,7 @@ pub struct PipelineConfig {
     /// `*-subscribe-*` and read rooms.
     pub topics: TopicsClient,
     pub translator: Arc<TranslationService>,
+    /// Injectable so tests can move the replay window.
     pub clock: Clock,
     /// When a delivery whose translation is owed should come back (Retry-After).
     pub pending_retry_after_secs: u64,
@@ -119,7 +113,7 @@ async fn receive(State(pipeline): State<Arc<Pipeline>>, headers: HeaderMap, body
         timestamp: header("webhook-timestamp"),
         signature: header("webhook-signature"),
     };
-    verify(&pipeline.config.secrets, signed, &body, (pipeline.config.clock)())?;
+    verify(&pipeline.config.secrets, signed, &body, pipeline.config.clock.now_secs())?;
     let id = signed.id.unwrap_or_default().to_owned();
     if pipeline.seen(&id) {
         tracing::debug!(webhook_id = %id, "duplicate delivery dropped");

@@ -22,6 +22,7 @@
 //! - [`signature`], [`detect`], [`moderate`], [`translate`]: the stages.
 //! - [`topics_client`]: the HTTP client for the server's topics and rooms API.
 
+pub mod clock;
 pub mod detect;
 pub mod envelope;
 pub mod error;

@@ -7,10 +7,11 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use parley_pipeline::clock::Clock;
 use parley_pipeline::signature::WebhookSecret;
 use parley_pipeline::topics_client::TopicsClient;
 use parley_pipeline::translate::{ProviderConfig, ServiceOptions, TranslationService};
-use parley_pipeline::{Pipeline, PipelineConfig, intake::system_clock};
+use parley_pipeline::{Pipeline, PipelineConfig};
 
 fn env(name: &str) -> anyhow::Result<String> {
     std::env::var(name).with_context(|| format!("{name} must be set"))
@@ -40,7 +41,7 @@ async fn main() -> anyhow::Result<()> {
         secrets,
         topics: TopicsClient::new(server, token, http),
         translator: Arc::new(TranslationService::new(built, ServiceOptions::default())),
-        clock: system_clock(),
+        clock: Clock::system(),
         pending_retry_after_secs: parley_pipeline::intake::PENDING_RETRY_AFTER_SECS,
     }));
     let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("bind {addr}"))?;

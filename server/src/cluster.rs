@@ -13,15 +13,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
+use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::AnyPool;
 
-use crate::auth::revocation::Revocations;
+use crate::auth::revocation::{RevocationRelay, Revocations, Revoked};
 use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
 use crate::topics::bus::Bus;
-use crate::topics::{Item, Publisher};
+use crate::topics::{Item, ItemRelay, Publisher};
 
 /// How often a node reconciles its live topics and revocations with the database.
 pub const CATCH_UP_INTERVAL: Duration = Duration::from_secs(1);
@@ -48,18 +49,6 @@ struct WireItem {
 struct WirePublisher {
     id: String,
     name: String,
-}
-
-/// A revocation made on one node, for the others' open streams.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Revoked {
-    /// One token, by its `jti`.
-    Token { jti: String },
-    /// Every token `user` (any subject) was issued before `at` (ms).
-    User { user: String, at: i64 },
-    /// Every token for `room`'s topics issued before `at` (ms): the room was deleted.
-    Room { room: String, at: i64 },
 }
 
 impl Cluster {
@@ -92,7 +81,7 @@ impl Cluster {
 
     /// Tells the other nodes about a committed item. Best effort: a node that
     /// misses it reads it from the database within [`CATCH_UP_INTERVAL`].
-    pub async fn announce_item(&self, item: &Item) {
+    async fn announce_item(&self, item: &Item) {
         let Some(nats) = &self.nats else { return };
         let wire = WireItem {
             topic: item.topic.clone(),
@@ -106,15 +95,6 @@ impl Cluster {
         let subject = format!("{}.items.{}", self.prefix, item.topic.replace('.', "_"));
         if let Err(error) = nats.publish(subject, body.into()).await {
             tracing::warn!(%error, topic = %item.topic, "nats publish failed; other nodes will catch up");
-        }
-    }
-
-    /// Tells the other nodes about a revocation.
-    pub async fn announce_revocation(&self, revoked: &Revoked) {
-        let Some(nats) = &self.nats else { return };
-        let Ok(body) = serde_json::to_vec(revoked) else { return };
-        if let Err(error) = nats.publish(format!("{}.revoked", self.prefix), body.into()).await {
-            tracing::warn!(%error, "nats publish failed; other nodes will reload revocations");
         }
     }
 
@@ -155,6 +135,25 @@ impl Cluster {
     }
 }
 
+impl ItemRelay for Cluster {
+    fn relay_item<'a>(&'a self, item: &'a Item) -> BoxFuture<'a, ()> {
+        Box::pin(self.announce_item(item))
+    }
+}
+
+impl RevocationRelay for Cluster {
+    /// Tells the other nodes about a revocation.
+    fn relay_revocation<'a>(&'a self, revoked: &'a Revoked) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let Some(nats) = &self.nats else { return };
+            let Ok(body) = serde_json::to_vec(revoked) else { return };
+            if let Err(error) = nats.publish(format!("{}.revoked", self.prefix), body.into()).await {
+                tracing::warn!(%error, "nats publish failed; other nodes will reload revocations");
+            }
+        })
+    }
+}
+
 /// Every [`CATCH_UP_INTERVAL`]: broadcasts items of this node's live topics
 /// that the bus has not carried, and loads revocations made elsewhere.
 pub async fn run_catch_up(
@@ -178,7 +177,7 @@ pub async fn run_catch_up(
     }
 }
 
-async fn catch_up(db: &AnyPool, bus: &Bus, metrics: &Metrics) -> crate::Result<()> {
+async fn catch_up(db: &AnyPool, bus: &Bus, metrics: &Metrics) -> crate::error::Result<()> {
     let live = bus.live_topics();
     if live.is_empty() {
         return Ok(());

@@ -6,8 +6,8 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 
 use crate::clock::Clock;
+use crate::net::Cidr;
 use crate::topics::retention::RetentionDefaults;
-use crate::webhooks::ssrf::Cidr;
 
 /// Where webhooks to the pipeline go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

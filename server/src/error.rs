@@ -53,6 +53,9 @@ pub enum Error {
     Internal(String),
 }
 
+/// The largest JSON body any endpoint reads (topics have their own, smaller limit).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
 /// What a client is told when the database is busy.
 const BUSY: &str = "the database is busy; try again shortly";
 
@@ -60,8 +63,14 @@ const BUSY: &str = "the database is busy; try again shortly";
 /// anything else is internal.
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
-        if crate::db::is_busy(&e) { Error::busy() } else { Error::Internal(format!("database: {e}")) }
+        if is_busy(&e) { Error::busy() } else { Error::Internal(format!("database: {e}")) }
     }
+}
+
+/// SQLite's "busy" and "locked": another writer holds the lock.
+pub fn is_busy(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode;
+    e.sqlite_error_code().is_some_and(|c| matches!(c, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
 }
 
 /// Whether a database error will likely pass by itself: the pool or the
@@ -207,7 +216,7 @@ fn json_rejection(rejection: JsonRejection) -> Error {
         JsonRejection::JsonDataError(e) => Error::Invalid(e.body_text()),
         JsonRejection::MissingJsonContentType(_) => Error::BadRequest("expected Content-Type: application/json".into()),
         JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            Error::PayloadTooLarge(crate::MAX_BODY_BYTES)
+            Error::PayloadTooLarge(MAX_BODY_BYTES)
         }
         other => Error::MalformedJson(other.body_text()),
     }

@@ -6,11 +6,16 @@
 //! delivery in process, through the same intake a separate pipeline has.
 //!
 //! # Layout
-//! - [`config`]: environment → [`Config`].
-//! - [`topics`]: publish, subscribe, history; [`webhooks`]: outbox and delivery.
-//! - [`auth`]: sessions and signed tokens; [`rooms`]: rooms and joining.
-//! - [`web`]: the Leptos app and its static assets.
-//! - [`run`]: wires it all to a listener; tests call it on `127.0.0.1:0`.
+//! Layers, each using only those before it ([`layers`] lists them and tests it):
+//! - foundations: [`error`], [`clock`], [`db`], [`limits`], [`metrics`], [`net`].
+//! - [`auth`]: sessions and signed tokens, revocations.
+//! - [`topics`]: publish, subscribe, history and the webhook outbox.
+//! - [`cluster`]: other nodes hear of items and revocations.
+//! - [`webhooks`]: delivery of the outbox and its admin API.
+//! - [`rooms`]: rooms, languages and joining.
+//! - [`config`] (environment → [`Config`]), [`ops`], [`web`] (the Leptos app).
+//! - [`run`]: builds each layer's state and wires it all to a listener; tests
+//!   call it on `127.0.0.1:0`.
 
 pub mod auth;
 pub mod clock;
@@ -19,9 +24,11 @@ pub mod config;
 pub mod csrf;
 pub mod db;
 pub mod error;
+pub mod layers;
 pub mod limits;
 pub mod metrics;
 pub mod models;
+pub mod net;
 pub mod openapi;
 pub mod ops;
 pub mod rooms;
@@ -36,7 +43,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::extract::DefaultBodyLimit;
 use base64::Engine as _;
 use leptos::prelude::LeptosOptions;
 use parley_pipeline::signature::WebhookSecret;
@@ -53,86 +60,61 @@ pub use config::{Config, PipelineMode, ProviderConfig};
 pub use error::{Error, Result};
 
 use auth::revocation::Revocations;
-use auth::{Claims, Op, Permission, Role, TokenKey};
-use clock::Clock;
+use auth::{AuthState, Claims, Op, Permission, Role, TokenKey};
 use limits::{RateLimiter, SubscriptionCaps};
 use metrics::Metrics;
-use shutdown::Shutdown;
+use ops::OpsState;
+use rooms::RoomsState;
+use topics::TopicsState;
 use topics::bus::Bus;
 use webhooks::PipelineHook;
+use webhooks::api::WebhooksState;
 use webhooks::leases::{self, NodeId};
 use webhooks::ssrf::OutboundPolicy;
 
-/// The largest JSON body any endpoint reads (topics have their own, smaller limit).
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub use error::MAX_BODY_BYTES;
 
 /// How long the embedded pipeline's service token lives (it never leaves the process).
 const PIPELINE_TOKEN_TTL_SECS: i64 = 10 * 365 * 24 * 60 * 60;
 
-/// The shared state every handler can take a piece of.
-#[derive(Clone, FromRef)]
+/// Every feature's state, built once at start. Each feature's router gets
+/// its own piece, so a module names only the layers below it.
+#[derive(Clone)]
 pub struct AppState {
-    pub db: AnyPool,
-    pub tokens: TokenKey,
-    pub bus: Arc<Bus>,
-    /// The embedded default's inline read connection, for reads made per
-    /// message (none on PostgreSQL).
-    #[from_ref(skip)]
-    pub sqlite_reads: Option<Arc<db::InlineSqlite>>,
-    /// Publishes waiting for the next group commit.
-    pub publish_queue: Arc<topics::PublishQueue>,
-    /// One writer at a time on SQLite (see [`db::WriteGate`]).
-    pub write_gate: db::WriteGate,
-    /// The other nodes (scale-out), or none.
-    pub cluster: Arc<cluster::Cluster>,
-    pub outbox_wakeup: Arc<Notify>,
+    pub auth: AuthState,
+    pub topics: TopicsState,
+    pub rooms: RoomsState,
+    pub webhooks: WebhooksState,
+    pub ops: OpsState,
     pub leptos: LeptosOptions,
-    pub clock: Clock,
-    pub revocations: Arc<Revocations>,
-    pub metrics: Arc<Metrics>,
-    pub publish_limits: Arc<RateLimiter>,
-    /// Chat messages per second on the whole node (each costs translation).
-    #[from_ref(skip)]
-    pub chat_limit: Arc<RateLimiter>,
-    /// Limits on logins, sign-ups and guests; the client's address.
-    #[from_ref(skip)]
-    pub door: Arc<auth::door::Door>,
-    pub subscription_caps: Arc<SubscriptionCaps>,
-    pub outbound: Arc<OutboundPolicy>,
-    pub shutdown: Shutdown,
-    /// Registers the pipeline on new rooms (none when an admin wires webhooks by hand).
-    pub pipeline_hook: Option<Arc<PipelineHook>>,
-    /// The embedded pipeline, for its metrics.
-    pub pipeline: Option<Arc<Pipeline>>,
     /// Session cookies carry `Secure` (Parley is served over TLS).
-    #[from_ref(skip)]
     pub secure_cookies: bool,
 }
 
 /// The whole HTTP surface. `extra` is merged in (the embedded pipeline).
-pub fn app(state: AppState, extra: Router<AppState>) -> Router {
-    let session_store = auth::sessions::DbSessionStore::new(state.db.clone());
+pub fn app(state: AppState, extra: Router) -> Router {
+    let session_store = auth::sessions::DbSessionStore::new(state.auth.db.clone());
     let sessions = SessionManagerLayer::new(session_store)
         .with_http_only(true)
         .with_same_site(tower_sessions::cookie::SameSite::Lax)
         .with_secure(state.secure_cookies)
         .with_expiry(Expiry::OnInactivity(time::Duration::days(30)));
     let (api, doc) = utoipa_axum::router::OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .merge(topics::router())
-        .merge(rooms::router())
-        .merge(auth::router())
-        .merge(webhooks::api::router())
-        .merge(ops::router())
+        .merge(topics::router().with_state(state.topics))
+        .merge(rooms::router().with_state(state.rooms.clone()))
+        .merge(auth::router().with_state(state.auth))
+        .merge(webhooks::api::router().with_state(state.webhooks))
+        .merge(ops::router().with_state(state.ops))
         .split_for_parts();
+    let web = web::WebState { rooms: state.rooms, leptos: state.leptos };
     Router::new()
         .merge(api.merge(openapi::route(doc)).layer(sessions.clone()))
-        .merge(web::router(&state, sessions))
+        .merge(web::router(&web, sessions).with_state(web))
         .merge(extra)
         .fallback(|| async { Error::NotFound("route".into()) })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(csrf::csrf_guard))
         .layer(axum::middleware::from_fn(error::api_error_shape))
-        .with_state(state)
 }
 
 /// Serves Parley on `listener` until `shutdown` resolves, then closes
@@ -147,8 +129,8 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let db = db::connect(&config.database_url).await.with_context(|| format!("opening {}", config.database_url))?;
     let tokens = token_key(&db).await?;
-    rooms::seed(&db, &config.seed_rooms).await?;
-    auth::accounts::ensure_admin(&db, config.admin_password.clone()).await?;
+    rooms::seed(&db, &config.seed_rooms, config.clock.now_ms()).await?;
+    auth::accounts::ensure_admin(&db, config.admin_password.clone(), config.clock.now_ms()).await?;
 
     let (trigger, stop) = shutdown::channel();
     let metrics = Arc::new(Metrics::default());
@@ -180,25 +162,16 @@ pub async fn run(
         (PipelineMode::External, None) => None,
     };
     if let Some(hook) = &pipeline_hook {
-        for room in rooms::all_rooms(&db).await? {
-            hook.register(&db, &room.name).await?;
+        let now = config.clock.now_ms();
+        for room in rooms::all_rooms(&db, now).await? {
+            hook.register(&db, &room.name, now).await?;
         }
     }
-    let mut state = AppState {
+    let auth = AuthState {
         db: db.clone(),
         tokens,
-        bus,
-        publish_queue: Arc::default(),
-        sqlite_reads: db::InlineSqlite::open(&config.database_url)?.map(Arc::new),
-        write_gate: write_gate.clone(),
-        cluster,
-        outbox_wakeup: Arc::new(Notify::new()),
-        leptos: web::leptos_options(&config, listener.local_addr()?),
         clock: config.clock.clone(),
         revocations,
-        metrics: metrics.clone(),
-        publish_limits: Arc::new(RateLimiter::new(config.publish_rate, config.publish_burst)),
-        chat_limit: Arc::new(RateLimiter::new(config.chat_rate, config.chat_burst)),
         door: Arc::new(auth::door::Door::new(
             auth::door::DoorLimits {
                 logins_per_minute: config.login_attempts_per_minute,
@@ -207,20 +180,66 @@ pub async fn run(
             },
             config.trusted_proxies.clone(),
         )),
-        subscription_caps: Arc::new(SubscriptionCaps::new(config.max_subscriptions_per_token)),
-        outbound: outbound.clone(),
-        shutdown: stop.clone(),
-        pipeline_hook: pipeline_hook.map(Arc::new),
-        pipeline: None,
-        secure_cookies: config.secure_cookies,
     };
-    let (pipeline_routes, embedded) = match (&config.pipeline, state.pipeline_hook.clone()) {
+    let outbox_wakeup = Arc::new(Notify::new());
+    let publish_queue = Arc::<topics::PublishQueue>::default();
+    let pipeline_hook = pipeline_hook.map(Arc::new);
+    let (pipeline_routes, embedded, pipeline) = match (&config.pipeline, pipeline_hook.clone()) {
         (PipelineMode::Embedded, Some(hook)) => {
-            let pipeline = embedded_pipeline(&state, &config, &addr, &hook).await?;
-            state.pipeline = Some(pipeline.clone());
-            (parley_pipeline::router(pipeline.clone()), Some(parley_pipeline::router::<()>(pipeline)))
+            let pipeline = embedded_pipeline(&auth, &config, &addr, &hook).await?;
+            (
+                parley_pipeline::router(pipeline.clone()),
+                Some(parley_pipeline::router::<()>(pipeline.clone())),
+                Some(pipeline),
+            )
         }
-        _ => (Router::new(), None),
+        _ => (Router::new(), None, None),
+    };
+    let state = AppState {
+        topics: TopicsState {
+            auth: auth.clone(),
+            db: db.clone(),
+            clock: config.clock.clone(),
+            bus: bus.clone(),
+            publish_queue: publish_queue.clone(),
+            write_gate: write_gate.clone(),
+            metrics: metrics.clone(),
+            publish_limits: Arc::new(RateLimiter::new(config.publish_rate, config.publish_burst)),
+            chat_limit: Arc::new(RateLimiter::new(config.chat_rate, config.chat_burst)),
+            subscription_caps: Arc::new(SubscriptionCaps::new(config.max_subscriptions_per_token)),
+            outbox_wakeup: outbox_wakeup.clone(),
+            shutdown: stop.clone(),
+            relay: cluster.clone(),
+        },
+        rooms: RoomsState {
+            auth: auth.clone(),
+            db: db.clone(),
+            clock: config.clock.clone(),
+            write_gate: write_gate.clone(),
+            sqlite_reads: db::InlineSqlite::open(&config.database_url)?.map(Arc::new),
+            outbox_wakeup: outbox_wakeup.clone(),
+            pipeline_hook,
+            pipeline: pipeline.clone(),
+        },
+        webhooks: WebhooksState {
+            auth: auth.clone(),
+            db: db.clone(),
+            clock: config.clock.clone(),
+            outbox_wakeup: outbox_wakeup.clone(),
+            outbound: outbound.clone(),
+        },
+        ops: OpsState {
+            auth: auth.clone(),
+            db: db.clone(),
+            metrics: metrics.clone(),
+            bus,
+            publish_queue,
+            cluster,
+            pipeline,
+        },
+        leptos: web::leptos_options(&config.site_root, listener.local_addr()?),
+        auth,
+        secure_cookies: config.secure_cookies,
     };
     let node = NodeId::new(config.node_id.as_deref());
     let released = leases::join(&db, &write_gate, &node, config.clock.now_ms()).await?;
@@ -232,7 +251,7 @@ pub async fn run(
         write_gate.clone(),
         node.clone(),
         config.clock.clone(),
-        state.outbox_wakeup.clone(),
+        outbox_wakeup.clone(),
         stop.clone(),
     ));
 
@@ -257,7 +276,7 @@ pub async fn run(
             metrics,
             write_gate: write_gate.clone(),
         },
-        state.outbox_wakeup.clone(),
+        outbox_wakeup.clone(),
         stop.clone(),
     ));
     let checkpoints = (db::Backend::of(&db) == db::Backend::Sqlite)
@@ -350,7 +369,7 @@ pub fn admin_claims(now_secs: i64, ttl_secs: i64) -> Claims {
 /// Builds the embedded pipeline: the configured translators and a service
 /// token; the caller mounts its routes.
 async fn embedded_pipeline(
-    state: &AppState,
+    state: &AuthState,
     config: &Config,
     base_url: &str,
     hook: &PipelineHook,
@@ -364,10 +383,7 @@ async fn embedded_pipeline(
         topics: TopicsClient::new(base_url, token, http),
         translator,
         // The server's clock: one time for the signatures it makes and checks.
-        clock: {
-            let clock = state.clock.clone();
-            Arc::new(move || clock.now_secs())
-        },
+        clock: state.clock.clone(),
         pending_retry_after_secs: config.pending_translation_retry_secs,
     });
     Ok(Arc::new(pipeline))

@@ -1,16 +1,39 @@
 //! Operations endpoints: liveness, readiness and Prometheus metrics.
 
-use axum::extract::State;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::AppState;
-use crate::error::{Error, Result};
-use crate::openapi::ErrorBody;
+use parley_pipeline::Pipeline;
+use sqlx::AnyPool;
 
-pub fn router() -> OpenApiRouter<AppState> {
+use crate::auth::AuthState;
+use crate::cluster::Cluster;
+use crate::error::{Error, Result};
+use crate::metrics::Metrics;
+use crate::openapi::ErrorBody;
+use crate::topics::PublishQueue;
+use crate::topics::bus::Bus;
+
+/// What the operations endpoints read.
+#[derive(Clone, FromRef)]
+pub struct OpsState {
+    /// Who is calling (`/api/health` is for admins).
+    pub auth: AuthState,
+    pub db: AnyPool,
+    pub metrics: Arc<Metrics>,
+    pub bus: Arc<Bus>,
+    pub publish_queue: Arc<PublishQueue>,
+    pub cluster: Arc<Cluster>,
+    /// The embedded pipeline, for its health and metrics.
+    pub pipeline: Option<Arc<Pipeline>>,
+}
+
+pub fn router() -> OpenApiRouter<OpsState> {
     OpenApiRouter::new()
         .routes(routes!(healthz))
         .routes(routes!(readyz))
@@ -43,7 +66,7 @@ pub struct NodeHealth {
     responses((status = 200, body = NodeHealth), (status = 403, body = ErrorBody)),
     security(("bearer" = []), ("session" = []))
 )]
-async fn health(State(state): State<AppState>, _admin: crate::auth::AdminCaller) -> axum::Json<NodeHealth> {
+async fn health(State(state): State<OpsState>, _admin: crate::auth::AdminCaller) -> axum::Json<NodeHealth> {
     let (internal, external) = state.metrics.dead_letters();
     axum::Json(NodeHealth {
         ready: readyz(State(state.clone())).await.map_or_else(|e| e.to_string(), str::to_owned),
@@ -75,7 +98,7 @@ async fn healthz() -> &'static str {
     tag = "operations",
     responses((status = 200, body = String), (status = 503, body = ErrorBody))
 )]
-async fn readyz(State(state): State<AppState>) -> Result<&'static str> {
+async fn readyz(State(state): State<OpsState>) -> Result<&'static str> {
     let ready = match state.cluster.connected() {
         Some(false) => "ready (bus degraded: NATS unreachable; other nodes' items arrive through the database)",
         _ => "ready",
@@ -94,7 +117,7 @@ async fn readyz(State(state): State<AppState>) -> Result<&'static str> {
 
 /// Prometheus metrics in the text exposition format.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain")))]
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+async fn metrics(State(state): State<OpsState>) -> impl IntoResponse {
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use app::pages::room::RoomPreview;
 use axum::Router;
-use axum::extract::{FromRequestParts as _, Path, Request, State};
+use axum::extract::{FromRef, FromRequestParts as _, Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use leptos::prelude::{LeptosOptions, provide_context};
@@ -12,18 +12,32 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::services::ServeDir;
 use tower_sessions::SessionManagerLayer;
 
+use crate::auth::AuthState;
 use crate::auth::SessionUser;
 use crate::auth::sessions::DbSessionStore;
-use crate::{AppState, Config, rooms};
+use crate::rooms::{self, RoomsState};
+
+/// What the pages need: the built site, and the rooms for the room page's preview.
+#[derive(Clone, FromRef)]
+pub struct WebState {
+    pub rooms: RoomsState,
+    pub leptos: LeptosOptions,
+}
+
+impl FromRef<WebState> for AuthState {
+    fn from_ref(state: &WebState) -> Self {
+        state.rooms.auth.clone()
+    }
+}
 
 /// The name of the built wasm/js/css bundle under `/pkg`.
 pub const OUTPUT_NAME: &str = "parley";
 
 /// Leptos options for this server, pointing at the built site.
-pub fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
+pub fn leptos_options(site_root: &std::path::Path, addr: SocketAddr) -> LeptosOptions {
     LeptosOptions::builder()
         .output_name(OUTPUT_NAME)
-        .site_root(config.site_root.to_string_lossy().into_owned())
+        .site_root(site_root.to_string_lossy().into_owned())
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build()
@@ -31,7 +45,7 @@ pub fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
 
 /// The pages and their assets. `sessions` lets the room page know who is
 /// reading.
-pub fn router(state: &AppState, sessions: SessionManagerLayer<DbSessionStore>) -> Router<AppState> {
+pub fn router(state: &WebState, sessions: SessionManagerLayer<DbSessionStore>) -> Router<WebState> {
     // The room page has its own handler (below); Leptos renders the rest.
     let all = generate_route_list(app::App);
     let count = all.len();
@@ -55,14 +69,14 @@ const PREVIEW_MESSAGES: i64 = 30;
 /// The room view, rendered with the newest messages the signed-in reader
 /// may read in that language (`app::pages::room::RoomPreview`); without a
 /// session, or in a language they may not read, with none.
-async fn room_page(State(state): State<AppState>, request: Request) -> Response {
+async fn room_page(State(state): State<WebState>, request: Request) -> Response {
     let (mut parts, body) = request.into_parts();
     let preview = match (
         SessionUser::from_request_parts(&mut parts, &state).await,
         Path::<(String, String)>::from_request_parts(&mut parts, &state).await,
     ) {
         (Ok(SessionUser(user)), Ok(Path((room, lang)))) => {
-            match rooms::readable_messages(&state, &room, &user, &lang, None, Some(PREVIEW_MESSAGES)).await {
+            match rooms::readable_messages(&state.rooms, &room, &user, &lang, None, Some(PREVIEW_MESSAGES)).await {
                 Ok(messages) => RoomPreview {
                     messages: messages.into_iter().filter_map(|m| serde_json::from_value(m).ok()).collect(),
                     reader_id: Some(user.id),
@@ -75,7 +89,6 @@ async fn room_page(State(state): State<AppState>, request: Request) -> Response 
     let options = state.leptos.clone();
     let render = leptos_axum::render_app_to_stream_with_context(
         move || {
-            provide_context(state.clone());
             provide_context(preview.clone());
         },
         move || app::shell(options.clone()),

@@ -22,12 +22,11 @@ use utoipa_axum::routes;
 use super::door::ClientAddr;
 use super::guest::{UserAnswer, clean_display_name};
 use super::{SESSION_USER_ID, User};
-use crate::AppState;
-use crate::db::now_ms;
+use crate::auth::AuthState;
 use crate::error::{ApiJson, Error, Result};
 use crate::openapi::ErrorBody;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<AuthState> {
     OpenApiRouter::new().routes(routes!(signup)).routes(routes!(login)).routes(routes!(logout))
 }
 
@@ -112,7 +111,7 @@ struct SignupRequest {
               (status = 429, body = ErrorBody, description = "too many sign-ups from this address; see Retry-After"))
 )]
 async fn signup(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     client: ClientAddr,
     session: Session,
     ApiJson(request): ApiJson<SignupRequest>,
@@ -147,7 +146,7 @@ async fn signup(
     .bind(&user.username)
     .bind(&user.display_name)
     .bind(&hash)
-    .bind(now_ms())
+    .bind(state.clock.now_ms())
     .execute(db)
     .await?
     .rows_affected();
@@ -183,7 +182,7 @@ struct Credentials {
               (status = 429, body = ErrorBody, description = "too many attempts; see Retry-After"))
 )]
 async fn login(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     client: ClientAddr,
     session: Session,
     ApiJson(request): ApiJson<LoginRequest>,
@@ -218,7 +217,7 @@ async fn login(
 
 /// Signs out: the session is deleted.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", responses((status = 204)))]
-async fn logout(State(state): State<crate::AppState>, session: Session) -> Result<StatusCode> {
+async fn logout(State(state): State<AuthState>, session: Session) -> Result<StatusCode> {
     let user: Option<String> =
         session.get(super::SESSION_USER_ID).await.map_err(|e| Error::Internal(format!("session store: {e}")))?;
     session.flush().await.map_err(|e| Error::Internal(format!("session store: {e}")))?;
@@ -235,7 +234,7 @@ async fn logout(State(state): State<crate::AppState>, session: Session) -> Resul
 ///
 /// # Errors
 /// Database or hashing errors.
-pub async fn ensure_admin(db: &AnyPool, password: Option<String>) -> Result<()> {
+pub async fn ensure_admin(db: &AnyPool, password: Option<String>, now_ms: i64) -> Result<()> {
     let exists = sqlx::query("select 1 from users where username = 'admin'").fetch_optional(db).await?.is_some();
     if exists {
         return Ok(());
@@ -253,7 +252,7 @@ pub async fn ensure_admin(db: &AnyPool, password: Option<String>) -> Result<()> 
     )
     .bind(format!("u_{}", ulid::Ulid::new().to_string().to_lowercase()))
     .bind(hash)
-    .bind(now_ms())
+    .bind(now_ms)
     .execute(db)
     .await?;
     if generated {

@@ -17,10 +17,10 @@ use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use tokio::sync::Semaphore;
 
-use crate::AppState;
+use crate::auth::AuthState;
 use crate::error::{Error, Result};
 use crate::limits::RateLimiter;
-use crate::webhooks::ssrf::Cidr;
+use crate::net::Cidr;
 
 /// Argon2 hashes (19 MiB each) running at once; more wait their turn.
 const CONCURRENT_HASHES: usize = 2;
@@ -94,12 +94,12 @@ pub struct ClientAddr(pub IpAddr);
 impl<S> FromRequestParts<S> for ClientAddr
 where
     S: Send + Sync,
-    AppState: FromRef<S>,
+    AuthState: FromRef<S>,
 {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
-        let app = AppState::from_ref(state);
+        let app = AuthState::from_ref(state);
         let peer = ConnectInfo::<SocketAddr>::from_request_parts(parts, state)
             .await
             .map(|ConnectInfo(addr)| addr.ip())

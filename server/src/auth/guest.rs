@@ -11,15 +11,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{SESSION_USER_ID, SessionUser, User};
-use crate::AppState;
-use crate::db::now_ms;
+use crate::auth::AuthState;
 use crate::error::{ApiJson, Error, Result};
 use crate::openapi::ErrorBody;
 
 /// The longest display name, in characters.
 pub const MAX_DISPLAY_NAME_CHARS: usize = 48;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<AuthState> {
     OpenApiRouter::new().routes(routes!(guest)).routes(routes!(me))
 }
 
@@ -95,7 +94,7 @@ fn is_invisible(c: char) -> bool {
               (status = 422, body = ErrorBody))
 )]
 async fn guest(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     client: super::door::ClientAddr,
     session: Session,
     ApiJson(request): ApiJson<GuestRequest>,
@@ -113,7 +112,7 @@ async fn guest(
         .bind(&user.id)
         .bind(&user.display_name)
         .bind(&user.role)
-        .bind(now_ms())
+        .bind(state.clock.now_ms())
         .execute(&db)
         .await?;
     // A new identity gets a new session id: never keep one chosen before sign-in.

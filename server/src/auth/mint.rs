@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{AdminCaller, Claims, Permission, Role, TokenCaller};
-use crate::AppState;
+use crate::auth::AuthState;
 use crate::db::format_ms;
 use crate::error::{ApiJson, Error, Result};
 use crate::openapi::ErrorBody;
@@ -21,7 +21,7 @@ pub const MAX_TTL_SECS: i64 = 24 * 60 * 60;
 /// tokens: each carries every ancestor's `jti`, so revoking one reaches them all.
 pub const MAX_GENERATIONS: usize = 8;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<AuthState> {
     OpenApiRouter::new().routes(routes!(mint)).routes(routes!(revoke))
 }
 
@@ -53,7 +53,7 @@ pub struct MintAnswer {
     security(("bearer" = []))
 )]
 async fn mint(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     TokenCaller(caller): TokenCaller,
     ApiJson(request): ApiJson<MintRequest>,
 ) -> Result<(StatusCode, Json<MintAnswer>)> {
@@ -64,7 +64,7 @@ async fn mint(
         return Err(Error::Invalid("permissions must list 1 to 64 entries".into()));
     }
     for permission in &request.permissions {
-        crate::topics::validate_pattern(&permission.topic)?;
+        super::tokens::validate_pattern(&permission.topic)?;
         if permission.ops.is_empty() {
             return Err(Error::Invalid(format!("permission on {} has no ops", permission.topic)));
         }
@@ -99,7 +99,7 @@ async fn mint(
     responses((status = 204), (status = 403, body = ErrorBody)),
     security(("bearer" = []), ("session" = []))
 )]
-async fn revoke(State(state): State<AppState>, _admin: AdminCaller, Path(jti): Path<String>) -> Result<StatusCode> {
+async fn revoke(State(state): State<AuthState>, _admin: AdminCaller, Path(jti): Path<String>) -> Result<StatusCode> {
     if jti.is_empty() || jti.len() > 64 {
         return Err(Error::BadRequest("not a token id".into()));
     }

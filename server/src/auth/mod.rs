@@ -12,6 +12,8 @@ pub mod sessions;
 pub mod tokens;
 pub mod users;
 
+use std::sync::Arc;
+
 use axum::extract::{FromRef, FromRequestParts, Query};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -19,9 +21,22 @@ use serde::{Deserialize, Serialize};
 use sqlx::AnyPool;
 use tower_sessions::Session;
 
-use crate::AppState;
+use crate::clock::Clock;
 use crate::error::{Error, Result};
+use revocation::Revocations;
 pub use tokens::{Claims, Op, Permission, Role, TokenKey};
+
+/// What the auth endpoints and the caller extractors need: a piece of every
+/// feature's state, so each names only what it uses.
+#[derive(Clone, FromRef)]
+pub struct AuthState {
+    pub db: AnyPool,
+    pub tokens: TokenKey,
+    pub clock: Clock,
+    pub revocations: Arc<Revocations>,
+    /// Limits on logins, sign-ups and guests; the client's address.
+    pub door: Arc<door::Door>,
+}
 
 /// The session key holding the signed-in user's id.
 pub const SESSION_USER_ID: &str = "user_id";
@@ -52,12 +67,12 @@ pub struct SessionUser(pub User);
 impl<S> FromRequestParts<S> for SessionUser
 where
     S: Send + Sync,
-    AppState: FromRef<S>,
+    AuthState: FromRef<S>,
 {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
-        let app = AppState::from_ref(state);
+        let app = AuthState::from_ref(state);
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|_| Error::Internal("session layer missing".into()))?;
@@ -87,12 +102,12 @@ pub struct TokenCaller(pub Claims);
 impl<S> FromRequestParts<S> for TokenCaller
 where
     S: Send + Sync,
-    AppState: FromRef<S>,
+    AuthState: FromRef<S>,
 {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
-        let app = AppState::from_ref(state);
+        let app = AuthState::from_ref(state);
         let from_header = parts
             .headers
             .get(AUTHORIZATION)
@@ -133,7 +148,7 @@ pub enum Caller {
 impl<S> FromRequestParts<S> for Caller
 where
     S: Send + Sync,
-    AppState: FromRef<S>,
+    AuthState: FromRef<S>,
 {
     type Rejection = Error;
 
@@ -153,7 +168,7 @@ pub struct AdminCaller {
 impl<S> FromRequestParts<S> for AdminCaller
 where
     S: Send + Sync,
-    AppState: FromRef<S>,
+    AuthState: FromRef<S>,
 {
     type Rejection = Error;
 
@@ -170,6 +185,6 @@ where
 }
 
 /// All of the auth routes.
-pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
+pub fn router() -> utoipa_axum::router::OpenApiRouter<AuthState> {
     guest::router().merge(mint::router()).merge(accounts::router()).merge(users::router())
 }

@@ -17,11 +17,12 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
+use futures_util::future::BoxFuture;
+use serde::{Deserialize, Serialize};
 use sqlx::AnyPool;
 use tokio::sync::broadcast;
 
 use super::Claims;
-use crate::cluster::{Cluster, Revoked};
 use crate::error::Result;
 
 /// How long a revoked `jti` is remembered: longer than any token can live
@@ -37,7 +38,34 @@ pub struct Revocations {
     rooms: RwLock<HashMap<String, i64>>,
     announce: broadcast::Sender<String>,
     /// Other nodes hear of a revocation at once (and reload them every second).
-    cluster: Arc<Cluster>,
+    relay: Arc<dyn RevocationRelay>,
+}
+
+/// A revocation made on one node, for the others' open streams.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Revoked {
+    /// One token, by its `jti`.
+    Token { jti: String },
+    /// Every token `user` (any subject) was issued before `at` (ms).
+    User { user: String, at: i64 },
+    /// Every token for `room`'s topics issued before `at` (ms): the room was deleted.
+    Room { room: String, at: i64 },
+}
+
+/// Carries a revocation to the other nodes, so their open streams close at
+/// once rather than at their next reload (the cluster transport implements it).
+pub trait RevocationRelay: Send + Sync {
+    fn relay_revocation<'a>(&'a self, revoked: &'a Revoked) -> BoxFuture<'a, ()>;
+}
+
+/// A node on its own: nobody to tell.
+pub struct SingleNode;
+
+impl RevocationRelay for SingleNode {
+    fn relay_revocation<'a>(&'a self, _: &'a Revoked) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
 }
 
 /// When a token was issued, from the ULID in its `jti` (ms), if it has one.
@@ -62,14 +90,14 @@ impl Revocations {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn load(db: &AnyPool, now_ms: i64, cluster: Arc<Cluster>) -> Result<Self> {
+    pub async fn load(db: &AnyPool, now_ms: i64, relay: Arc<dyn RevocationRelay>) -> Result<Self> {
         sqlx::query("delete from revoked_tokens where revoked_at < $1").bind(now_ms - REMEMBER_MS).execute(db).await?;
         let revocations = Self {
             revoked: RwLock::default(),
             cut_offs: RwLock::default(),
             rooms: RwLock::default(),
             announce: broadcast::channel(256).0,
-            cluster,
+            relay,
         };
         revocations.reload(db).await?;
         Ok(revocations)
@@ -179,7 +207,7 @@ impl Revocations {
 
     async fn announce_everywhere(&self, revoked: Revoked) {
         self.apply(&revoked);
-        self.cluster.announce_revocation(&revoked).await;
+        self.relay.relay_revocation(&revoked).await;
     }
 
     /// A stream of revocations as they happen: token ids, `user:{sub}` and `room:{room}` cut-offs.
@@ -216,7 +244,7 @@ mod tests {
     fn the_issue_time_comes_from_the_jti() {
         let claims = Claims::new("u", "U", Role::User, vec![], 10);
         let issued = issued_at_ms(&claims.jti).unwrap();
-        let now = crate::db::now_ms();
+        let now = crate::clock::Clock::system().now_ms();
         assert!((now - issued).abs() < 5_000, "{issued} vs {now}");
         assert_eq!(issued_at_ms("nonsense"), None);
     }
@@ -228,7 +256,7 @@ mod tests {
             cut_offs: RwLock::default(),
             rooms: RwLock::default(),
             announce: broadcast::channel(4).0,
-            cluster: Arc::new(Cluster::local()),
+            relay: Arc::new(SingleNode),
         };
         let perm = |topic: &str| Permission { topic: topic.into(), ops: vec![Op::Subscribe] };
         let parent = Claims::new("u_1", "A", Role::User, vec![perm("lobby-subscribe-*")], i64::MAX);

@@ -98,6 +98,20 @@ impl Claims {
     }
 }
 
+/// Checks a permission pattern: a topic name in which `*` may stand for any run.
+///
+/// # Errors
+/// [`Error::BadRequest`] naming the rule.
+pub fn validate_pattern(pattern: &str) -> Result<()> {
+    let ok = (1..=128).contains(&pattern.len())
+        && pattern.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'*'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::BadRequest("topic patterns are 1–128 characters of A-Z a-z 0-9 _ . - *".into()))
+    }
+}
+
 /// Matches a topic name against a pattern where `*` stands for any run of
 /// characters. Greedy with one remembered star: a failed match resumes
 /// after the last star only, so the time is at most the product of the two

@@ -1,26 +1,26 @@
 //! User administration (admins): list users, ban or unban, cut off a user's
-//! tokens, and grant the languages a room locks (the "paid" languages).
+//! tokens. Granting a room's locked languages is the rooms' business
+//! ([`crate::rooms`]).
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AdminCaller;
-use crate::AppState;
-use crate::error::{ApiJson, Error, Result};
+use crate::auth::AuthState;
+use crate::error::{Error, Result};
 use crate::openapi::ErrorBody;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<AuthState> {
     OpenApiRouter::new()
         .routes(routes!(list_users))
         .routes(routes!(ban))
         .routes(routes!(unban))
         .routes(routes!(revoke_tokens))
-        .routes(routes!(grant, withdraw))
 }
 
 /// A user as admins see it.
@@ -61,7 +61,7 @@ pub struct UserList {
     responses((status = 200, body = UserList), (status = 403, body = ErrorBody)),
     security(("bearer" = []), ("session" = []))
 )]
-async fn list_users(State(state): State<AppState>, _admin: AdminCaller) -> Result<Json<UserList>> {
+async fn list_users(State(state): State<AuthState>, _admin: AdminCaller) -> Result<Json<UserList>> {
     let mut users: Vec<UserAdminView> =
         sqlx::query_as("select id, username, display_name, role, banned from users order by created_at desc limit 500")
             .fetch_all(&state.db)
@@ -76,7 +76,7 @@ async fn list_users(State(state): State<AppState>, _admin: AdminCaller) -> Resul
     Ok(Json(UserList { users }))
 }
 
-async fn set_banned(state: &AppState, id: &str, banned: bool) -> Result<()> {
+async fn set_banned(state: &AuthState, id: &str, banned: bool) -> Result<()> {
     let changed = sqlx::query("update users set banned = $1 where id = $2 and role != 'admin'")
         .bind(i64::from(banned))
         .bind(id)
@@ -99,7 +99,7 @@ async fn set_banned(state: &AppState, id: &str, banned: bool) -> Result<()> {
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("session" = []))
 )]
-async fn ban(State(state): State<AppState>, _admin: AdminCaller, Path(id): Path<String>) -> Result<StatusCode> {
+async fn ban(State(state): State<AuthState>, _admin: AdminCaller, Path(id): Path<String>) -> Result<StatusCode> {
     set_banned(&state, &id, true).await?;
     state.revocations.cut_off_user(&state.db, &id, state.clock.now_ms()).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -114,7 +114,7 @@ async fn ban(State(state): State<AppState>, _admin: AdminCaller, Path(id): Path<
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("session" = []))
 )]
-async fn unban(State(state): State<AppState>, _admin: AdminCaller, Path(id): Path<String>) -> Result<StatusCode> {
+async fn unban(State(state): State<AuthState>, _admin: AdminCaller, Path(id): Path<String>) -> Result<StatusCode> {
     set_banned(&state, &id, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -129,7 +129,7 @@ async fn unban(State(state): State<AppState>, _admin: AdminCaller, Path(id): Pat
     security(("bearer" = []), ("session" = []))
 )]
 async fn revoke_tokens(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     _admin: AdminCaller,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
@@ -138,72 +138,5 @@ async fn revoke_tokens(
         return Err(Error::BadRequest("not a user or subject id".into()));
     }
     state.revocations.cut_off_user(&state.db, &id, state.clock.now_ms()).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize, ToSchema)]
-struct Grant {
-    room: String,
-    language: String,
-}
-
-/// Grants a user a language that the room locks.
-#[utoipa::path(
-    post,
-    path = "/api/users/{id}/languages",
-    tag = "users",
-    params(("id" = String, Path)),
-    request_body = Grant,
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
-    security(("bearer" = []), ("session" = []))
-)]
-async fn grant(
-    State(state): State<AppState>,
-    _admin: AdminCaller,
-    Path(id): Path<String>,
-    ApiJson(grant): ApiJson<Grant>,
-) -> Result<StatusCode> {
-    super::find_user(&state.db, &id).await?.ok_or_else(|| Error::NotFound(format!("user {id}")))?;
-    let room = crate::rooms::find_room(&state, &grant.room).await?;
-    if !room.languages.contains(&grant.language) {
-        return Err(Error::Invalid(format!("room {} has no language {:?}", room.name, grant.language)));
-    }
-    sqlx::query("insert into user_languages (user_id, room, lang) values ($1, $2, $3) on conflict do nothing")
-        .bind(&id)
-        .bind(&grant.room)
-        .bind(&grant.language)
-        .execute(&state.db)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Withdraws a granted language.
-#[utoipa::path(
-    delete,
-    path = "/api/users/{id}/languages",
-    tag = "users",
-    params(("id" = String, Path)),
-    request_body = Grant,
-    responses((status = 204), (status = 403, body = ErrorBody)),
-    security(("bearer" = []), ("session" = []))
-)]
-async fn withdraw(
-    State(state): State<AppState>,
-    _admin: AdminCaller,
-    Path(id): Path<String>,
-    ApiJson(grant): ApiJson<Grant>,
-) -> Result<StatusCode> {
-    let withdrawn = sqlx::query("delete from user_languages where user_id = $1 and room = $2 and lang = $3")
-        .bind(&id)
-        .bind(&grant.room)
-        .bind(&grant.language)
-        .execute(&state.db)
-        .await?
-        .rows_affected();
-    if withdrawn > 0 {
-        // Their join tokens still name the language: cut them (open streams
-        // close; the UI joins again and gets what is left).
-        state.revocations.cut_off_user(&state.db, &id, state.clock.now_ms()).await?;
-    }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,7 +13,7 @@ use crate::error::Result;
 
 mod writer;
 
-pub use writer::{InlineSqlite, is_busy};
+pub use writer::InlineSqlite;
 
 /// Which engine a pool talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,12 +217,6 @@ pub fn placeholders(rows: usize, columns: usize) -> String {
         sql.push(')');
     }
     sql
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    let now = time::OffsetDateTime::now_utc();
-    (now.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 /// RFC 3339 with milliseconds, e.g. `2026-11-28T22:00:00.123Z`.

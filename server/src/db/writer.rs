@@ -12,7 +12,9 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode};
+use rusqlite::Connection;
+
+use crate::error::is_busy;
 
 /// How long a transaction waits for another process's write lock, as sqlx's pool does.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -72,9 +74,4 @@ impl InlineSqlite {
             _ => wait(),
         }
     }
-}
-
-/// SQLite's "busy" and "locked": another writer holds the lock.
-pub fn is_busy(e: &rusqlite::Error) -> bool {
-    e.sqlite_error_code().is_some_and(|c| matches!(c, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
 }

@@ -8,10 +8,10 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::{RoomAnswer, find_room};
-use crate::AppState;
 use crate::auth::AdminCaller;
 use crate::error::{ApiJson, Error, Result};
 use crate::openapi::ErrorBody;
+use crate::rooms::RoomsState;
 
 /// The most words a room may add to each of its lists.
 pub const MAX_ROOM_WORDS: usize = 500;
@@ -106,7 +106,7 @@ fn validate(settings: &RoomSettings) -> Result<()> {
     security(("bearer" = []), ("session" = []))
 )]
 pub(super) async fn put_room(
-    State(state): State<AppState>,
+    State(state): State<RoomsState>,
     _admin: AdminCaller,
     Path(name): Path<String>,
     ApiJson(settings): ApiJson<RoomSettings>,
@@ -138,7 +138,7 @@ pub(super) async fn put_room(
     .execute(&state.db)
     .await?;
     if let Some(hook) = &state.pipeline_hook {
-        hook.register(&state.db, &name).await?;
+        hook.register(&state.db, &name, state.clock.now_ms()).await?;
     }
     let status = if existed { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(RoomAnswer { room: find_room(&state, &name).await? })))
@@ -154,7 +154,7 @@ pub(super) async fn put_room(
     security(("bearer" = []), ("session" = []))
 )]
 pub(super) async fn delete_room(
-    State(state): State<AppState>,
+    State(state): State<RoomsState>,
     _admin: AdminCaller,
     Path(name): Path<String>,
 ) -> Result<StatusCode> {
@@ -169,6 +169,6 @@ pub(super) async fn delete_room(
         .await?;
     // Its join tokens would still reach its topics (and a room made again
     // under the name) for up to an hour.
-    state.revocations.cut_off_room(&state.db, &name, state.clock.now_ms()).await?;
+    state.auth.revocations.cut_off_room(&state.db, &name, state.clock.now_ms()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,7 +3,10 @@
 //! Joining gives a token that may publish to `{room}-publish` and subscribe
 //! only to `{room}-subscribe-{lang}`: nobody can read the unmoderated topic.
 
+use std::sync::Arc;
+
 use axum::Json;
+use axum::extract::FromRef;
 use axum::extract::Query;
 use axum::extract::{Path, State};
 use rusqlite::OptionalExtension as _;
@@ -13,14 +16,42 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::AppState;
+use crate::auth::AuthState;
 use crate::auth::{Caller, Claims, Op, Permission, Role, SessionUser, User};
-use crate::db::{format_ms, now_ms};
+use crate::clock::Clock;
+use crate::db::{InlineSqlite, WriteGate, format_ms};
 use crate::error::{ApiJson, Error, Result};
 use crate::openapi::ErrorBody;
+use crate::webhooks::PipelineHook;
+use parley_pipeline::Pipeline;
+use tokio::sync::Notify;
 
 pub mod admin;
+mod grants;
 pub mod readers;
+
+/// What the rooms' endpoints need.
+#[derive(Clone, FromRef)]
+pub struct RoomsState {
+    /// Who is calling, and the key that signs join tokens.
+    pub auth: AuthState,
+    pub db: AnyPool,
+    pub clock: Clock,
+    /// One writer at a time on SQLite (usage reports, reader backfills).
+    pub write_gate: WriteGate,
+    /// The embedded default's inline read connection, for reads made per
+    /// message (none on PostgreSQL).
+    #[from_ref(skip)]
+    pub sqlite_reads: Option<Arc<InlineSqlite>>,
+    /// Wakes the webhook worker after a backfill.
+    pub outbox_wakeup: Arc<Notify>,
+    /// Registers the pipeline on new rooms (none when an admin wires webhooks by hand).
+    #[from_ref(skip)]
+    pub pipeline_hook: Option<Arc<PipelineHook>>,
+    /// The embedded pipeline, for the languages it can translate.
+    #[from_ref(skip)]
+    pub pipeline: Option<Arc<Pipeline>>,
+}
 
 /// How long a join token lives; the client joins again to renew it.
 pub const JOIN_TOKEN_TTL_SECS: i64 = 60 * 60;
@@ -95,9 +126,11 @@ const ROOM_COLUMNS: &str = "select name, title, languages, moderation, block_wor
     from rooms";
 
 /// Today (UTC) as translation usage is counted, e.g. `2026-11-29`.
-pub fn usage_day() -> String {
+pub fn usage_day(now_ms: i64) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day]");
-    time::OffsetDateTime::now_utc().format(&format).unwrap_or_default()
+    let now = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(now_ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    now.format(&format).unwrap_or_default()
 }
 
 /// `(room, lang)` for every room (`$1` null) or one.
@@ -108,13 +141,14 @@ async fn readers_of(db: &AnyPool, room: Option<&str>) -> Result<Vec<(String, Str
     Ok(sqlx::query_as(READERS).bind(room).fetch_all(db).await?)
 }
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<RoomsState> {
     OpenApiRouter::new()
         .routes(routes!(list))
         .routes(routes!(show, admin::put_room, admin::delete_room))
         .routes(routes!(join))
         .routes(routes!(messages))
         .routes(routes!(readers::record_usage))
+        .routes(routes!(grants::grant, grants::withdraw))
 }
 
 /// Checks that `user` may read `room` in `lang`: the room has it, and a
@@ -177,7 +211,7 @@ pub struct MessagePage {
     security(("session" = []))
 )]
 async fn messages(
-    State(state): State<AppState>,
+    State(state): State<RoomsState>,
     SessionUser(user): SessionUser,
     Path(room): Path<String>,
     Query(query): Query<MessagesQuery>,
@@ -190,7 +224,7 @@ async fn messages(
 /// each `id` once at its newest version: for the API and for the room
 /// page's first HTML.
 pub async fn readable_messages(
-    state: &AppState,
+    state: &RoomsState,
     room: &str,
     user: &User,
     lang: &str,
@@ -220,9 +254,9 @@ pub async fn readable_messages(
 ///
 /// # Errors
 /// Database errors.
-pub async fn all_rooms(db: &AnyPool) -> Result<Vec<Room>> {
+pub async fn all_rooms(db: &AnyPool, now_ms: i64) -> Result<Vec<Room>> {
     let rows: Vec<RoomRow> =
-        sqlx::query_as(&format!("{ROOM_COLUMNS} order by name")).bind(usage_day()).fetch_all(db).await?;
+        sqlx::query_as(&format!("{ROOM_COLUMNS} order by name")).bind(usage_day(now_ms)).fetch_all(db).await?;
     let readers = readers_of(db, None).await?;
     Ok(rows
         .into_iter()
@@ -238,12 +272,12 @@ pub async fn all_rooms(db: &AnyPool) -> Result<Vec<Room>> {
 ///
 /// # Errors
 /// [`Error::NotFound`]; database errors.
-pub async fn find_room(state: &crate::AppState, name: &str) -> Result<Room> {
+pub async fn find_room(state: &RoomsState, name: &str) -> Result<Room> {
     let found = match &state.sqlite_reads {
         Some(reads) => reads.with(|conn| {
             let row = conn
                 .prepare_cached(&format!("{ROOM_COLUMNS} where name = $2"))?
-                .query_row(rusqlite::params![usage_day(), name], |r| {
+                .query_row(rusqlite::params![usage_day(state.clock.now_ms()), name], |r| {
                     Ok(RoomRow {
                         name: r.get(0)?,
                         title: r.get(1)?,
@@ -266,7 +300,7 @@ pub async fn find_room(state: &crate::AppState, name: &str) -> Result<Room> {
         })?,
         None => {
             let row: Option<RoomRow> = sqlx::query_as(&format!("{ROOM_COLUMNS} where name = $2"))
-                .bind(usage_day())
+                .bind(usage_day(state.clock.now_ms()))
                 .bind(name)
                 .fetch_optional(&state.db)
                 .await?;
@@ -286,7 +320,7 @@ pub async fn find_room(state: &crate::AppState, name: &str) -> Result<Room> {
 ///
 /// # Errors
 /// Database errors.
-pub async fn seed(db: &AnyPool, rooms: &[(String, Vec<String>)]) -> Result<()> {
+pub async fn seed(db: &AnyPool, rooms: &[(String, Vec<String>)], now_ms: i64) -> Result<()> {
     for (name, languages) in rooms {
         sqlx::query(
             "insert into rooms (name, title, languages, moderation, created_at)
@@ -295,7 +329,7 @@ pub async fn seed(db: &AnyPool, rooms: &[(String, Vec<String>)]) -> Result<()> {
         .bind(name)
         .bind(title_case(name))
         .bind(serde_json::to_string(languages).unwrap_or_else(|_| "[]".into()))
-        .bind(now_ms())
+        .bind(now_ms)
         .execute(db)
         .await?;
     }
@@ -367,12 +401,12 @@ impl Audience {
 #[utoipa::path(get, path = "/api/rooms", tag = "rooms", responses((status = 200, body = RoomList)))]
 async fn list(
     caller: std::result::Result<Caller, Error>,
-    State(state): State<AppState>,
+    State(state): State<RoomsState>,
 ) -> Result<Json<serde_json::Value>> {
     let audience = Audience::of(&caller);
     let pipeline = state.pipeline.as_deref();
     let rooms: Vec<serde_json::Value> =
-        all_rooms(&state.db).await?.into_iter().map(|r| audience.view(r, pipeline)).collect();
+        all_rooms(&state.db, state.clock.now_ms()).await?.into_iter().map(|r| audience.view(r, pipeline)).collect();
     Ok(Json(serde_json::json!({ "rooms": rooms })))
 }
 
@@ -387,7 +421,7 @@ async fn list(
 )]
 async fn show(
     caller: Caller,
-    State(state): State<AppState>,
+    State(state): State<RoomsState>,
     Path(room): Path<String>,
 ) -> Result<Json<serde_json::Value>> {
     let audience = Audience::of(&Ok(caller));
@@ -434,7 +468,7 @@ pub const REACTIONS_RETAINED: i64 = 5000;
     security(("session" = []))
 )]
 async fn join(
-    State(state): State<AppState>,
+    State(state): State<RoomsState>,
     SessionUser(user): SessionUser,
     Path(room): Path<String>,
     ApiJson(request): ApiJson<JoinRequest>,
@@ -461,7 +495,7 @@ async fn join(
             .await?;
     }
     let exp = state.clock.now_secs() + JOIN_TOKEN_TTL_SECS;
-    let token = state.tokens.sign(&Claims::new(
+    let token = state.auth.tokens.sign(&Claims::new(
         user.id,
         user.display_name,
         Role::User,

@@ -8,10 +8,10 @@ use rusqlite::OptionalExtension as _;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::AppState;
 use crate::auth::{Role, TokenCaller};
 use crate::error::{ApiJson, Error, Result};
 use crate::openapi::ErrorBody;
+use crate::rooms::RoomsState;
 use crate::topics::{Item, Publisher};
 
 /// How many recent messages are re-sent to the pipeline when a language gets its first reader.
@@ -24,7 +24,7 @@ pub const BACKFILL_ITEMS: i64 = 200;
 ///
 /// # Errors
 /// Database errors.
-pub async fn record_reader(state: &AppState, room: &str, lang: &str) -> Result<()> {
+pub async fn record_reader(state: &RoomsState, room: &str, lang: &str) -> Result<()> {
     let now = state.clock.now_ms();
     let first = sqlx::query(
         "insert into room_readers (room, lang, last_join_at) values ($1, $2, $3) on conflict (room, lang) do nothing",
@@ -64,7 +64,7 @@ struct PublishedRow {
 }
 
 /// Queues the room's recent publish items for the pipeline again.
-async fn backfill(state: &AppState, room: &str) -> Result<usize> {
+async fn backfill(state: &RoomsState, room: &str) -> Result<usize> {
     let webhook = format!("pipeline-{room}");
     let registered =
         sqlx::query("select 1 from webhooks where name = $1").bind(&webhook).fetch_optional(&state.db).await?;
@@ -131,7 +131,7 @@ pub struct UsageAnswer {
     security(("bearer" = []))
 )]
 pub(super) async fn record_usage(
-    State(state): State<AppState>,
+    State(state): State<RoomsState>,
     TokenCaller(caller): TokenCaller,
     Path(room): Path<String>,
     ApiJson(usage): ApiJson<Usage>,
@@ -148,7 +148,7 @@ pub(super) async fn record_usage(
     let add_sql = "insert into translation_usage (room, day, characters) values ($1, $2, $3)
          on conflict (room, day) do update set characters = translation_usage.characters + excluded.characters
          returning characters";
-    let day = super::usage_day();
+    let day = super::usage_day(state.clock.now_ms());
     let turn = state.write_gate.enter().await;
     let recorded: Option<(i64, Option<i64>)> = match turn.sqlite() {
         Some(writer) => writer.with(|conn| {

@@ -9,26 +9,70 @@
 
 pub mod batch;
 pub mod bus;
+pub mod outbox;
 pub mod publish;
 pub mod retention;
 pub mod subscribe;
 
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use futures_util::future::BoxFuture;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::AppState;
-use crate::db::format_ms;
+use sqlx::AnyPool;
+use tokio::sync::Notify;
+
+use crate::auth::AuthState;
+use crate::clock::Clock;
+use crate::db::{WriteGate, format_ms};
 use crate::error::{Error, Result};
+use crate::limits::{RateLimiter, SubscriptionCaps};
+use crate::metrics::Metrics;
+use crate::shutdown::Shutdown;
+use bus::Bus;
 
 pub use batch::{NewItem, PublishQueue, Published, publish_item, publish_items};
+
+/// What publishing and subscribing need.
+#[derive(Clone, FromRef)]
+pub struct TopicsState {
+    /// Who is calling (tokens, and admins' sessions for retention).
+    pub auth: AuthState,
+    pub db: AnyPool,
+    pub clock: Clock,
+    pub bus: Arc<Bus>,
+    /// Publishes waiting for the next group commit.
+    pub publish_queue: Arc<PublishQueue>,
+    /// One writer at a time on SQLite (see [`crate::db::WriteGate`]).
+    pub write_gate: WriteGate,
+    pub metrics: Arc<Metrics>,
+    pub publish_limits: Arc<RateLimiter>,
+    /// Chat messages per second on the whole node (each costs translation).
+    #[from_ref(skip)]
+    pub chat_limit: Arc<RateLimiter>,
+    pub subscription_caps: Arc<SubscriptionCaps>,
+    /// Wakes the webhook worker when a publish wrote outbox rows.
+    pub outbox_wakeup: Arc<Notify>,
+    pub shutdown: Shutdown,
+    /// The other nodes' subscribers (none on a single node).
+    pub relay: Arc<dyn ItemRelay>,
+}
+
+/// Carries a committed item to the other nodes' subscribers; the cluster
+/// transport implements it, above this layer.
+pub trait ItemRelay: Send + Sync {
+    fn relay_item<'a>(&'a self, item: &'a Item) -> BoxFuture<'a, ()>;
+}
 
 /// The largest item body a publisher may send.
 pub const MAX_ITEM_BYTES: usize = 16 * 1024;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<TopicsState> {
     OpenApiRouter::new()
         .routes(routes!(publish::publish))
         .routes(routes!(publish::publish_batch))
@@ -119,7 +163,7 @@ pub fn webhook_payload(topic: &str, seq: i64, published_at_ms: i64, publisher: &
 /// # Errors
 /// Database errors.
 pub async fn supersede(
-    state: &AppState,
+    state: &TopicsState,
     topic: &str,
     publisher: &str,
     prefix: &str,
@@ -157,20 +201,6 @@ pub fn validate_topic(name: &str) -> Result<()> {
         Ok(())
     } else {
         Err(Error::BadRequest("topic names are 1–128 characters of A-Z a-z 0-9 _ . -, not dots alone".into()))
-    }
-}
-
-/// Checks a permission pattern: a topic name in which `*` may stand for any run.
-///
-/// # Errors
-/// [`Error::BadRequest`] naming the rule.
-pub fn validate_pattern(pattern: &str) -> Result<()> {
-    let ok = (1..=128).contains(&pattern.len())
-        && pattern.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'*'));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::BadRequest("topic patterns are 1–128 characters of A-Z a-z 0-9 _ . - *".into()))
     }
 }
 

@@ -9,11 +9,11 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::{MAX_ITEM_BYTES, NewItem, Publisher, publish_item, publish_items, validate_topic};
-use crate::AppState;
 use crate::auth::{Claims, Op, Role, TokenCaller};
 use crate::error::ApiJson;
 use crate::error::{Error, Result};
 use crate::openapi::ErrorBody;
+use crate::topics::TopicsState;
 
 /// The header naming a publish's idempotency key.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -46,7 +46,7 @@ pub struct PublishAnswer {
     security(("bearer" = []))
 )]
 pub(super) async fn publish(
-    State(state): State<AppState>,
+    State(state): State<TopicsState>,
     TokenCaller(claims): TokenCaller,
     Path(topic): Path<String>,
     headers: HeaderMap,
@@ -73,7 +73,7 @@ pub(super) async fn publish(
 /// ([`super::subscribe`]), checked as `POST` checks it (and counted against
 /// the same limits): the item to append.
 pub(super) fn check_frame(
-    state: &AppState,
+    state: &TopicsState,
     claims: &Claims,
     topic: String,
     value: Value,
@@ -84,7 +84,7 @@ pub(super) fn check_frame(
     if claims.exp <= state.clock.now_secs() {
         return Err(Error::TokenExpired);
     }
-    if state.revocations.is_revoked(claims) {
+    if state.auth.revocations.is_revoked(claims) {
         return Err(Error::TokenRevoked);
     }
     check_item(claims, &topic, &value, key.as_deref())?;
@@ -112,7 +112,7 @@ fn check_item(claims: &Claims, topic: &str, value: &Value, key: Option<&str>) ->
 /// a client that sends several without waiting gets them committed
 /// together, as a batch `POST` would.
 pub(super) async fn publish_frames(
-    state: &AppState,
+    state: &TopicsState,
     claims: &Claims,
     items: Vec<NewItem>,
 ) -> Result<Vec<PublishAnswer>> {
@@ -181,7 +181,7 @@ pub struct BatchAnswer {
     security(("bearer" = []))
 )]
 pub(super) async fn publish_batch(
-    State(state): State<AppState>,
+    State(state): State<TopicsState>,
     TokenCaller(claims): TokenCaller,
     ApiJson(request): ApiJson<BatchRequest>,
 ) -> Result<Json<BatchAnswer>> {
@@ -226,7 +226,7 @@ pub(super) async fn publish_batch(
 /// Users' limits, which bound what reaches the pipeline in the first place,
 /// stay, and so does the server-wide cap on chat messages, which bounds the
 /// translation work all users together can cause.
-fn take_publish_tokens(state: &AppState, claims: &Claims, n: u32, chat: u32) -> Result<()> {
+fn take_publish_tokens(state: &TopicsState, claims: &Claims, n: u32, chat: u32) -> Result<()> {
     if claims.role == Role::Service {
         return Ok(());
     }

@@ -12,12 +12,12 @@ use sqlx::AnyPool;
 use utoipa::ToSchema;
 
 use super::validate_topic;
-use crate::AppState;
 use crate::auth::AdminCaller;
 use crate::clock::Clock;
 use crate::error::{ApiJson, Error, Result};
 use crate::openapi::ErrorBody;
 use crate::shutdown::Shutdown;
+use crate::topics::TopicsState;
 
 /// The server-wide limits, for topics without their own.
 #[derive(Debug, Clone, Copy)]
@@ -103,7 +103,7 @@ pub struct RetentionAnswer {
     security(("bearer" = []), ("session" = []))
 )]
 pub(super) async fn set_retention(
-    State(state): State<AppState>,
+    State(state): State<TopicsState>,
     _admin: AdminCaller,
     Path(topic): Path<String>,
     ApiJson(request): ApiJson<Retention>,

@@ -29,11 +29,11 @@ use tokio::sync::mpsc;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{Item, Publisher, validate_topic};
-use crate::AppState;
 use crate::auth::{Claims, Op, TokenCaller};
 use crate::error::{Error, Result};
 use crate::limits::SubscriptionGuard;
 use crate::openapi::ErrorBody;
+use crate::topics::TopicsState;
 
 /// How often an idle subscription gets a `heartbeat` frame.
 pub const HEARTBEAT: Duration = Duration::from_secs(25);
@@ -102,7 +102,7 @@ pub(super) struct SubscribeQuery {
     security(("bearer" = []))
 )]
 pub(super) async fn subscribe(
-    State(state): State<AppState>,
+    State(state): State<TopicsState>,
     TokenCaller(claims): TokenCaller,
     Path(topic): Path<String>,
     Query(query): Query<SubscribeQuery>,
@@ -152,7 +152,7 @@ fn last_event_id(headers: &HeaderMap) -> Option<i64> {
 }
 
 fn sse(
-    state: AppState,
+    state: TopicsState,
     claims: Claims,
     topic: String,
     resume_after: Option<i64>,
@@ -190,7 +190,7 @@ impl Sink {
     /// for input on every item. Publishes keep the order they were sent in
     /// (those already waiting are queued together), and a client that does
     /// not read its answers stops being read.
-    fn websocket(socket: WebSocket, state: AppState, claims: Claims) -> (Sink, Closed, mpsc::Receiver<String>) {
+    fn websocket(socket: WebSocket, state: TopicsState, claims: Claims) -> (Sink, Closed, mpsc::Receiver<String>) {
         let (sink, mut stream) = socket.split();
         let (tx, rx) = tokio::sync::oneshot::channel::<Option<u16>>();
         let (answers, replies) = mpsc::channel::<String>(REPLY_BUFFER);
@@ -320,13 +320,13 @@ async fn run_subscription(
     mut sink: Sink,
     mut closed: Closed,
     mut replies: Option<mpsc::Receiver<String>>,
-    state: AppState,
+    state: TopicsState,
     claims: Claims,
     topic: String,
     resume_after: Option<i64>,
     _guard: SubscriptionGuard,
 ) {
-    let mut revoked = state.revocations.watch();
+    let mut revoked = state.auth.revocations.watch();
     let shutdown = state.shutdown.clone();
     let expires_in =
         Duration::from_millis((claims.exp.saturating_mul(1000) - state.clock.now_ms()).clamp(0, MAX_TIMER_MS) as u64);
@@ -426,7 +426,7 @@ async fn run_subscription(
             // Any revocation (or a lagging watch) may be this token's: a
             // parent's, its subject's, its room's. Checking is a few lookups.
             _ = revoked.recv() => {
-                if state.revocations.is_revoked(&claims) {
+                if state.auth.revocations.is_revoked(&claims) {
                     return sink.close(CLOSE_TOKEN_REVOKED, "token_revoked").await;
                 }
             }
@@ -488,7 +488,7 @@ const MAX_REF_CHARS: usize = 64;
 /// per frame: `{"type":"published","ref","topic","seq","duplicate"}` or
 /// `{"type":"error","ref","error":{"code","message"},"retry_after_secs"?}`.
 /// The publishes among them are queued together.
-async fn client_frames(state: &AppState, claims: &Claims, frames: &[Utf8Bytes]) -> Vec<String> {
+async fn client_frames(state: &TopicsState, claims: &Claims, frames: &[Utf8Bytes]) -> Vec<String> {
     let mut answers: Vec<Option<String>> = Vec::with_capacity(frames.len());
     let (mut items, mut waiting) = (Vec::new(), Vec::new());
     for text in frames {
@@ -547,7 +547,7 @@ fn error_frame(reference: Option<&str>, error: &Error) -> String {
 
 /// Sends every retained item after `after`, preceded by a `discontinuity`
 /// when some were already evicted; returns the last `seq` sent.
-async fn replay(sink: &mut Sink, state: &AppState, topic: &str, mut after: i64) -> Result<Option<i64>, Gone> {
+async fn replay(sink: &mut Sink, state: &TopicsState, topic: &str, mut after: i64) -> Result<Option<i64>, Gone> {
     let mut last = None;
     let bounds = retained_bounds(&state.db, topic).await.map_err(|e| {
         tracing::warn!(error = %e, "history unavailable for replay");

@@ -1,7 +1,10 @@
 //! The webhook management API (admins): create, list, delete, rotate the
 //! secret, read the delivery log, retry a delivery.
 
+use std::sync::Arc;
+
 use axum::Json;
+use axum::extract::FromRef;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use parley_pipeline::signature::WebhookSecret;
@@ -10,17 +13,34 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::AppState;
-use crate::auth::AdminCaller;
+use sqlx::AnyPool;
+use tokio::sync::Notify;
+
+use super::ssrf::OutboundPolicy;
+use crate::auth::{AdminCaller, AuthState};
+use crate::clock::Clock;
 use crate::db::format_ms;
 use crate::error::{ApiJson, Error, Result};
 use crate::openapi::ErrorBody;
 use crate::topics::validate_topic;
 
+/// What the webhook management endpoints need.
+#[derive(Clone, FromRef)]
+pub struct WebhooksState {
+    /// Who is calling (admins only).
+    pub auth: AuthState,
+    pub db: AnyPool,
+    pub clock: Clock,
+    /// Wakes the worker for a retried delivery.
+    pub outbox_wakeup: Arc<Notify>,
+    /// Which addresses a webhook URL may name.
+    pub outbound: Arc<OutboundPolicy>,
+}
+
 /// How long the previous secret keeps signing after a rotation.
 pub const ROTATION_OVERLAP_MS: i64 = 24 * 60 * 60 * 1000;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<WebhooksState> {
     OpenApiRouter::new()
         .routes(routes!(list))
         .routes(routes!(upsert, show, remove))
@@ -100,7 +120,7 @@ fn validate_name(name: &str) -> Result<()> {
     if ok { Ok(()) } else { Err(Error::BadRequest("webhook names are 1–64 characters of a-z 0-9 _ -".into())) }
 }
 
-async fn find(state: &AppState, name: &str) -> Result<Webhook> {
+async fn find(state: &WebhooksState, name: &str) -> Result<Webhook> {
     let row: Option<WebhookRow> =
         sqlx::query_as(&format!("{VIEW} where name = $1")).bind(name).fetch_optional(&state.db).await?;
     row.map(Webhook::from).ok_or_else(|| Error::NotFound(format!("webhook {name}")))
@@ -114,7 +134,7 @@ async fn find(state: &AppState, name: &str) -> Result<Webhook> {
     responses((status = 200, body = WebhookList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = []), ("session" = []))
 )]
-async fn list(State(state): State<AppState>, _admin: AdminCaller) -> Result<Json<WebhookList>> {
+async fn list(State(state): State<WebhooksState>, _admin: AdminCaller) -> Result<Json<WebhookList>> {
     let rows: Vec<WebhookRow> = sqlx::query_as(&format!("{VIEW} order by name")).fetch_all(&state.db).await?;
     Ok(Json(WebhookList { webhooks: rows.into_iter().map(Webhook::from).collect() }))
 }
@@ -129,7 +149,7 @@ async fn list(State(state): State<AppState>, _admin: AdminCaller) -> Result<Json
     security(("bearer" = []), ("session" = []))
 )]
 async fn show(
-    State(state): State<AppState>,
+    State(state): State<WebhooksState>,
     _admin: AdminCaller,
     Path(name): Path<String>,
 ) -> Result<Json<WebhookAnswer>> {
@@ -158,7 +178,7 @@ struct UpsertRequest {
     security(("bearer" = []), ("session" = []))
 )]
 async fn upsert(
-    State(state): State<AppState>,
+    State(state): State<WebhooksState>,
     _admin: AdminCaller,
     Path(name): Path<String>,
     ApiJson(request): ApiJson<UpsertRequest>,
@@ -213,7 +233,7 @@ async fn upsert(
     security(("bearer" = []), ("session" = []))
 )]
 async fn rotate(
-    State(state): State<AppState>,
+    State(state): State<WebhooksState>,
     _admin: AdminCaller,
     Path(name): Path<String>,
 ) -> Result<Json<WebhookAnswer>> {
@@ -246,7 +266,11 @@ async fn rotate(
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("session" = []))
 )]
-async fn remove(State(state): State<AppState>, _admin: AdminCaller, Path(name): Path<String>) -> Result<StatusCode> {
+async fn remove(
+    State(state): State<WebhooksState>,
+    _admin: AdminCaller,
+    Path(name): Path<String>,
+) -> Result<StatusCode> {
     let mut tx = state.db.begin().await?;
     let deleted =
         sqlx::query("delete from webhooks where name = $1").bind(&name).execute(&mut *tx).await?.rows_affected();
@@ -337,7 +361,7 @@ pub struct DeliveryList {
     security(("bearer" = []), ("session" = []))
 )]
 async fn deliveries(
-    State(state): State<AppState>,
+    State(state): State<WebhooksState>,
     _admin: AdminCaller,
     Path(name): Path<String>,
     Query(query): Query<DeliveriesQuery>,
@@ -381,7 +405,7 @@ pub struct RetryAnswer {
     security(("bearer" = []), ("session" = []))
 )]
 async fn retry(
-    State(state): State<AppState>,
+    State(state): State<WebhooksState>,
     _admin: AdminCaller,
     Path((name, id)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<RetryAnswer>)> {

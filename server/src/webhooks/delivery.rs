@@ -145,7 +145,7 @@ pub async fn run_worker(worker: Worker, wakeup: Arc<Notify>, shutdown: Shutdown)
 /// Leases up to `limit` due rows to this node by pushing their due time past
 /// the timeout. A node without an embedded pipeline leaves that pipeline's
 /// rows to the nodes that have one.
-async fn claim(worker: &Worker, limit: i64) -> crate::Result<Vec<Claimed>> {
+async fn claim(worker: &Worker, limit: i64) -> crate::error::Result<Vec<Claimed>> {
     let now = worker.clock.now_ms();
     let lease_until = now + worker.policy.timeout.as_millis() as i64 + 5_000;
     let turn = worker.write_gate.enter().await;
@@ -228,7 +228,7 @@ async fn deliver(worker: &Worker, row: Claimed) {
                         ])
                     })
                     .map(|_| ())
-                    .map_err(crate::Error::from),
+                    .map_err(crate::error::Error::from),
                 None => sqlx::query(delivered)
                     .bind(i64::from(status))
                     .bind(latency_ms)
@@ -237,7 +237,7 @@ async fn deliver(worker: &Worker, row: Claimed) {
                     .execute(&worker.db)
                     .await
                     .map(|_| ())
-                    .map_err(crate::Error::from),
+                    .map_err(crate::error::Error::from),
             }
         }
         Outcome::Refused { status: 410, .. } if !row.is_internal() => {
@@ -286,7 +286,7 @@ async fn retry_or_fail(
     retry_after: Option<Duration>,
     latency_ms: i64,
     now: i64,
-) -> crate::Result<()> {
+) -> crate::error::Result<()> {
     if row.attempts >= i64::from(worker.policy.max_attempts) {
         if row.is_internal() {
             // A message nobody will read in any language: Parley's own fault
@@ -359,7 +359,7 @@ async fn finish_failed(
     error: Option<&str>,
     latency_ms: i64,
     now: i64,
-) -> crate::Result<()> {
+) -> crate::error::Result<()> {
     sqlx::query(
         "update webhook_outbox set status = 'failed', last_status = $1, last_error = $2, last_latency_ms = $3,
              finished_at = $4, leased_by = null where id = $5",

@@ -6,7 +6,7 @@ use sqlx::{Any, AnyPool, Transaction};
 
 use super::plan::{self, TopicPlan};
 use super::{Pending, Published, Written};
-use crate::webhooks::OutboxRow;
+use crate::topics::outbox::{self, OutboxRow};
 
 /// Values bound per item row.
 const ITEM_COLUMNS: usize = 7;
@@ -41,7 +41,7 @@ pub(super) async fn write(db: &AnyPool, batch: &[Pending], now: i64) -> Result<W
         if plan.appends() > 0 {
             let last = bump(&mut tx, topic, plan.appends()).await?;
             plan.assign(last, &mut outcomes);
-            for webhook in crate::webhooks::names_for(&mut tx, topic).await? {
+            for webhook in outbox::names_for(&mut tx, topic).await? {
                 hooked.extend(plan.fresh.iter().map(|&i| (webhook.clone(), i)));
             }
         } else {
@@ -53,7 +53,7 @@ pub(super) async fn write(db: &AnyPool, batch: &[Pending], now: i64) -> Result<W
     if !hooked.is_empty() {
         let payloads: HashMap<usize, String> =
             hooked.iter().map(|&(_, i)| (i, plan::payload(&batch[i], outcomes[i].seq, now))).collect();
-        let outbox: Vec<OutboxRow<'_>> = hooked
+        let deliveries: Vec<OutboxRow<'_>> = hooked
             .iter()
             .map(|(webhook, i)| OutboxRow {
                 webhook,
@@ -62,7 +62,7 @@ pub(super) async fn write(db: &AnyPool, batch: &[Pending], now: i64) -> Result<W
                 payload: &payloads[i],
             })
             .collect();
-        crate::webhooks::enqueue(&mut tx, &outbox, now).await?;
+        outbox::enqueue(&mut tx, &deliveries, now).await?;
     }
     tx.commit().await?;
     Ok(Written { outcomes, outbox_rows: hooked.len() })

@@ -26,8 +26,8 @@ use serde_json::Value;
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
 use super::{Item, Publisher};
-use crate::AppState;
 use crate::error::{Error, Result};
+use crate::topics::TopicsState;
 
 /// The most publishes one transaction takes; the rest wait for the next.
 /// Seven bound values per item stay far below both engines' limits.
@@ -87,7 +87,7 @@ impl PublishQueue {
 /// # Errors
 /// Database errors: transient ones as [`Error::Unavailable`].
 pub async fn publish_item(
-    state: &AppState,
+    state: &TopicsState,
     topic: &str,
     publisher: Publisher,
     value: Value,
@@ -112,7 +112,7 @@ pub struct NewItem {
 /// # Errors
 /// The first item's error, if any failed: retrying with the same idempotency
 /// keys appends only what is missing.
-pub async fn publish_items(state: &AppState, publisher: Publisher, items: Vec<NewItem>) -> Result<Vec<Published>> {
+pub async fn publish_items(state: &TopicsState, publisher: Publisher, items: Vec<NewItem>) -> Result<Vec<Published>> {
     let started = std::time::Instant::now();
     let mut answers = Vec::with_capacity(items.len());
     {
@@ -154,7 +154,7 @@ pub async fn publish_items(state: &AppState, publisher: Publisher, items: Vec<Ne
 /// Writes a batch, then announces and answers it. A batch that fails for a
 /// reason other than a busy database is retried one publish at a time, so one
 /// bad item cannot fail its neighbours.
-async fn commit(state: AppState, batch: Vec<Pending>, _writer: OwnedMutexGuard<()>) {
+async fn commit(state: TopicsState, batch: Vec<Pending>, _writer: OwnedMutexGuard<()>) {
     if batch.is_empty() {
         return;
     }
@@ -192,7 +192,7 @@ struct Written {
 
 /// The batch's transaction on this node's engine.
 async fn write(
-    state: &AppState,
+    state: &TopicsState,
     turn: &crate::db::WriteTurn<'_>,
     batch: &[Pending],
     now: i64,
@@ -217,7 +217,7 @@ impl WriteError {
     fn transient(&self) -> bool {
         match self {
             WriteError::Sqlx(e) => crate::error::is_transient(e),
-            WriteError::Sqlite(e) => crate::db::is_busy(e),
+            WriteError::Sqlite(e) => crate::error::is_busy(e),
         }
     }
 
@@ -229,7 +229,7 @@ impl WriteError {
 
 /// Broadcasts the committed items in `seq` order, announces them to the other
 /// nodes, and answers each publisher.
-async fn finish(state: &AppState, batch: Vec<Pending>, written: Written, now: i64) {
+async fn finish(state: &TopicsState, batch: Vec<Pending>, written: Written, now: i64) {
     for (pending, outcome) in batch.into_iter().zip(written.outcomes) {
         if outcome.duplicate {
             state.metrics.publish_duplicates.fetch_add(1, Ordering::Relaxed);
@@ -237,7 +237,7 @@ async fn finish(state: &AppState, batch: Vec<Pending>, written: Written, now: i6
             let item = Arc::new(Item::new(pending.topic, outcome.seq, now, pending.publisher, pending.value));
             state.bus.broadcast(item.clone());
             // Still under the writer lock: this node's items reach NATS in `seq` order.
-            state.cluster.announce_item(&item).await;
+            state.relay.relay_item(&item).await;
             state.metrics.publishes.fetch_add(1, Ordering::Relaxed);
         }
         state.metrics.publish_latency.observe(pending.started.elapsed());
