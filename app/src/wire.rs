@@ -1,16 +1,11 @@
-//! The API's JSON shapes (API.md), as the UI reads them. Unknown fields are ignored.
+//! The API's JSON shapes (API.md), as the UI reads them. Unknown fields are
+//! ignored. Those the server and the pipeline also use come from `parley-api`.
 
+pub use parley_api::Publisher as Author;
+pub use parley_api::{
+    Coverage, Envelope, Moderation, ModerationAction, ModerationPolicy, Original, Room, User, UserRole,
+};
 use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct User {
-    pub id: String,
-    #[serde(default)]
-    pub username: Option<String>,
-    pub display_name: String,
-    #[serde(default)]
-    pub role: String,
-}
 
 /// `GET /api/me`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,39 +23,9 @@ impl Me {
     /// Whether this user may read `room` in `lang`.
     pub fn may_read(&self, room: &Room, lang: &str) -> bool {
         !room.locked_languages.iter().any(|l| l == lang)
-            || self.user.role == "admin"
+            || self.user.role == UserRole::Admin
             || self.grants.iter().any(|g| *g == format!("{}:{lang}", room.name))
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Room {
-    pub name: String,
-    pub title: String,
-    pub languages: Vec<String>,
-    #[serde(default)]
-    pub moderation: String,
-    #[serde(default)]
-    pub locked_languages: Vec<String>,
-    #[serde(default)]
-    pub block_words: Vec<String>,
-    #[serde(default)]
-    pub allow_words: Vec<String>,
-    #[serde(default)]
-    pub daily_char_budget: Option<i64>,
-    #[serde(default)]
-    pub characters_today: i64,
-    /// Admins, with the pipeline in the server: per language, how its readers get the others.
-    #[serde(default)]
-    pub translation: std::collections::BTreeMap<String, Coverage>,
-}
-
-/// How readers of one language get a room's other languages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Coverage {
-    pub offline: bool,
-    pub providers: Vec<String>,
-    pub missing: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -72,51 +37,6 @@ pub struct JoinAnswer {
     pub presence_topic: String,
     #[serde(default)]
     pub reactions_topic: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Author {
-    pub id: String,
-    pub name: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Original {
-    pub lang: String,
-    pub text: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Moderation {
-    pub action: String,
-    #[serde(default)]
-    pub flags: Vec<String>,
-}
-
-/// One chat message in the reader's language.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Envelope {
-    pub id: String,
-    pub source_seq: i64,
-    pub author: Author,
-    pub lang: String,
-    pub text: String,
-    pub original: Original,
-    pub translated: bool,
-    #[serde(default)]
-    pub note: Option<String>,
-    /// `over_budget`, `translation_pending` or `no_translation`: the note, to word in the reader's language.
-    #[serde(default)]
-    pub note_code: Option<String>,
-    pub moderation: Moderation,
-    pub sent_at: String,
-    /// Higher for later edits; the highest version of an `id` wins.
-    #[serde(default)]
-    pub version: i64,
-    #[serde(default)]
-    pub edited: bool,
-    #[serde(default)]
-    pub deleted: bool,
 }
 
 /// A frame on a subscription.
@@ -192,7 +112,7 @@ pub struct AdminUser {
     #[serde(default)]
     pub username: Option<String>,
     pub display_name: String,
-    pub role: String,
+    pub role: UserRole,
     #[serde(default)]
     pub banned: bool,
     /// Locked languages granted, as `room:lang`.

@@ -1,26 +1,9 @@
-//! Wire types: the webhook delivery the pipeline receives and the chat
-//! envelope it publishes (API.md, "Webhooks" and "Chat envelope").
+//! What a chat client publishes, checked as the pipeline reads it; the
+//! delivery and envelope types are the shared wire types of `parley-api`.
 
 use serde::{Deserialize, Serialize};
 
-use crate::moderate::Moderation;
-
-/// Who published an item, as stamped by the server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Publisher {
-    pub id: String,
-    pub name: String,
-}
-
-/// The body of one webhook delivery: an item published to a topic.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Delivery {
-    pub topic: String,
-    pub seq: i64,
-    pub published_at: String,
-    pub publisher: Publisher,
-    pub value: serde_json::Value,
-}
+pub use parley_api::{Delivery, Envelope, MessageOp, Original, Publisher};
 
 /// What a chat client publishes to `{room}-publish`: a message, or an edit
 /// or deletion of an earlier one of its own. The server checks it with
@@ -72,7 +55,7 @@ impl ChatMessage {
     fn check(&self) -> Result<(), String> {
         match (self.op, self.target_seq) {
             (None, Some(_)) => return Err("target_seq goes only with \"op\": \"edit\" or \"delete\"".into()),
-            (Some(op), None) => return Err(format!("{} needs target_seq", op.name())),
+            (Some(op), None) => return Err(format!("{} needs target_seq", op.as_str())),
             (Some(_), Some(seq)) if seq < 1 => return Err("target_seq must be 1 or more".into()),
             _ => {}
         }
@@ -93,64 +76,6 @@ impl ChatMessage {
         }
         Ok(())
     }
-}
-
-impl MessageOp {
-    fn name(self) -> &'static str {
-        match self {
-            MessageOp::Edit => "edit",
-            MessageOp::Delete => "delete",
-        }
-    }
-}
-
-/// A change to an earlier message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MessageOp {
-    Edit,
-    Delete,
-}
-
-/// The source of a translated message.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Original {
-    pub lang: String,
-    pub confidence: f64,
-    pub text: String,
-}
-
-/// One message in one language, published to `{room}-subscribe-{lang}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Envelope {
-    /// `{publish topic}:{source seq}`: the same in every language, so
-    /// clients can deduplicate and match translations of one message.
-    pub id: String,
-    pub room: String,
-    pub source_seq: i64,
-    pub author: Publisher,
-    pub lang: String,
-    pub text: String,
-    pub original: Original,
-    pub translated: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub provider: Option<String>,
-    /// Why the text is not (yet) in the reader's language, in English.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-    /// The same reason as a stable code a client can word in its reader's
-    /// language: `over_budget`, `translation_pending` or `no_translation`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note_code: Option<String>,
-    pub moderation: Moderation,
-    pub sent_at: String,
-    /// Grows with every edit or deletion (the `seq` of the change on the
-    /// publish topic); clients keep the highest version of each `id`.
-    pub version: i64,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub edited: bool,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub deleted: bool,
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::detect::{Detected, detect};
 use crate::envelope::{ChatMessage, Delivery, Envelope, MessageOp, Original};
 use crate::error::{Error, Result};
 use crate::metrics::{PipelineMetrics, timed};
-use crate::moderate::{Moderation, Reading, RoomWords, moderate};
+use crate::moderate::{Moderation, ModerationAction, Reading, RoomWords, moderate};
 use crate::signature::{SignedHeaders, WebhookSecret, verify};
 use crate::topics_client::{RoomInfo, TopicsClient};
 use crate::translate::{TranslateError, TranslationService};
@@ -202,7 +202,7 @@ impl Pipeline {
         self.metrics.messages.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let detected = timed(&self.metrics.detect, || detect(&message.text, &room.languages, message.lang.as_deref()))
             .ok_or_else(|| Error::BadDelivery(format!("room {room_name} has no languages")))?;
-        let words = room.words();
+        let words = RoomWords::of(&room);
         let written = if message.op == Some(MessageOp::Delete) { "" } else { message.text.as_str() };
         let targets = room.target_languages(&detected.lang);
         let over_budget = !room.within_budget(written.chars().count(), targets.len().saturating_sub(1));
@@ -296,7 +296,7 @@ impl Pipeline {
             edited: op == Some(MessageOp::Edit),
             deleted: op == Some(MessageOp::Delete),
         };
-        if lang == detected.lang || envelope.moderation.action == "blocked" || envelope.deleted {
+        if lang == detected.lang || envelope.moderation.action == ModerationAction::Blocked || envelope.deleted {
             return (envelope, false, 0);
         }
         if source.over_budget {

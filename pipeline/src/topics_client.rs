@@ -3,49 +3,9 @@
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::moderate::{Policy, RoomWords};
 
-/// The parts of a room the pipeline needs.
-#[derive(Debug, Clone, Deserialize)]
-pub struct RoomInfo {
-    pub name: String,
-    pub languages: Vec<String>,
-    #[serde(default)]
-    pub moderation: Policy,
-    /// The room's own words to block, beyond the built-in lists.
-    #[serde(default)]
-    pub block_words: Vec<String>,
-    /// Words never flagged in this room.
-    #[serde(default)]
-    pub allow_words: Vec<String>,
-    /// Languages someone reads; empty when nobody has joined yet.
-    #[serde(default)]
-    pub read_languages: Vec<String>,
-    #[serde(default)]
-    pub daily_char_budget: Option<i64>,
-    #[serde(default)]
-    pub characters_today: i64,
-}
-
-impl RoomInfo {
-    /// The languages to deliver to: those someone reads (all of them while
-    /// nobody has joined yet), and always the message's own.
-    pub fn target_languages(&self, source: &str) -> Vec<String> {
-        self.languages
-            .iter()
-            .filter(|l| self.read_languages.is_empty() || self.read_languages.contains(l) || *l == source)
-            .cloned()
-            .collect()
-    }
-
-    /// Whether translating `chars` characters into `targets` languages stays within today's budget.
-    pub fn within_budget(&self, chars: usize, targets: usize) -> bool {
-        self.daily_char_budget.is_none_or(|budget| self.characters_today + (chars * targets) as i64 <= budget)
-    }
-    pub fn words(&self) -> RoomWords {
-        RoomWords::new(self.block_words.iter().map(String::as_str), self.allow_words.iter().map(String::as_str))
-    }
-}
+/// A room as the pipeline reads it (the staff view: words, budget, readers).
+pub use parley_api::Room as RoomInfo;
 
 #[derive(Deserialize)]
 struct RoomAnswer {

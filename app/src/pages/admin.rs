@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::client::{self, ApiError, Method};
 use crate::i18n::{AdminTexts, admin_texts, fill, texts};
-use crate::wire::{AdminUser, Delivery, DeliveryList, NodeHealth, Room, UserList, Webhook, WebhookList};
+use crate::wire::{AdminUser, Delivery, DeliveryList, NodeHealth, Room, UserList, UserRole, Webhook, WebhookList};
 
 /// A comma-separated field's words.
 fn words(text: &str) -> Vec<String> {
@@ -82,7 +82,7 @@ pub fn Admin() -> impl IntoView {
         client::set_document_language(&console.ui.get_untracked(), false);
         client::set_title(&format!("{} · Parley", t().title));
         spawn_local(async move {
-            allowed.set(Some(client::me().await.is_ok_and(|m| m.user.role == "admin")));
+            allowed.set(Some(client::me().await.is_ok_and(|m| m.user.role == UserRole::Admin)));
         });
     });
     let tab = move |which: Section| {
@@ -195,7 +195,7 @@ impl RoomForm {
         self.title.set(room.title.clone());
         self.languages.set(room.languages.join(", "));
         self.locked.set(room.locked_languages.join(", "));
-        self.policy.set(room.moderation.clone());
+        self.policy.set(room.moderation.as_str().to_owned());
         self.block.set(room.block_words.join(", "));
         self.allow.set(room.allow_words.join(", "));
         self.budget.set(room.daily_char_budget.map(|b| b.to_string()).unwrap_or_default());
@@ -270,7 +270,7 @@ fn Rooms(console: Console) -> impl IntoView {
                                 <td>{room.title.clone()} " (" {room.name.clone()} ")"</td>
                                 <td class="coverage">{let r = room.clone(); move || coverage(&r, t())}</td>
                                 <td>{room.locked_languages.join(", ")}</td>
-                                <td>{room.moderation.clone()}</td>
+                                <td>{room.moderation.as_str()}</td>
                                 <td>{usage}</td>
                                 <td>
                                     <button
@@ -352,7 +352,7 @@ fn Users(console: Console) -> impl IntoView {
                         view! {
                             <tr data-user=user.id.clone()>
                                 <td>{user.display_name.clone()} " " <span class="hint">{user.username.clone()}</span></td>
-                                <td>{user.role.clone()} {move || banned.then(|| format!(" ({})", t().banned))}</td>
+                                <td>{user.role.as_str()} {move || banned.then(|| format!(" ({})", t().banned))}</td>
                                 <td>{user.grants.join(", ")}</td>
                                 <td class="actions">
                                     <button

@@ -8,7 +8,7 @@ use leptos::task::spawn_local;
 use crate::client;
 use crate::i18n::{Texts, fill, texts};
 use crate::language_name;
-use crate::wire::{Me, Room};
+use crate::wire::{Me, Room, UserRole};
 
 /// Where the newest message a reader has seen in a room is remembered (per browser).
 pub fn read_key(room: &str) -> String {
@@ -76,7 +76,7 @@ pub fn Landing() -> impl IntoView {
                         {move || t().signed_in_as} " "
                         <strong class="who">{move || me.get().map(|m| m.user.display_name).unwrap_or_default()}</strong>
                     </span>
-                    <Show when=move || me.get().is_some_and(|m| m.user.role == "admin")>
+                    <Show when=move || me.get().is_some_and(|m| m.user.role == UserRole::Admin)>
                         <a href="/admin" class="admin-link">{move || t().admin_console}</a>
                     </Show>
                     <button class="secondary" on:click=sign_out>{move || t().sign_out}</button>

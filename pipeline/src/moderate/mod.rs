@@ -19,54 +19,9 @@ pub mod normalize;
 
 use std::ops::Range;
 
-use serde::{Deserialize, Serialize};
-
 use lists::{BUILTIN, Hit, Lexicon, Prepared, SAFE};
 
-/// What a room does with an offending message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Policy {
-    /// Replace offending words with `*`.
-    #[default]
-    Mask,
-    /// Drop the message; the author is told why.
-    Block,
-    /// Deliver it unchanged, marked.
-    Flag,
-}
-
-/// The outcome for one text, as carried in the envelope's `moderation`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Moderation {
-    /// `none`, `masked`, `blocked` or `flagged`.
-    pub action: String,
-    pub flags: Vec<String>,
-}
-
-impl Moderation {
-    pub fn clean() -> Self {
-        Self { action: "none".into(), flags: Vec::new() }
-    }
-
-    pub fn is_clean(&self) -> bool {
-        self.action == "none"
-    }
-
-    /// Both outcomes in one: the stronger action and every flag.
-    pub fn merged(&self, other: &Moderation) -> Moderation {
-        let rank = |action: &str| match action {
-            "blocked" => 3,
-            "masked" => 2,
-            "flagged" => 1,
-            _ => 0,
-        };
-        let action = if rank(&other.action) > rank(&self.action) { &other.action } else { &self.action };
-        let mut flags = self.flags.clone();
-        flags.extend(other.flags.iter().filter(|f| !self.flags.contains(f)).cloned());
-        Moderation { action: action.clone(), flags }
-    }
-}
+pub use parley_api::{Moderation, ModerationAction, ModerationPolicy as Policy};
 
 /// A room's own additions: words to block and words never to flag.
 #[derive(Debug, Clone, Default)]
@@ -76,6 +31,11 @@ pub struct RoomWords {
 }
 
 impl RoomWords {
+    /// A room's own words, as an admin set them.
+    pub fn of(room: &parley_api::Room) -> Self {
+        Self::new(room.block_words.iter().map(String::as_str), room.allow_words.iter().map(String::as_str))
+    }
+
     pub fn new<'a>(block: impl IntoIterator<Item = &'a str>, allow: impl IntoIterator<Item = &'a str>) -> Self {
         Self { block: Lexicon::from_terms(block), allow: Lexicon::from_terms(allow) }
     }
@@ -194,9 +154,9 @@ pub fn moderate(text: &str, reading: Reading<'_>, policy: Policy, room: &RoomWor
     }
     let flags = vec!["profane".to_owned()];
     match policy {
-        Policy::Mask => (mask(text, &found), Moderation { action: "masked".into(), flags }),
-        Policy::Block => (String::new(), Moderation { action: "blocked".into(), flags }),
-        Policy::Flag => (text.to_owned(), Moderation { action: "flagged".into(), flags }),
+        Policy::Mask => (mask(text, &found), Moderation { action: ModerationAction::Masked, flags }),
+        Policy::Block => (String::new(), Moderation { action: ModerationAction::Blocked, flags }),
+        Policy::Flag => (text.to_owned(), Moderation { action: ModerationAction::Flagged, flags }),
     }
 }
 
@@ -209,12 +169,12 @@ mod tests {
         let (text, action) = mask_of("order 1764432000123456789 shipped", "en");
         assert_eq!((text.as_str(), action.as_str()), ("order 1764432000123456789 shipped", "none"));
         let (text, action) = mask_of("1764432000123456789 you are a bitch", "en");
-        assert_eq!(action, "masked");
+        assert_eq!(action, ModerationAction::Masked);
         assert!(text.starts_with("1764432000123456789 you are a "), "{text}");
         assert!(!text.contains("bitch"), "{text}");
     }
 
-    fn mask_of(text: &str, lang: &str) -> (String, String) {
+    fn mask_of(text: &str, lang: &str) -> (String, ModerationAction) {
         let (text, m) = moderate(text, Reading::own(lang), Policy::Mask, &RoomWords::default());
         (text, m.action)
     }
@@ -224,18 +184,18 @@ mod tests {
         let (text, action) = mask_of("hello, you fucking idiot", "en");
         assert!(!text.contains("fuck"), "{text}");
         assert!(text.contains('*'), "{text}");
-        assert_eq!(action, "masked");
+        assert_eq!(action, ModerationAction::Masked);
     }
 
     #[test]
     fn numbers_are_not_words() {
         for i in 0..1000 {
             let text = format!("Message number {i} is on its way to everyone in the room");
-            assert_eq!(mask_of(&text, "en"), (text.clone(), "none".to_owned()));
+            assert_eq!(mask_of(&text, "en"), (text.clone(), ModerationAction::None));
         }
         let glued = "1795996800123456789| the train was late again so I walked to work";
-        assert_eq!(mask_of(glued, "en"), (glued.to_owned(), "none".to_owned()));
-        assert_eq!(mask_of("you are a 5h1t", "en").1, "masked", "leetspeak is still caught");
+        assert_eq!(mask_of(glued, "en"), (glued.to_owned(), ModerationAction::None));
+        assert_eq!(mask_of("you are a 5h1t", "en").1, ModerationAction::Masked, "leetspeak is still caught");
     }
 
     #[test]
@@ -246,7 +206,7 @@ mod tests {
             ("Le contenu est conforme.", "fr"),
             ("我喜欢喝牛乳。", "zh"),
         ] {
-            assert_eq!(mask_of(text, lang), (text.to_owned(), "none".to_owned()));
+            assert_eq!(mask_of(text, lang), (text.to_owned(), ModerationAction::None));
         }
     }
 
@@ -260,7 +220,7 @@ mod tests {
             ("你他妈的", "zh", "他妈的"),
         ] {
             let (text, action) = mask_of(text, lang);
-            assert_eq!(action, "masked", "{lang}: {text}");
+            assert_eq!(action, ModerationAction::Masked, "{lang}: {text}");
             assert!(!text.contains(gone), "{lang}: {text}");
         }
     }
@@ -269,14 +229,14 @@ mod tests {
     fn sees_through_disguises() {
         for evasion in ["P.U.T.A", "p u t a", "PUUUUTA", "pÚta"] {
             let (text, action) = mask_of(&format!("que {evasion} merda"), "pt");
-            assert_eq!(action, "masked", "{evasion} → {text}");
+            assert_eq!(action, ModerationAction::Masked, "{evasion} → {text}");
         }
     }
 
     #[test]
     fn block_and_flag_policies() {
         let en = Reading::own("en");
-        assert_eq!(moderate("shit", en, Policy::Block, &RoomWords::default()).1.action, "blocked");
+        assert_eq!(moderate("shit", en, Policy::Block, &RoomWords::default()).1.action, ModerationAction::Blocked);
         let (text, m) = moderate("shit", en, Policy::Flag, &RoomWords::default());
         assert_eq!((text.as_str(), m.action.as_str()), ("shit", "flagged"));
     }
@@ -286,7 +246,7 @@ mod tests {
         let room = RoomWords::new(["pineapple"], ["merde"]);
         let (en, fr) = (Reading::own("en"), Reading::own("fr"));
         assert_eq!(moderate("no pineapple on pizza", en, Policy::Mask, &room).0, "no ********* on pizza");
-        assert_eq!(moderate("quelle merde", fr, Policy::Mask, &room).1.action, "none");
+        assert_eq!(moderate("quelle merde", fr, Policy::Mask, &room).1.action, ModerationAction::None);
     }
 
     #[test]
@@ -301,7 +261,7 @@ mod tests {
             ("你他妈的", "en", "他妈的"),
         ] {
             let (masked, action) = mask_of(text, lang);
-            assert_eq!(action, "masked", "{text} read in {lang}: {masked}");
+            assert_eq!(action, ModerationAction::Masked, "{text} read in {lang}: {masked}");
             assert!(!masked.contains(gone), "{text} read in {lang}: {masked}");
         }
     }
@@ -311,13 +271,13 @@ mod tests {
         let words = RoomWords::default();
         let text = "quiero un café con leche";
         let for_spanish = Reading::own("es");
-        assert_eq!(moderate(text, for_spanish, Policy::Mask, &words).1.action, "none");
+        assert_eq!(moderate(text, for_spanish, Policy::Mask, &words).1.action, ModerationAction::None);
         // Delivered untranslated to a French reader, "con" is what they read.
         let for_french = Reading::own("fr");
-        assert_eq!(moderate("quel con", for_french, Policy::Mask, &words).1.action, "masked");
+        assert_eq!(moderate("quel con", for_french, Policy::Mask, &words).1.action, ModerationAction::Masked);
         // A name everyone reads: words ordinary somewhere pass, the rest do not.
-        assert_eq!(moderate("Dick", Reading::everyone(), Policy::Mask, &words).1.action, "none");
-        assert_eq!(moderate("Fucker", Reading::everyone(), Policy::Mask, &words).1.action, "masked");
+        assert_eq!(moderate("Dick", Reading::everyone(), Policy::Mask, &words).1.action, ModerationAction::None);
+        assert_eq!(moderate("Fucker", Reading::everyone(), Policy::Mask, &words).1.action, ModerationAction::Masked);
     }
 
     #[test]
@@ -352,7 +312,7 @@ mod tests {
             "f\u{00FA}ck you", // an added accent
         ] {
             let (text, action) = mask_of(disguised, "en");
-            assert_eq!(action, "masked", "{disguised} → {text}");
+            assert_eq!(action, ModerationAction::Masked, "{disguised} → {text}");
         }
     }
 }

@@ -12,16 +12,7 @@ use tokio::time::Instant;
 use super::spans::{Piece, has_words, split, trim_parts};
 use super::{TranslateError, Translator};
 
-/// How readers of one language get a room's other languages.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Coverage {
-    /// Every other language reaches it on this machine.
-    pub offline: bool,
-    /// The providers that do it, in failover order.
-    pub providers: Vec<&'static str>,
-    /// Languages that reach it through no provider (delivered untranslated, with a note).
-    pub missing: Vec<String>,
-}
+pub use parley_api::Coverage;
 
 /// A finished translation and who made it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,8 +147,8 @@ impl TranslationService {
             match reached {
                 Some((name, offline)) => {
                     coverage.offline &= offline;
-                    if !coverage.providers.contains(&name) {
-                        coverage.providers.push(name);
+                    if !coverage.providers.iter().any(|p| p == name) {
+                        coverage.providers.push(name.to_owned());
                     }
                 }
                 None => coverage.missing.push(from.clone()),

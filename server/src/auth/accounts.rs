@@ -21,7 +21,7 @@ use utoipa_axum::routes;
 
 use super::door::ClientAddr;
 use super::guest::{UserAnswer, clean_display_name};
-use super::{SESSION_USER_ID, User};
+use super::{SESSION_USER_ID, User, UserRole};
 use crate::auth::AuthState;
 use crate::error::{ApiJson, Error, Result};
 use crate::openapi::ErrorBody;
@@ -136,7 +136,7 @@ async fn signup(
         id: format!("u_{}", ulid::Ulid::new().to_string().to_lowercase()),
         username: Some(request.username),
         display_name,
-        role: "user".into(),
+        role: UserRole::User,
     };
     let inserted = sqlx::query(
         "insert into users (id, username, display_name, role, password_hash, created_at) values ($1, $2, $3, 'user', $4, $5)
@@ -209,7 +209,12 @@ async fn login(
     };
     start_session(&session, &user.id).await?;
     Ok(Json(UserAnswer {
-        user: User { id: user.id, username: user.username, display_name: user.display_name, role: user.role },
+        user: User {
+            id: user.id,
+            username: user.username,
+            display_name: user.display_name,
+            role: user.role.parse().map_err(|e| Error::Internal(format!("{e}")))?,
+        },
         grants: Vec::new(),
         default_language: None,
     }))

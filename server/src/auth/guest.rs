@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{SESSION_USER_ID, SessionUser, User};
+use super::{SESSION_USER_ID, SessionUser, User, UserRole};
 use crate::auth::AuthState;
 use crate::error::{ApiJson, Error, Result};
 use crate::openapi::ErrorBody;
@@ -106,12 +106,12 @@ async fn guest(
         id: format!("u_{}", ulid::Ulid::new().to_string().to_lowercase()),
         username: None,
         display_name,
-        role: "guest".into(),
+        role: UserRole::Guest,
     };
     sqlx::query("insert into users (id, display_name, role, created_at) values ($1, $2, $3, $4)")
         .bind(&user.id)
         .bind(&user.display_name)
-        .bind(&user.role)
+        .bind(user.role.as_str())
         .bind(state.clock.now_ms())
         .execute(&db)
         .await?;

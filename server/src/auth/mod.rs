@@ -17,7 +17,7 @@ use std::sync::Arc;
 use axum::extract::{FromRef, FromRequestParts, Query};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sqlx::AnyPool;
 use tower_sessions::Session;
 
@@ -41,13 +41,15 @@ pub struct AuthState {
 /// The session key holding the signed-in user's id.
 pub const SESSION_USER_ID: &str = "user_id";
 
-/// A user as the API shows it.
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct User {
-    pub id: String,
-    pub username: Option<String>,
-    pub display_name: String,
-    pub role: String,
+pub use parley_api::{User, UserRole};
+
+/// A `users` row as [`find_user`] reads it.
+type UserRow = (String, Option<String>, String, String);
+
+/// The API's user from a row; a role the database should not hold is an error, not a guess.
+fn user_of((id, username, display_name, role): UserRow) -> Result<User> {
+    let role = role.parse().map_err(|e| Error::Internal(format!("user {id}: {e}")))?;
+    Ok(User { id, username, display_name, role })
 }
 
 /// Looks up a user by id.
@@ -55,10 +57,12 @@ pub struct User {
 /// # Errors
 /// Database errors.
 pub async fn find_user(db: &AnyPool, id: &str) -> Result<Option<User>> {
-    Ok(sqlx::query_as("select id, username, display_name, role from users where id = $1 and banned = 0")
-        .bind(id)
-        .fetch_optional(db)
-        .await?)
+    let row: Option<UserRow> =
+        sqlx::query_as("select id, username, display_name, role from users where id = $1 and banned = 0")
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
+    row.map(user_of).transpose()
 }
 
 /// A caller identified by its session cookie.
@@ -175,7 +179,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
         let (id, admin) = match Caller::from_request_parts(parts, state).await? {
             Caller::Token(claims) => (claims.sub, claims.role == Role::Admin),
-            Caller::Session(user) => (user.id, user.role == "admin"),
+            Caller::Session(user) => (user.id, user.role == UserRole::Admin),
         };
         if !admin {
             return Err(Error::Forbidden("administrators only".into()));

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AdminCaller;
+use super::{AdminCaller, UserRole};
 use crate::auth::AuthState;
 use crate::error::{Error, Result};
 use crate::openapi::ErrorBody;
@@ -29,7 +29,8 @@ pub struct UserAdminView {
     pub id: String,
     pub username: Option<String>,
     pub display_name: String,
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: UserRole,
     #[sqlx(try_from = "i64")]
     pub banned: Flag,
     /// Granted languages, as `room:lang`.

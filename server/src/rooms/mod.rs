@@ -17,7 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::AuthState;
-use crate::auth::{Caller, Claims, Op, Permission, Role, SessionUser, User};
+use crate::auth::{Caller, Claims, Op, Permission, Role, SessionUser, User, UserRole};
 use crate::clock::Clock;
 use crate::db::{InlineSqlite, WriteGate, format_ms};
 use crate::error::{ApiJson, Error, Result};
@@ -56,30 +56,8 @@ pub struct RoomsState {
 /// How long a join token lives; the client joins again to renew it.
 pub const JOIN_TOKEN_TTL_SECS: i64 = 60 * 60;
 
-/// A room as the API shows it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Room {
-    pub name: String,
-    pub title: String,
-    pub languages: Vec<String>,
-    /// `mask`, `block` or `flag`.
-    pub moderation: String,
-    /// The room's own words to moderate, beyond the built-in lists.
-    pub block_words: Vec<String>,
-    /// Words never flagged in this room.
-    pub allow_words: Vec<String>,
-    /// Languages that need a grant from an admin (the "paid" languages).
-    pub locked_languages: Vec<String>,
-    /// The languages someone has joined the room in: the only ones translated into.
-    pub read_languages: Vec<String>,
-    /// Characters per UTC day the room may send to translation (`null`: no limit).
-    pub daily_char_budget: Option<i64>,
-    /// Characters sent to translation today (UTC).
-    pub characters_today: i64,
-    /// Per room language, how many terms its built-in moderation list has
-    /// (every list applies to every message; 0 would mean no list of its own).
-    pub moderation_lists: std::collections::BTreeMap<String, usize>,
-}
+/// A room as the API shows it (the staff view; [`Audience`] trims it).
+pub use parley_api::Room;
 
 #[derive(sqlx::FromRow)]
 struct RoomRow {
@@ -108,13 +86,15 @@ impl RoomRow {
             title: row.title,
             languages,
             moderation_lists,
-            moderation: row.moderation,
+            // Only a validated policy is ever stored.
+            moderation: row.moderation.parse().unwrap_or_default(),
             block_words: serde_json::from_str(&row.block_words).unwrap_or_default(),
             allow_words: serde_json::from_str(&row.allow_words).unwrap_or_default(),
             read_languages,
             locked_languages: serde_json::from_str(&row.locked_languages).unwrap_or_default(),
             daily_char_budget: row.daily_char_budget,
             characters_today: row.characters_today,
+            translation: Default::default(),
         }
     }
 }
@@ -164,7 +144,7 @@ pub async fn ensure_may_read(db: &AnyPool, room: &Room, user: &User, lang: &str)
             room.languages.join(", ")
         )));
     }
-    if room.locked_languages.iter().any(|l| l == lang) && user.role != "admin" {
+    if room.locked_languages.iter().any(|l| l == lang) && user.role != UserRole::Admin {
         let granted = sqlx::query("select 1 from user_languages where user_id = $1 and room = $2 and lang = $3")
             .bind(&user.id)
             .bind(&room.name)
@@ -366,7 +346,7 @@ impl Audience {
     fn of(caller: &std::result::Result<Caller, Error>) -> Self {
         match caller {
             Ok(Caller::Token(claims)) if matches!(claims.role, Role::Admin | Role::Service) => Audience::Staff,
-            Ok(Caller::Session(user)) if user.role == "admin" => Audience::Staff,
+            Ok(Caller::Session(user)) if user.role == UserRole::Admin => Audience::Staff,
             Ok(_) => Audience::Member,
             Err(_) => Audience::Visitor,
         }
@@ -377,12 +357,11 @@ impl Audience {
     fn view(self, room: Room, pipeline: Option<&parley_pipeline::Pipeline>) -> serde_json::Value {
         match self {
             Audience::Staff => {
-                let mut value = serde_json::to_value(&room).unwrap_or_default();
-                if let (Some(pipeline), Some(fields)) = (pipeline, value.as_object_mut()) {
-                    let coverage = serde_json::to_value(pipeline.coverage(&room.languages)).unwrap_or_default();
-                    fields.insert("translation".into(), coverage);
+                let mut room = room;
+                if let Some(pipeline) = pipeline {
+                    room.translation = pipeline.coverage(&room.languages);
                 }
-                value
+                serde_json::to_value(&room).unwrap_or_default()
             }
             Audience::Member => serde_json::json!({
                 "name": room.name, "title": room.title, "languages": room.languages,

@@ -82,11 +82,7 @@ pub fn router() -> OpenApiRouter<TopicsState> {
 }
 
 /// Who published an item, stamped by the server from the caller's credentials.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, ToSchema)]
-pub struct Publisher {
-    pub id: String,
-    pub name: String,
-}
+pub use parley_api::Publisher;
 
 /// One committed item of a topic.
 #[derive(Debug, Clone)]

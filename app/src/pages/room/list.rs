@@ -10,7 +10,7 @@ use super::model::{Line, Pending, hue, initials, lines, mentions};
 use super::{RoomState, connection, language_for_reader};
 use crate::client;
 use crate::i18n::{fill, language_in, texts};
-use crate::wire::Envelope;
+use crate::wire::{Envelope, ModerationAction};
 
 /// How close to the bottom (pixels) still counts as "at the newest message".
 const AT_BOTTOM_PX: i32 = 48;
@@ -136,7 +136,7 @@ pub(crate) fn MessageList(state: RoomState) -> impl IntoView {
                     // Blocked messages are shown to their author only, with the reason.
                     each=move || {
                         let me = state.my_id();
-                        let visible = state.messages.get().into_iter().filter(|m| m.moderation.action != "blocked" || m.author.id == me);
+                        let visible = state.messages.get().into_iter().filter(|m| m.moderation.action != ModerationAction::Blocked || m.author.id == me);
                         lines(visible, client::local_day)
                     }
                     key=|line| match line {
@@ -202,10 +202,10 @@ fn Message(state: RoomState, m: Envelope, continued: bool) -> impl IntoView {
     let mentioned = !mine && !m.deleted && mentions(&m.text, &my_name);
     let show_original = !m.deleted && (m.translated || m.original.lang != m.lang);
     let original_label = fill(t.original_in, &[("language", &language_for_reader(&m.original.lang, &m.lang))]);
-    let moderation = match m.moderation.action.as_str() {
-        "masked" => Some(t.masked),
-        "flagged" => Some(t.flagged),
-        _ => None,
+    let moderation = match m.moderation.action {
+        ModerationAction::Masked => Some(t.masked),
+        ModerationAction::Flagged => Some(t.flagged),
+        ModerationAction::None | ModerationAction::Blocked => None,
     };
     let avatar = (!continued).then(|| {
         view! {
@@ -214,7 +214,7 @@ fn Message(state: RoomState, m: Envelope, continued: bool) -> impl IntoView {
             </span>
         }
     });
-    let body = if m.moderation.action == "blocked" {
+    let body = if m.moderation.action == ModerationAction::Blocked {
         let reason = m.moderation.flags.join(", ");
         view! { <p class="text blocked">{t.blocked_reason} " " {reason}</p> }.into_any()
     } else if m.deleted {

@@ -159,7 +159,7 @@ mod tests {
 
     fn envelope(id: &str, source_seq: i64, version: i64, author: &str, sent_at: &str, text: &str) -> Envelope {
         serde_json::from_value(serde_json::json!({
-            "id": id, "source_seq": source_seq, "version": version, "author": {"id": author, "name": author},
+            "id": id, "room": "lobby", "source_seq": source_seq, "version": version, "author": {"id": author, "name": author},
             "lang": "en", "text": text, "original": {"lang": "en", "text": text}, "translated": false,
             "moderation": {"action": "none"}, "sent_at": sent_at
         }))

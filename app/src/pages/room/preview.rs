@@ -11,7 +11,7 @@
 use leptos::prelude::*;
 
 use super::model::{hue, initials};
-use crate::wire::Envelope;
+use crate::wire::{Envelope, ModerationAction};
 
 /// What the server found for this request: the newest messages, oldest
 /// first, and who is reading (to tell their own messages).
@@ -49,7 +49,7 @@ fn html(lang: &str) -> String {
 fn render(preview: &RoomPreview, lang: &str) -> String {
     let t = crate::i18n::texts(lang);
     let mut out = String::new();
-    for m in preview.messages.iter().filter(|m| m.moderation.action != "blocked") {
+    for m in preview.messages.iter().filter(|m| m.moderation.action != ModerationAction::Blocked) {
         let mine = preview.reader_id.as_deref() == Some(m.author.id.as_str());
         let text = if m.deleted {
             view! { <p class="text deleted">{t.deleted}</p> }.into_any()
@@ -81,7 +81,7 @@ mod tests {
 
     fn envelope(id: &str, author: &str, text: &str, action: &str) -> Envelope {
         serde_json::from_value(serde_json::json!({
-            "id": id, "source_seq": 1, "author": {"id": author, "name": "Ana <b>"}, "lang": "en", "text": text,
+            "id": id, "room": "lobby", "source_seq": 1, "author": {"id": author, "name": "Ana <b>"}, "lang": "en", "text": text,
             "original": {"lang": "en", "text": text}, "translated": false,
             "moderation": {"action": action, "flags": []}, "sent_at": "2026-12-07T10:00:00Z"
         }))
