@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use parley_pipeline::clock::Clock;
 use parley_pipeline::signature::WebhookSecret;
 use parley_pipeline::topics_client::TopicsClient;
-use parley_pipeline::translate::{ProviderConfig, ServiceOptions, TranslationService};
+use parley_pipeline::translate::{ProviderConfig, build_service};
 use parley_pipeline::{Pipeline, PipelineConfig};
 
 fn env(name: &str) -> anyhow::Result<String> {
@@ -31,16 +31,11 @@ async fn main() -> anyhow::Result<()> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?;
     let providers = ProviderConfig::list_from_env().map_err(anyhow::Error::msg)?;
-    let built = {
-        let http = http.clone();
-        tokio::task::spawn_blocking(move || providers.iter().map(|p| p.build(&http)).collect::<Result<Vec<_>, _>>())
-            .await?
-            .map_err(anyhow::Error::msg)?
-    };
+    let translator = build_service(&providers, http.clone()).await.map_err(anyhow::Error::msg)?;
     let pipeline = Arc::new(Pipeline::new(PipelineConfig {
         secrets,
         topics: TopicsClient::new(server, token, http),
-        translator: Arc::new(TranslationService::new(built, ServiceOptions::default())),
+        translator,
         clock: Clock::system(),
         pending_retry_after_secs: parley_pipeline::intake::PENDING_RETRY_AFTER_SECS,
     }));

@@ -1,4 +1,5 @@
-//! Configuration from the environment (DESIGN.md, "Configuration"), validated at start.
+//! Configuration (DESIGN.md, "Configuration"), validated at start: the
+//! environment, over an optional TOML file that mirrors it.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,6 +21,56 @@ pub enum PipelineMode {
 }
 
 pub use parley_pipeline::translate::ProviderConfig;
+
+/// Where settings come from: the environment, over an optional TOML file
+/// (`PARLEY_CONFIG=parley.toml`) whose keys are the variables' names without
+/// `PARLEY_`, in lower case (`publish_rate = 40`, `database_url = "…"`,
+/// `translator = "deepl,firefox"`). A variable that is set wins over the file.
+pub struct Sources(config::Config);
+
+impl Sources {
+    /// The environment, and the file `PARLEY_CONFIG` names (which must then exist).
+    ///
+    /// # Errors
+    /// A missing or malformed file.
+    pub fn load() -> anyhow::Result<Self> {
+        let file = std::env::var_os("PARLEY_CONFIG").filter(|p| !p.is_empty()).map(PathBuf::from);
+        Self::from(file.as_deref(), std::env::vars())
+    }
+
+    /// The given file (if any) under the given variables.
+    ///
+    /// # Errors
+    /// A missing or malformed file.
+    pub fn from(
+        file: Option<&std::path::Path>,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Self> {
+        let mut builder = config::Config::builder();
+        if let Some(path) = file {
+            builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml).required(true));
+        }
+        let vars: config::Map<String, String> = vars.into_iter().collect();
+        // `DATABASE_URL` is the one variable without the prefix (sqlx's name for it).
+        let database_url = vars.get("DATABASE_URL").filter(|v| !v.is_empty()).cloned();
+        let environment = config::Environment::with_prefix("PARLEY").ignore_empty(true).source(Some(vars));
+        let built =
+            builder.add_source(environment).set_override_option("database_url", database_url)?.build().with_context(
+                || match file {
+                    Some(path) => format!("reading the configuration file {}", path.display()),
+                    None => "reading the configuration".to_owned(),
+                },
+            )?;
+        Ok(Self(built))
+    }
+
+    /// The setting a variable names (`PARLEY_PUBLISH_RATE` is `publish_rate`
+    /// in the file), if set and not empty.
+    pub fn var(&self, name: &str) -> Option<String> {
+        let key = name.strip_prefix("PARLEY_").unwrap_or(name).to_ascii_lowercase();
+        self.0.get_string(&key).ok().filter(|v| !v.is_empty())
+    }
+}
 
 /// The admin password of [`Config::for_tests`].
 pub const TEST_ADMIN_PASSWORD: &str = "admin-password-for-tests";
@@ -90,18 +141,28 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads `DATABASE_URL`, `PARLEY_PIPELINE`, `PARLEY_TRANSLATOR`, … with the documented defaults.
+    /// Reads `DATABASE_URL`, `PARLEY_PIPELINE`, `PARLEY_TRANSLATOR`, … with
+    /// the documented defaults, from the environment and, under it, the
+    /// TOML file `PARLEY_CONFIG` names (see [`Sources`]).
+    ///
+    /// # Errors
+    /// An unreadable file, an unknown value, or a provider without its settings.
+    pub fn load() -> anyhow::Result<Self> {
+        Self::from_sources(&Sources::load()?)
+    }
+
+    /// [`Self::load`] from given sources.
     ///
     /// # Errors
     /// An unknown value, or a provider without its settings.
-    pub fn from_env() -> anyhow::Result<Self> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    pub fn from_sources(sources: &Sources) -> anyhow::Result<Self> {
+        let var = |name: &str| sources.var(name);
         let pipeline = match var("PARLEY_PIPELINE").as_deref() {
             None | Some("embedded") => PipelineMode::Embedded,
             Some("external") => PipelineMode::External,
             Some(other) => bail!("PARLEY_PIPELINE must be embedded or external, not {other:?}"),
         };
-        let translators = ProviderConfig::list_from_env().map_err(anyhow::Error::msg)?;
+        let translators = ProviderConfig::list_from(var).map_err(anyhow::Error::msg)?;
         let database_url = var("DATABASE_URL").unwrap_or_else(|| "sqlite://data/parley.db".into());
         crate::db::Backend::of_url(&database_url)?;
         let bus_url = var("PARLEY_BUS");
@@ -218,5 +279,46 @@ impl Config {
             chat_burst: 10_000,
             ..Self::defaults()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn a_toml_file_mirrors_the_variables_and_a_set_variable_wins() {
+        let path = std::env::temp_dir().join(format!("parley-config-{}.toml", ulid::Ulid::new()));
+        std::fs::write(
+            &path,
+            "database_url = \"sqlite://from-file.db\"\npublish_rate = 7\ntranslator = \"libretranslate\"\n\
+             libretranslate_url = \"http://127.0.0.1:5000\"\nchat_rate = 9\n",
+        )
+        .unwrap();
+        let environment = vars(&[("PARLEY_CHAT_RATE", "11"), ("PARLEY_PUBLISH_BURST", ""), ("HOME", "/root")]);
+        let config = Config::from_sources(&Sources::from(Some(&path), environment).unwrap()).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(config.database_url, "sqlite://from-file.db");
+        assert_eq!((config.publish_rate, config.chat_rate), (7.0, 11.0), "the variable wins over the file");
+        assert_eq!(config.publish_burst, Config::defaults().publish_burst, "an empty variable is unset");
+        assert_eq!(
+            config.translators,
+            [ProviderConfig::LibreTranslate { url: "http://127.0.0.1:5000".into(), api_key: None }]
+        );
+    }
+
+    #[test]
+    fn database_url_keeps_its_unprefixed_name_and_bad_values_are_named() {
+        let sources = Sources::from(None, vars(&[("DATABASE_URL", "postgres://db/parley")])).unwrap();
+        assert_eq!(Config::from_sources(&sources).unwrap().database_url, "postgres://db/parley");
+        let sources = Sources::from(None, vars(&[("PARLEY_PUBLISH_RATE", "fast")])).unwrap();
+        let error = Config::from_sources(&sources).unwrap_err().to_string();
+        assert!(error.contains("PARLEY_PUBLISH_RATE"), "{error}");
+        let missing = std::env::temp_dir().join("parley-no-such-config.toml");
+        assert!(Sources::from(Some(&missing), Vec::new()).is_err(), "a named file must exist");
     }
 }

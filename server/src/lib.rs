@@ -48,7 +48,7 @@ use base64::Engine as _;
 use leptos::prelude::LeptosOptions;
 use parley_pipeline::signature::WebhookSecret;
 use parley_pipeline::topics_client::TopicsClient;
-use parley_pipeline::translate::{ServiceOptions, TranslationService};
+use parley_pipeline::translate::build_service;
 use parley_pipeline::{Pipeline, PipelineConfig};
 use sqlx::AnyPool;
 use tokio::net::TcpListener;
@@ -376,7 +376,7 @@ async fn embedded_pipeline(
 ) -> anyhow::Result<Arc<Pipeline>> {
     let secret = WebhookSecret::parse(&hook.secret).context("corrupt pipeline_webhook_secret")?;
     let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?;
-    let translator = build_translation(&config.translators, http.clone()).await?;
+    let translator = build_service(&config.translators, http.clone()).await.map_err(anyhow::Error::msg)?;
     let token = state.tokens.sign(&embedded_pipeline_claims(state.clock.now_secs() + PIPELINE_TOKEN_TTL_SECS));
     let pipeline = Pipeline::new(PipelineConfig {
         secrets: vec![secret],
@@ -387,22 +387,6 @@ async fn embedded_pipeline(
         pending_retry_after_secs: config.pending_translation_retry_secs,
     });
     Ok(Arc::new(pipeline))
-}
-
-/// Builds the translation service from the configured providers.
-///
-/// # Errors
-/// A model directory whose models cannot be loaded.
-pub async fn build_translation(
-    providers: &[ProviderConfig],
-    http: reqwest::Client,
-) -> anyhow::Result<Arc<TranslationService>> {
-    let providers = providers.to_vec();
-    let built =
-        tokio::task::spawn_blocking(move || providers.iter().map(|p| p.build(&http)).collect::<Result<Vec<_>, _>>())
-            .await?
-            .map_err(anyhow::Error::msg)?;
-    Ok(Arc::new(TranslationService::new(built, ServiceOptions::default())))
 }
 
 fn random_key() -> String {

@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::{DeepL, FirefoxTranslator, LibreTranslate, OpenAiCompatible, Translator};
+use super::{
+    DeepL, FirefoxTranslator, LibreTranslate, OpenAiCompatible, ServiceOptions, TranslationService, Translator,
+};
 
 /// One provider's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +27,16 @@ impl ProviderConfig {
     /// # Errors
     /// An unknown provider, or one without its required settings.
     pub fn list_from_env() -> Result<Vec<Self>, String> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Self::list_from(|name| std::env::var(name).ok())
+    }
+
+    /// [`Self::list_from_env`] with the settings from `setting`, which is
+    /// asked by variable name (the server also reads a configuration file).
+    ///
+    /// # Errors
+    /// An unknown provider, or one without its required settings.
+    pub fn list_from(setting: impl Fn(&str) -> Option<String>) -> Result<Vec<Self>, String> {
+        let var = |name: &str| setting(name).filter(|v| !v.is_empty());
         let names = var("PARLEY_TRANSLATOR").unwrap_or_else(|| "firefox".into());
         names
             .split(',')
@@ -74,4 +85,21 @@ impl ProviderConfig {
             Self::OpenAi { url, key, model } => Arc::new(OpenAiCompatible::new(url, key.clone(), model, http.clone())),
         })
     }
+}
+
+/// Builds the providers, in failover order, behind one [`TranslationService`]
+/// (models load on a blocking thread).
+///
+/// # Errors
+/// Models present but unloadable.
+pub async fn build_service(
+    providers: &[ProviderConfig],
+    http: reqwest::Client,
+) -> Result<Arc<TranslationService>, String> {
+    let providers = providers.to_vec();
+    let built =
+        tokio::task::spawn_blocking(move || providers.iter().map(|p| p.build(&http)).collect::<Result<Vec<_>, _>>())
+            .await
+            .map_err(|e| format!("loading the translation providers: {e}"))??;
+    Ok(Arc::new(TranslationService::new(built, ServiceOptions::default())))
 }

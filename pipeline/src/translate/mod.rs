@@ -17,7 +17,7 @@ pub mod remote_settings;
 pub mod service;
 pub mod spans;
 
-pub use config::ProviderConfig;
+pub use config::{ProviderConfig, build_service};
 pub use deepl::DeepL;
 pub use firefox::FirefoxTranslator;
 pub use libretranslate::LibreTranslate;

@@ -2,11 +2,12 @@
 //! each behind a circuit breaker, a cache in front, and do-not-translate
 //! spans kept out of the providers' hands.
 
-use std::collections::{HashMap, VecDeque};
+use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use lru::LruCache;
 use tokio::time::Instant;
 
 use super::spans::{Piece, has_words, split, trim_parts};
@@ -59,32 +60,8 @@ struct Provider {
 
 type CacheKey = (&'static str, String, String, String);
 
-/// A bounded least-recently-inserted cache.
-struct Cache {
-    map: HashMap<CacheKey, String>,
-    order: VecDeque<CacheKey>,
-    capacity: usize,
-}
-
-impl Cache {
-    fn get(&self, key: &CacheKey) -> Option<String> {
-        self.map.get(key).cloned()
-    }
-
-    fn put(&mut self, key: CacheKey, value: String) {
-        if self.capacity == 0 {
-            return;
-        }
-        if self.map.insert(key.clone(), value).is_none() {
-            self.order.push_back(key);
-            while self.order.len() > self.capacity {
-                if let Some(old) = self.order.pop_front() {
-                    self.map.remove(&old);
-                }
-            }
-        }
-    }
-}
+/// The least recently used translations (none when `cache_entries` is 0).
+type Cache = Option<Mutex<LruCache<CacheKey, String>>>;
 
 /// Tuning for [`TranslationService`].
 #[derive(Debug, Clone, Copy)]
@@ -115,7 +92,7 @@ pub struct ServiceStats {
 /// Providers in failover order behind one `translate`.
 pub struct TranslationService {
     providers: Vec<Provider>,
-    cache: Mutex<Cache>,
+    cache: Cache,
     options: ServiceOptions,
     pub stats: ServiceStats,
 }
@@ -126,8 +103,8 @@ impl TranslationService {
             .into_iter()
             .map(|translator| Provider { translator, breaker: Mutex::new(Breaker { failures: 0, open_until: None }) })
             .collect();
-        let cache = Cache { map: HashMap::new(), order: VecDeque::new(), capacity: options.cache_entries };
-        Self { providers, cache: Mutex::new(cache), options, stats: ServiceStats::default() }
+        let cache = NonZeroUsize::new(options.cache_entries).map(|n| Mutex::new(LruCache::new(n)));
+        Self { providers, cache, options, stats: ServiceStats::default() }
     }
 
     /// The providers' names, in failover order.
@@ -196,11 +173,11 @@ impl TranslationService {
 
     async fn translate_core(&self, text: &str, from: &str, to: &str) -> Result<Translation, TranslateError> {
         let key = |provider: &'static str| (provider, from.to_owned(), to.to_owned(), text.to_owned());
-        if let Ok(cache) = self.cache.lock() {
+        if let Some(Ok(mut cache)) = self.cache.as_ref().map(Mutex::lock) {
             for p in &self.providers {
                 if let Some(hit) = cache.get(&key(p.translator.name())) {
                     self.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
-                    return Ok(Translation { text: hit, provider: p.translator.name(), billed_chars: 0 });
+                    return Ok(Translation { text: hit.clone(), provider: p.translator.name(), billed_chars: 0 });
                 }
             }
         }
@@ -223,7 +200,7 @@ impl TranslationService {
                         b.success();
                     }
                     self.stats.characters_translated.fetch_add(text.chars().count() as u64, Ordering::Relaxed);
-                    if let Ok(mut cache) = self.cache.lock() {
+                    if let Some(Ok(mut cache)) = self.cache.as_ref().map(Mutex::lock) {
                         cache.put(key(name), translated.clone());
                     }
                     return Ok(Translation { text: translated, provider: name, billed_chars: text.chars().count() });
@@ -245,5 +222,47 @@ impl TranslationService {
         Err(last_error.or(unsupported).unwrap_or_else(|| TranslateError::UnsupportedPair {
             note: "no translation provider is configured".into(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use futures_util::future::BoxFuture;
+
+    use super::*;
+
+    /// Upper-cases, and counts the calls that reach it.
+    struct Counting(AtomicUsize);
+
+    impl Translator for Counting {
+        fn name(&self) -> &'static str {
+            "counting"
+        }
+
+        fn translate<'a>(
+            &'a self,
+            text: &'a str,
+            _: &'a str,
+            _: &'a str,
+        ) -> BoxFuture<'a, Result<String, TranslateError>> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move { Ok(text.to_uppercase()) })
+        }
+    }
+
+    #[tokio::test]
+    async fn the_cache_keeps_the_most_recently_used_translations() {
+        let counting = Arc::new(Counting(AtomicUsize::new(0)));
+        let options = ServiceOptions { cache_entries: 2, ..ServiceOptions::default() };
+        let service = TranslationService::new(vec![counting.clone()], options);
+        for text in ["a", "b", "a", "c", "a", "b"] {
+            assert_eq!(service.translate_core(text, "en", "pt").await.unwrap().text, text.to_uppercase());
+        }
+        // a and b miss; a hits and becomes the newest; c pushes out b, not a;
+        // a hits again; b misses. (Evicting the oldest inserted would call 5 times.)
+        assert_eq!(counting.0.load(Ordering::SeqCst), 4);
+        assert_eq!(service.stats.cache_hits.load(Ordering::Relaxed), 2);
     }
 }

@@ -4,7 +4,6 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use rusqlite::OptionalExtension as _;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -142,44 +141,8 @@ pub(super) async fn record_usage(
     if !(0..=10_000_000).contains(&usage.characters) {
         return Err(Error::Invalid("characters must be between 0 and 10000000".into()));
     }
-    // One short write, through the embedded default's write connection when
-    // there is one: the pipeline reports after every translated message.
-    let budget_sql = "select daily_char_budget from rooms where name = $1";
-    let add_sql = "insert into translation_usage (room, day, characters) values ($1, $2, $3)
-         on conflict (room, day) do update set characters = translation_usage.characters + excluded.characters
-         returning characters";
     let day = super::usage_day(state.clock.now_ms());
-    let turn = state.write_gate.enter().await;
-    let recorded: Option<(i64, Option<i64>)> = match turn.sqlite() {
-        Some(writer) => writer.with(|conn| {
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let budget: Option<Option<i64>> =
-                tx.prepare_cached(budget_sql)?.query_row([&room], |r| r.get(0)).optional()?;
-            let Some(budget) = budget else { return Ok(None) };
-            let today: i64 =
-                tx.prepare_cached(add_sql)?.query_row(rusqlite::params![room, day, usage.characters], |r| r.get(0))?;
-            tx.commit()?;
-            Ok(Some((today, budget)))
-        })?,
-        None => {
-            let mut tx = state.db.begin().await?;
-            let budget: Option<(Option<i64>,)> =
-                sqlx::query_as(budget_sql).bind(&room).fetch_optional(&mut *tx).await?;
-            match budget {
-                None => None,
-                Some((budget,)) => {
-                    let (today,): (i64,) = sqlx::query_as(add_sql)
-                        .bind(&room)
-                        .bind(&day)
-                        .bind(usage.characters)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    tx.commit().await?;
-                    Some((today, budget))
-                }
-            }
-        }
-    };
+    let recorded = super::store::add_usage(&state.db, &state.write_gate, &room, &day, usage.characters).await?;
     let (characters_today, daily_char_budget) = recorded.ok_or_else(|| Error::NotFound(format!("room {room}")))?;
     Ok(Json(UsageAnswer { characters_today, daily_char_budget }))
 }

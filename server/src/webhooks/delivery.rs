@@ -17,6 +17,7 @@ use tower::ServiceExt as _;
 use super::EMBEDDED_PIPELINE_URL;
 use super::leases::NodeId;
 use super::ssrf::OutboundPolicy;
+use super::store::{self, Claimed};
 use crate::clock::Clock;
 use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
@@ -54,19 +55,6 @@ pub fn retry_delay(base: Duration, attempt: u32, jitter: f64) -> Duration {
 pub fn next_delay(base: Duration, attempt: u32, jitter: f64, retry_after: Option<Duration>) -> Duration {
     let backoff = retry_delay(base, attempt, jitter);
     retry_after.map_or(backoff, |asked| backoff.max(asked.min(MAX_RETRY_AFTER)))
-}
-
-#[derive(sqlx::FromRow)]
-struct Claimed {
-    id: String,
-    webhook_name: String,
-    payload: String,
-    attempts: i64,
-    url: Option<String>,
-    secret: Option<String>,
-    previous_secret: Option<String>,
-    previous_secret_until: Option<i64>,
-    internal: Option<i64>,
 }
 
 /// What the worker needs, shared by its delivery tasks.
@@ -143,66 +131,17 @@ pub async fn run_worker(worker: Worker, wakeup: Arc<Notify>, shutdown: Shutdown)
 }
 
 /// Leases up to `limit` due rows to this node by pushing their due time past
-/// the timeout. A node without an embedded pipeline leaves that pipeline's
-/// rows to the nodes that have one.
+/// the timeout.
 async fn claim(worker: &Worker, limit: i64) -> crate::error::Result<Vec<Claimed>> {
     let now = worker.clock.now_ms();
-    let lease_until = now + worker.policy.timeout.as_millis() as i64 + 5_000;
-    let turn = worker.write_gate.enter().await;
-    // On PostgreSQL several nodes claim at once: each skips the rows another
-    // is claiming, and the outer condition (re-checked on a row that changed
-    // meanwhile) keeps a row from being leased twice. SQLite has one writer.
-    let skip_locked = match crate::db::Backend::of(&worker.db) {
-        crate::db::Backend::Postgres => "for update of o skip locked",
-        crate::db::Backend::Sqlite => "",
+    let lease = store::Lease {
+        now,
+        until: now + worker.policy.timeout.as_millis() as i64 + 5_000,
+        node: worker.node.as_str(),
+        limit,
+        with_embedded_pipeline: worker.embedded.is_some(),
     };
-    let servable = if worker.embedded.is_some() { "" } else { "and w.url <> $5" };
-    let sql = format!(
-        "update webhook_outbox set next_attempt_at = $1, attempts = attempts + 1, leased_by = $4
-         where id in (select o.id from webhook_outbox o join webhooks w on w.name = o.webhook_name
-                      where o.status = 'pending' and o.next_attempt_at <= $2 and w.enabled = 1 {servable}
-                      order by o.next_attempt_at, o.created_at limit $3 {skip_locked})
-           and status = 'pending' and next_attempt_at <= $2
-         returning id, webhook_name, payload, attempts,
-             (select url from webhooks w where w.name = webhook_outbox.webhook_name) as url,
-             (select secret from webhooks w where w.name = webhook_outbox.webhook_name) as secret,
-             (select previous_secret from webhooks w where w.name = webhook_outbox.webhook_name) as previous_secret,
-             (select previous_secret_until from webhooks w where w.name = webhook_outbox.webhook_name)
-                 as previous_secret_until,
-             (select internal from webhooks w where w.name = webhook_outbox.webhook_name) as internal",
-    );
-    let node = worker.node.as_str();
-    if let Some(writer) = turn.sqlite() {
-        // The embedded default: one call on this thread. SQLite takes `$n`
-        // as names, so they are bound by name.
-        return Ok(writer.with(|conn| {
-            let mut claim = conn.prepare_cached(&sql)?;
-            let mut params: Vec<(&str, &dyn rusqlite::ToSql)> =
-                vec![("$1", &lease_until), ("$2", &now), ("$3", &limit), ("$4", &node)];
-            if worker.embedded.is_none() {
-                params.push(("$5", &EMBEDDED_PIPELINE_URL));
-            }
-            let rows = claim.query_map(params.as_slice(), |r| {
-                Ok(Claimed {
-                    id: r.get(0)?,
-                    webhook_name: r.get(1)?,
-                    payload: r.get(2)?,
-                    attempts: r.get(3)?,
-                    url: r.get(4)?,
-                    secret: r.get(5)?,
-                    previous_secret: r.get(6)?,
-                    previous_secret_until: r.get(7)?,
-                    internal: r.get(8)?,
-                })
-            })?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-        })?);
-    }
-    let mut query = sqlx::query_as(&sql).bind(lease_until).bind(now).bind(limit).bind(node);
-    if worker.embedded.is_none() {
-        query = query.bind(EMBEDDED_PIPELINE_URL);
-    }
-    Ok(query.fetch_all(&worker.db).await?)
+    store::claim(&worker.db, &worker.write_gate, &lease).await
 }
 
 async fn deliver(worker: &Worker, row: Claimed) {
@@ -215,46 +154,18 @@ async fn deliver(worker: &Worker, row: Claimed) {
     let result = match outcome {
         Outcome::Accepted(status) => {
             worker.metrics.webhook_attempt("success", latency);
-            let delivered = "update webhook_outbox set status = 'delivered', last_status = $1, last_error = null,
-                     last_latency_ms = $2, finished_at = $3, leased_by = null where id = $4";
-            match turn.sqlite() {
-                Some(writer) => writer
-                    .with(|conn| {
-                        conn.prepare_cached(delivered)?.execute(rusqlite::params![
-                            i64::from(status),
-                            latency_ms,
-                            now,
-                            row.id
-                        ])
-                    })
-                    .map(|_| ())
-                    .map_err(crate::error::Error::from),
-                None => sqlx::query(delivered)
-                    .bind(i64::from(status))
-                    .bind(latency_ms)
-                    .bind(now)
-                    .bind(&row.id)
-                    .execute(&worker.db)
-                    .await
-                    .map(|_| ())
-                    .map_err(crate::error::Error::from),
-            }
+            store::mark_delivered(&worker.db, &turn, &row.id, status, latency_ms, now).await
         }
         Outcome::Refused { status: 410, .. } if !row.is_internal() => {
             // 410 Gone: the receiver asks never to be called again.
             worker.metrics.webhook_attempt("gone", latency);
             tracing::warn!(webhook = %row.webhook_name, "receiver answered 410 Gone: webhook disabled");
-            let disable = sqlx::query(
-                "update webhooks set enabled = 0, disabled_reason = 'receiver answered 410 Gone' where name = $1",
-            )
-            .bind(&row.webhook_name)
-            .execute(&worker.db)
-            .await;
-            if let Err(e) = disable {
+            if let Err(e) = store::disable(&worker.db, &row.webhook_name, "receiver answered 410 Gone").await {
                 tracing::error!(error = %e, "cannot disable webhook");
             }
             worker.metrics.dead_letter(false);
-            finish_failed(&worker.db, &row, Some(410), Some("410 Gone: webhook disabled"), latency_ms, now).await
+            store::mark_failed(&worker.db, &row.id, Some(410), Some("410 Gone: webhook disabled"), latency_ms, now)
+                .await
         }
         Outcome::Refused { status, retry_after } => {
             worker.metrics.webhook_attempt("failure", latency);
@@ -298,7 +209,7 @@ async fn retry_or_fail(
                 "webhook delivery failed for good (dead letter)");
         }
         worker.metrics.dead_letter(row.is_internal());
-        finish_failed(&worker.db, row, status, error, latency_ms, now).await?;
+        store::mark_failed(&worker.db, &row.id, status, error, latency_ms, now).await?;
         if !row.is_internal() {
             disable_if_failing(worker, &row.webhook_name).await;
         }
@@ -308,70 +219,23 @@ async fn retry_or_fail(
     let delay = next_delay(worker.policy.base, row.attempts as u32, jitter, retry_after);
     tracing::info!(id = %row.id, webhook = %row.webhook_name, attempts = row.attempts, ?status, ?error, ?delay,
         "webhook delivery will be retried");
-    sqlx::query(
-        "update webhook_outbox set next_attempt_at = $1, last_status = $2, last_error = $3, last_latency_ms = $4,
-             leased_by = null
-         where id = $5",
-    )
-    .bind(now + delay.as_millis() as i64)
-    .bind(status.map(i64::from))
-    .bind(error.map(|e| e.to_owned()).or_else(|| status.map(|s| format!("HTTP {s}"))))
-    .bind(latency_ms)
-    .bind(&row.id)
-    .execute(&worker.db)
-    .await?;
-    Ok(())
+    store::schedule_retry(&worker.db, &row.id, now + delay.as_millis() as i64, status, error, latency_ms).await
 }
 
 /// Disables an external webhook whose last `disable_after` finished
 /// deliveries all failed: sustained failure, not a sporadic one (a success
 /// in between resets it).
 async fn disable_if_failing(worker: &Worker, webhook: &str) {
-    let recent: sqlx::Result<Vec<(String,)>> = sqlx::query_as(
-        "select status from webhook_outbox where webhook_name = $1 and status in ('delivered', 'failed')
-         order by finished_at desc limit $2",
-    )
-    .bind(webhook)
-    .bind(i64::from(worker.policy.disable_after))
-    .fetch_all(&worker.db)
-    .await;
-    let Ok(recent) = recent else { return };
-    if recent.len() < worker.policy.disable_after as usize || recent.iter().any(|(s,)| s != "failed") {
+    let Ok(recent) = store::recent_outcomes(&worker.db, webhook, worker.policy.disable_after).await else { return };
+    if recent.len() < worker.policy.disable_after as usize || recent.iter().any(|s| s != "failed") {
         return;
     }
     let reason = format!("{} consecutive deliveries failed", worker.policy.disable_after);
-    let result = sqlx::query("update webhooks set enabled = 0, disabled_reason = $1 where name = $2 and internal = 0")
-        .bind(&reason)
-        .bind(webhook)
-        .execute(&worker.db)
-        .await;
-    match result {
-        Ok(done) if done.rows_affected() > 0 => tracing::warn!(%webhook, %reason, "webhook disabled"),
-        Ok(_) => {}
+    match store::disable(&worker.db, webhook, &reason).await {
+        Ok(true) => tracing::warn!(%webhook, %reason, "webhook disabled"),
+        Ok(false) => {}
         Err(e) => tracing::error!(error = %e, "cannot disable webhook"),
     }
-}
-
-async fn finish_failed(
-    db: &AnyPool,
-    row: &Claimed,
-    status: Option<u16>,
-    error: Option<&str>,
-    latency_ms: i64,
-    now: i64,
-) -> crate::error::Result<()> {
-    sqlx::query(
-        "update webhook_outbox set status = 'failed', last_status = $1, last_error = $2, last_latency_ms = $3,
-             finished_at = $4, leased_by = null where id = $5",
-    )
-    .bind(status.map(i64::from))
-    .bind(error.map(|e| e.to_owned()).or_else(|| status.map(|s| format!("HTTP {s}"))))
-    .bind(latency_ms)
-    .bind(now)
-    .bind(&row.id)
-    .execute(db)
-    .await?;
-    Ok(())
 }
 
 /// The `webhook-signature` header: one signature per valid secret.

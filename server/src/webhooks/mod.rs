@@ -11,6 +11,7 @@ pub mod api;
 pub mod delivery;
 pub mod leases;
 pub mod ssrf;
+pub mod store;
 
 use sqlx::AnyPool;
 
