@@ -20,8 +20,11 @@ fn text(part: Option<&[u8]>) -> Option<&str> {
 /// The time every check runs at (tokens and signatures are checked against it).
 const NOW: i64 = 1_795_996_800;
 
+/// One target's checks, run on one input.
+pub type Check = fn(&[u8]);
+
 /// The targets, by the name of their corpus directory.
-pub const TARGETS: [(&str, fn(&[u8])); 4] =
+pub const TARGETS: [(&str, Check); 4] =
     [("signature", signature), ("delivery", delivery), ("token", token), ("moderation", moderation)];
 
 /// The webhook signature check on hostile headers and bodies: never panics,

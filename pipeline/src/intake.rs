@@ -9,6 +9,8 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use futures_util::future::join_all;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::DescriptorEncoder;
 
 use crate::clock::Clock;
 use crate::detect::{Detected, detect};
@@ -25,6 +27,21 @@ pub const MAX_DELIVERY_BYTES: usize = 64 * 1024;
 
 /// How many recent `webhook-id`s the intake remembers to drop redeliveries.
 const RECENT_IDS: usize = 4096;
+
+/// One scrape of a pipeline's metrics.
+struct Scrape(Arc<Pipeline>);
+
+impl std::fmt::Debug for Scrape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("pipeline metrics")
+    }
+}
+
+impl Collector for Scrape {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
+        self.0.encode_metrics(&mut encoder)
+    }
+}
 
 /// What the pipeline needs to run.
 pub struct PipelineConfig {
@@ -148,9 +165,17 @@ impl Pipeline {
         self.metrics.health(&self.config.translator)
     }
 
-    /// The pipeline's metrics in the Prometheus text format.
-    pub fn metrics_text(&self) -> String {
-        self.metrics.render(&self.config.translator)
+    /// The pipeline's metrics, a whole OpenMetrics exposition (`parley-pipeline`'s `/metrics`).
+    pub fn metrics_text(self: &Arc<Self>) -> String {
+        crate::metrics::exposition(Scrape(self.clone()))
+    }
+
+    /// Writes the pipeline's metric families into an exposition of the server's.
+    ///
+    /// # Errors
+    /// Only the writer's.
+    pub fn encode_metrics(&self, encoder: &mut DescriptorEncoder) -> std::fmt::Result {
+        self.metrics.encode(&self.config.translator, encoder)
     }
 
     fn seen(&self, id: &str) -> bool {

@@ -43,7 +43,12 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(%addr, "parley-pipeline listening");
     let metrics = pipeline.clone();
     let app = parley_pipeline::router::<()>(pipeline)
-        .route("/metrics", axum::routing::get(move || async move { metrics.metrics_text() }))
+        .route(
+            "/metrics",
+            axum::routing::get(move || async move {
+                ([(axum::http::header::CONTENT_TYPE, parley_pipeline::metrics::CONTENT_TYPE)], metrics.metrics_text())
+            }),
+        )
         .route("/healthz", axum::routing::get(|| async { "ok" }));
     axum::serve(listener, app)
         .with_graceful_shutdown(async {

@@ -1,10 +1,21 @@
 //! The pipeline's Prometheus metrics: stage latencies, the translation
 //! cache and the providers' health. The server's `/metrics` includes them
 //! in the embedded mode; `parley-pipeline` serves them itself.
+//!
+//! Values live in atomics (cheap on the hot paths, and the admin console
+//! reads quantiles from the same histograms); prometheus-client writes them
+//! out in the OpenMetrics text format at each scrape.
 
-use std::fmt::Write as _;
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, MetricEncoder, NoLabelSet};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
 
 use crate::translate::TranslationService;
 
@@ -16,7 +27,7 @@ const BUCKETS: [f64; 20] = [
 ];
 
 /// A latency histogram with fixed buckets.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Histogram {
     counts: [AtomicU64; BUCKETS.len()],
     count: AtomicU64,
@@ -62,20 +73,100 @@ impl Histogram {
         let ms = |q: f64| self.quantile(q).map(|d| d.as_secs_f64() * 1000.0);
         StageSummary { count, mean_ms: (count > 0).then(|| sum / count as f64), p50_ms: ms(0.5), p99_ms: ms(0.99) }
     }
+}
 
-    pub fn render(&self, out: &mut String, name: &str, labels: &str) {
-        let sep = if labels.is_empty() { "" } else { "," };
-        for (bound, count) in BUCKETS.iter().zip(&self.counts) {
-            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {}", count.load(Ordering::Relaxed));
-        }
+impl EncodeMetric for Histogram {
+    fn encode(&self, mut encoder: MetricEncoder) -> fmt::Result {
+        // The encoder takes each bucket's own count (it sums them) and the
+        // largest float as `+Inf`; these buckets count everything up to their bound.
         let total = self.count.load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {total}");
+        let mut below = 0;
+        let mut buckets: Vec<(f64, u64)> = BUCKETS
+            .iter()
+            .zip(&self.counts)
+            .map(|(bound, count)| {
+                let cumulative = count.load(Ordering::Relaxed).max(below);
+                let own = cumulative - below;
+                below = cumulative;
+                (*bound, own)
+            })
+            .collect();
+        buckets.push((f64::MAX, total.saturating_sub(below)));
         let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        let braces = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
-        let _ = writeln!(out, "{name}_sum{braces} {sum}");
-        let _ = writeln!(out, "{name}_count{braces} {total}");
+        encoder.encode_histogram::<NoLabelSet>(sum, total, &buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Histogram
     }
 }
+
+impl EncodeMetric for &Histogram {
+    fn encode(&self, encoder: MetricEncoder) -> fmt::Result {
+        (*self).encode(encoder)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Histogram
+    }
+}
+
+/// Writes one metric family into an exposition (`encoder` comes from a [`Collector`]).
+///
+/// # Errors
+/// Only the writer's.
+pub fn family(encoder: &mut DescriptorEncoder, name: &str, help: &str, metric: &impl EncodeMetric) -> fmt::Result {
+    metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
+}
+
+/// Writes a counter.
+///
+/// # Errors
+/// Only the writer's.
+pub fn counter(encoder: &mut DescriptorEncoder, name: &str, help: &str, value: u64) -> fmt::Result {
+    family(encoder, name, help, &ConstCounter::new(value))
+}
+
+/// Writes a gauge.
+///
+/// # Errors
+/// Only the writer's.
+pub fn gauge(encoder: &mut DescriptorEncoder, name: &str, help: &str, value: i64) -> fmt::Result {
+    family(encoder, name, help, &ConstGauge::new(value))
+}
+
+/// Writes one family whose series differ by one label (`label="value"`).
+///
+/// # Errors
+/// Only the writer's.
+pub fn labelled<'a, M: EncodeMetric + 'a>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    kind: MetricType,
+    label: &str,
+    series: impl IntoIterator<Item = (&'a str, M)>,
+) -> fmt::Result {
+    let mut metric = encoder.encode_descriptor(name, help, None, kind)?;
+    for (value, series) in series {
+        series.encode(metric.encode_family(&[(label, value)])?)?;
+    }
+    Ok(())
+}
+
+/// A whole exposition (ending in `# EOF`) of what `collector` writes.
+pub fn exposition(collector: impl Collector) -> String {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(collector));
+    let mut out = String::new();
+    if let Err(error) = prometheus_client::encoding::text::encode(&mut out, &registry) {
+        tracing::error!(%error, "cannot encode the metrics");
+    }
+    out
+}
+
+/// The media type of [`exposition`]'s text.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// A stage's latency in a [`Health`] report.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -106,13 +197,8 @@ pub struct ProviderHealth {
     pub up: bool,
 }
 
-/// Writes one counter in the text exposition format.
-pub fn write_counter(out: &mut String, name: &str, help: &str, value: u64) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
-}
-
 /// Latency of each stage of the pipeline.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct PipelineMetrics {
     pub detect: Histogram,
     pub moderate: Histogram,
@@ -148,61 +234,59 @@ impl PipelineMetrics {
         }
     }
 
-    /// The text exposition, with the translation service's counters.
-    pub fn render(&self, service: &TranslationService) -> String {
-        let mut out = String::new();
+    /// Writes the pipeline's families, with the translation service's counters.
+    ///
+    /// # Errors
+    /// Only the writer's.
+    pub fn encode(&self, service: &TranslationService, encoder: &mut DescriptorEncoder) -> fmt::Result {
         let stats = &service.stats;
-        let counter = write_counter;
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        counter(encoder, "parley_pipeline_messages", "Deliveries processed.", load(&self.messages))?;
         counter(
-            &mut out,
-            "parley_pipeline_messages_total",
-            "Deliveries processed.",
-            self.messages.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut out,
-            "parley_translation_cache_hits_total",
+            encoder,
+            "parley_translation_cache_hits",
             "Translations answered from the cache.",
-            stats.cache_hits.load(Ordering::Relaxed),
-        );
+            load(&stats.cache_hits),
+        )?;
         counter(
-            &mut out,
-            "parley_translation_cache_misses_total",
+            encoder,
+            "parley_translation_cache_misses",
             "Translations sent to a provider.",
-            stats.cache_misses.load(Ordering::Relaxed),
-        );
+            load(&stats.cache_misses),
+        )?;
         counter(
-            &mut out,
-            "parley_translation_provider_failures_total",
+            encoder,
+            "parley_translation_provider_failures",
             "Failed provider calls.",
-            stats.provider_failures.load(Ordering::Relaxed),
-        );
+            load(&stats.provider_failures),
+        )?;
         counter(
-            &mut out,
-            "parley_translation_characters_total",
+            encoder,
+            "parley_translation_characters",
             "Characters sent to providers.",
-            stats.characters_translated.load(Ordering::Relaxed),
-        );
-        let _ = writeln!(
-            out,
-            "# HELP parley_translation_provider_up 1 while a provider's breaker lets calls through.\n# TYPE parley_translation_provider_up gauge"
-        );
-        for (name, up) in service.provider_health() {
-            let _ = writeln!(out, "parley_translation_provider_up{{provider=\"{name}\"}} {}", u8::from(up));
-        }
-        let _ = writeln!(
-            out,
-            "# HELP parley_pipeline_stage_seconds Latency of each pipeline stage.\n# TYPE parley_pipeline_stage_seconds histogram"
-        );
-        for (stage, histogram) in [
-            ("detect", &self.detect),
-            ("moderate", &self.moderate),
-            ("translate", &self.translate),
-            ("publish", &self.publish),
-        ] {
-            histogram.render(&mut out, "parley_pipeline_stage_seconds", &format!("stage=\"{stage}\""));
-        }
-        out
+            load(&stats.characters_translated),
+        )?;
+        labelled(
+            encoder,
+            "parley_translation_provider_up",
+            "1 while a provider's breaker lets calls through.",
+            MetricType::Gauge,
+            "provider",
+            service.provider_health().into_iter().map(|(name, up)| (name, ConstGauge::new(i64::from(up)))),
+        )?;
+        labelled(
+            encoder,
+            "parley_pipeline_stage_seconds",
+            "Latency of each pipeline stage.",
+            MetricType::Histogram,
+            "stage",
+            [
+                ("detect", &self.detect),
+                ("moderate", &self.moderate),
+                ("translate", &self.translate),
+                ("publish", &self.publish),
+            ],
+        )
     }
 }
 

@@ -1,17 +1,22 @@
-//! Prometheus metrics, rendered in the text exposition format at `GET /metrics`.
+//! Prometheus metrics at `GET /metrics`, in the OpenMetrics text format.
 //!
 //! A handful of counters and histograms kept in atomics: cheap enough for
-//! the publish and fan-out hot paths, with no registry to configure.
+//! the publish and fan-out hot paths; prometheus-client writes them out at
+//! each scrape, with the embedded pipeline's.
 
-use std::fmt::Write as _;
+use std::fmt;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 pub use parley_pipeline::metrics::Histogram;
+use parley_pipeline::metrics::{counter, family, gauge, labelled};
+use prometheus_client::encoding::DescriptorEncoder;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
 
 /// Every metric the server exports.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Metrics {
     pub publishes: AtomicU64,
     pub publish_duplicates: AtomicU64,
@@ -60,107 +65,109 @@ impl Metrics {
         }
     }
 
-    /// The text exposition of every metric; `subscribers` and `queued` (publishes
-    /// waiting for a transaction) are read live.
-    pub fn render(&self, subscribers: usize, queued: usize) -> String {
-        let mut out = String::new();
-        let counter = parley_pipeline::metrics::write_counter;
+    /// Writes the server's metric families; `subscribers` and `queued`
+    /// (publishes waiting for a transaction) are read live.
+    ///
+    /// # Errors
+    /// Only the writer's.
+    pub fn encode(&self, subscribers: usize, queued: usize, encoder: &mut DescriptorEncoder) -> fmt::Result {
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        counter(encoder, "parley_publishes", "Items appended to topics.", load(&self.publishes))?;
         counter(
-            &mut out,
-            "parley_publishes_total",
-            "Items appended to topics.",
-            self.publishes.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut out,
-            "parley_publish_duplicates_total",
+            encoder,
+            "parley_publish_duplicates",
             "Publishes answered from an earlier item with the same idempotency key.",
-            self.publish_duplicates.load(Ordering::Relaxed),
-        );
+            load(&self.publish_duplicates),
+        )?;
         counter(
-            &mut out,
-            "parley_publish_batches_total",
+            encoder,
+            "parley_publish_batches",
             "Publish transactions (publishes queued behind one commit share the next).",
-            self.publish_batches.load(Ordering::Relaxed),
-        );
+            load(&self.publish_batches),
+        )?;
+        counter(encoder, "parley_frames_delivered", "Item frames sent to subscribers.", load(&self.frames_delivered))?;
         counter(
-            &mut out,
-            "parley_frames_delivered_total",
-            "Item frames sent to subscribers.",
-            self.frames_delivered.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut out,
-            "parley_bus_remote_items_total",
+            encoder,
+            "parley_bus_remote_items",
             "Items other nodes announced over NATS.",
-            self.bus_remote_items.load(Ordering::Relaxed),
-        );
+            load(&self.bus_remote_items),
+        )?;
         counter(
-            &mut out,
-            "parley_bus_caught_up_items_total",
+            encoder,
+            "parley_bus_caught_up_items",
             "Items read from the database because NATS did not bring them.",
-            self.bus_caught_up_items.load(Ordering::Relaxed),
-        );
-        let _ = writeln!(
-            out,
-            "# HELP parley_webhook_dead_letters_total Deliveries given up after every attempt, for Parley's own webhooks (the pipeline) and for others.\n# TYPE parley_webhook_dead_letters_total counter\nparley_webhook_dead_letters_total{{webhook=\"internal\"}} {}\nparley_webhook_dead_letters_total{{webhook=\"external\"}} {}",
-            self.dead_letters_internal.load(Ordering::Relaxed),
-            self.dead_letters_external.load(Ordering::Relaxed),
-        );
-        let _ = writeln!(
-            out,
-            "# HELP parley_subscribers Open subscriptions on this node.\n# TYPE parley_subscribers gauge\nparley_subscribers {subscribers}"
-        );
-        let _ = writeln!(
-            out,
-            "# HELP parley_publish_queue Publishes waiting for the next group commit.\n# TYPE parley_publish_queue gauge\nparley_publish_queue {queued}"
-        );
-        let _ = writeln!(
-            out,
-            "# HELP parley_publish_seconds Publish latency (commit and fan-out).\n# TYPE parley_publish_seconds histogram"
-        );
-        self.publish_latency.render(&mut out, "parley_publish_seconds", "");
-        let _ = writeln!(
-            out,
-            "# HELP parley_webhook_attempts_total Webhook delivery attempts by outcome.\n# TYPE parley_webhook_attempts_total counter"
-        );
-        if let Ok(table) = self.webhook.lock() {
-            for (outcome, count, _) in table.iter() {
-                let _ = writeln!(out, "parley_webhook_attempts_total{{outcome=\"{outcome}\"}} {count}");
-            }
-            let _ = writeln!(
-                out,
-                "# HELP parley_webhook_attempt_seconds Webhook attempt latency by outcome.\n# TYPE parley_webhook_attempt_seconds histogram"
-            );
-            for (outcome, _, histogram) in table.iter() {
-                histogram.render(&mut out, "parley_webhook_attempt_seconds", &format!("outcome=\"{outcome}\""));
-            }
-        }
-        out
+            load(&self.bus_caught_up_items),
+        )?;
+        labelled(
+            encoder,
+            "parley_webhook_dead_letters",
+            "Deliveries given up after every attempt, for Parley's own webhooks (the pipeline) and for others.",
+            MetricType::Counter,
+            "webhook",
+            [
+                ("internal", ConstCounter::new(load(&self.dead_letters_internal))),
+                ("external", ConstCounter::new(load(&self.dead_letters_external))),
+            ],
+        )?;
+        gauge(encoder, "parley_subscribers", "Open subscriptions on this node.", subscribers as i64)?;
+        gauge(encoder, "parley_publish_queue", "Publishes waiting for the next group commit.", queued as i64)?;
+        family(encoder, "parley_publish_seconds", "Publish latency (commit and fan-out).", &self.publish_latency)?;
+        let Ok(table) = self.webhook.lock() else { return Ok(()) };
+        labelled(
+            encoder,
+            "parley_webhook_attempts",
+            "Webhook delivery attempts by outcome.",
+            MetricType::Counter,
+            "outcome",
+            table.iter().map(|(outcome, count, _)| (*outcome, ConstCounter::new(*count))),
+        )?;
+        labelled(
+            encoder,
+            "parley_webhook_attempt_seconds",
+            "Webhook attempt latency by outcome.",
+            MetricType::Histogram,
+            "outcome",
+            table.iter().map(|(outcome, _, histogram)| (*outcome, histogram)),
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use prometheus_client::collector::Collector;
+
     use super::*;
+
+    #[derive(Debug)]
+    struct Scrape(Arc<Metrics>);
+
+    impl Collector for Scrape {
+        fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
+            self.0.encode(7, 2, &mut encoder)
+        }
+    }
 
     #[test]
     fn renders_counters_and_cumulative_buckets() {
-        let m = Metrics::default();
+        let m = Arc::new(Metrics::default());
         m.publishes.fetch_add(3, Ordering::Relaxed);
         m.webhook_attempt("success", Duration::from_millis(3));
         m.webhook_attempt("success", Duration::from_millis(30));
         m.webhook_attempt("failure", Duration::from_millis(1));
         m.dead_letter(true);
-        let text = m.render(7, 2);
+        let text = parley_pipeline::metrics::exposition(Scrape(m));
         assert!(text.contains("parley_publishes_total 3"), "{text}");
         assert!(text.contains("parley_subscribers 7"));
         assert!(text.contains("parley_webhook_dead_letters_total{webhook=\"internal\"} 1"), "{text}");
         assert!(text.contains("parley_webhook_dead_letters_total{webhook=\"external\"} 0"), "{text}");
         assert!(text.contains("parley_publish_queue 2"));
         assert!(text.contains("parley_webhook_attempts_total{outcome=\"success\"} 2"));
-        assert!(text.contains("parley_webhook_attempt_seconds_bucket{outcome=\"success\",le=\"0.005\"} 1"));
-        assert!(text.contains("parley_webhook_attempt_seconds_bucket{outcome=\"success\",le=\"0.05\"} 2"));
+        assert!(text.contains("parley_webhook_attempt_seconds_bucket{le=\"0.005\",outcome=\"success\"} 1"), "{text}");
+        assert!(text.contains("parley_webhook_attempt_seconds_bucket{le=\"0.05\",outcome=\"success\"} 2"));
+        assert!(text.contains("parley_webhook_attempt_seconds_bucket{le=\"+Inf\",outcome=\"success\"} 2"));
         assert!(text.contains("parley_webhook_attempt_seconds_count{outcome=\"failure\"} 1"));
+        assert!(text.contains("# TYPE parley_publish_seconds histogram") && text.ends_with("# EOF\n"), "{text}");
     }
 }

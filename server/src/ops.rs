@@ -9,6 +9,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use parley_pipeline::Pipeline;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::DescriptorEncoder;
 use sqlx::AnyPool;
 
 use crate::auth::AuthState;
@@ -118,10 +120,39 @@ async fn readyz(State(state): State<OpsState>) -> Result<&'static str> {
 /// Prometheus metrics in the text exposition format.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain")))]
 async fn metrics(State(state): State<OpsState>) -> impl IntoResponse {
+    let scrape = Scrape {
+        metrics: state.metrics.clone(),
+        subscribers: state.bus.subscriber_count(),
+        queued: state.publish_queue.queued(),
+        pipeline: state.pipeline.clone(),
+    };
     (
         StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        state.metrics.render(state.bus.subscriber_count(), state.publish_queue.queued())
-            + &state.pipeline.as_ref().map(|p| p.metrics_text()).unwrap_or_default(),
+        [(header::CONTENT_TYPE, parley_pipeline::metrics::CONTENT_TYPE)],
+        parley_pipeline::metrics::exposition(scrape),
     )
+}
+
+/// One scrape: the server's families, then the embedded pipeline's.
+struct Scrape {
+    metrics: Arc<Metrics>,
+    subscribers: usize,
+    queued: usize,
+    pipeline: Option<Arc<Pipeline>>,
+}
+
+impl std::fmt::Debug for Scrape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("server metrics")
+    }
+}
+
+impl Collector for Scrape {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
+        self.metrics.encode(self.subscribers, self.queued, &mut encoder)?;
+        match &self.pipeline {
+            Some(pipeline) => pipeline.encode_metrics(&mut encoder),
+            None => Ok(()),
+        }
+    }
 }

@@ -210,7 +210,8 @@ async fn health_readiness_and_metrics_answer() {
     assert!(text.contains("# TYPE parley_publish_seconds histogram"));
     // The embedded pipeline's own metrics come along.
     assert!(text.contains("parley_translation_provider_up{provider=\"firefox\"} 1"), "{text}");
-    assert!(text.contains("parley_pipeline_stage_seconds_bucket{stage=\"detect\""));
+    assert!(text.contains("parley_pipeline_stage_seconds_count{stage=\"detect\"}"), "{text}");
+    assert!(text.ends_with("# EOF\n"), "one OpenMetrics exposition: {text}");
 }
 
 #[tokio::test]
