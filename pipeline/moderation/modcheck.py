@@ -8,6 +8,7 @@ Prints, per language: number of terms, false positives on the clean Tatoeba
 sentences, and recall over evasion variants of every kept term.
 """
 import os, re, sys, unicodedata, argparse
+from pathlib import Path
 
 LATIN_LANGS = ("en", "es", "fr", "de", "pt")
 CJK_LANGS = ("ja", "zh")
@@ -315,7 +316,7 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
     ap.add_argument("--lists", default=here)
-    ap.add_argument("--tatoeba", default="/work/shared/data/tatoeba")
+    ap.add_argument("--tatoeba", default=str(Path(__file__).resolve().parents[1] / "testdata" / "tatoeba"))
     ap.add_argument("--hits", action="store_true", help="print every FP hit and recall miss")
     ap.add_argument("--safe", default=None, help="safe words file (default: LISTS/safe.txt)")
     ap.add_argument("--langs", default=",".join(LATIN_LANGS + CJK_LANGS))

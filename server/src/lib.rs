@@ -133,114 +133,9 @@ pub async fn run(
     auth::accounts::ensure_admin(&db, config.admin_password.clone(), config.clock.now_ms()).await?;
 
     let (trigger, stop) = shutdown::channel();
-    let metrics = Arc::new(Metrics::default());
-    let cluster = Arc::new(match &config.bus_url {
-        Some(url) => {
-            // Nodes on one database share a cluster id, hence their NATS subjects.
-            let id = db::setting_or_init(&db, "cluster_id", || ulid::Ulid::new().to_string().to_lowercase()).await?;
-            cluster::Cluster::connect(url, &id).await.with_context(|| format!("connecting to {url}"))?
-        }
-        None => cluster::Cluster::local(),
-    });
-    let bus = Arc::new(Bus::default());
-    let write_gate = db::WriteGate::new(&config.database_url)?;
-    let revocations = Arc::new(Revocations::load(&db, config.clock.now_ms(), cluster.clone()).await?);
-    let listener_task = cluster.listen(bus.clone(), revocations.clone(), metrics.clone(), stop.clone()).await?;
-    let catch_up = (db::Backend::of(&db) == db::Backend::Postgres).then(|| {
-        tokio::spawn(cluster::run_catch_up(db.clone(), bus.clone(), revocations.clone(), metrics.clone(), stop.clone()))
-    });
-    let addr = loopback_url(listener.local_addr()?);
-    let outbound = Arc::new(OutboundPolicy { allow: config.webhook_allow.clone() });
-    let pipeline_hook = match (&config.pipeline, &config.external_pipeline) {
-        (PipelineMode::Embedded, _) => Some(PipelineHook {
-            url: webhooks::EMBEDDED_PIPELINE_URL.into(),
-            secret: db::setting_or_init(&db, "pipeline_webhook_secret", || WebhookSecret::generate().to_text()).await?,
-        }),
-        (PipelineMode::External, Some((url, secret))) => {
-            Some(PipelineHook { url: url.clone(), secret: secret.clone() })
-        }
-        (PipelineMode::External, None) => None,
-    };
-    if let Some(hook) = &pipeline_hook {
-        let now = config.clock.now_ms();
-        for room in rooms::all_rooms(&db, now).await? {
-            hook.register(&db, &room.name, now).await?;
-        }
-    }
-    let auth = AuthState {
-        db: db.clone(),
-        tokens,
-        clock: config.clock.clone(),
-        revocations,
-        door: Arc::new(auth::door::Door::new(
-            auth::door::DoorLimits {
-                logins_per_minute: config.login_attempts_per_minute,
-                signups_per_minute: config.signups_per_minute,
-                guests_per_minute: config.guests_per_minute,
-            },
-            config.trusted_proxies.clone(),
-        )),
-    };
-    let outbox_wakeup = Arc::new(Notify::new());
-    let publish_queue = Arc::<topics::PublishQueue>::default();
-    let pipeline_hook = pipeline_hook.map(Arc::new);
-    let (pipeline_routes, embedded, pipeline) = match (&config.pipeline, pipeline_hook.clone()) {
-        (PipelineMode::Embedded, Some(hook)) => {
-            let pipeline = embedded_pipeline(&auth, &config, &addr, &hook).await?;
-            (
-                parley_pipeline::router(pipeline.clone()),
-                Some(parley_pipeline::router::<()>(pipeline.clone())),
-                Some(pipeline),
-            )
-        }
-        _ => (Router::new(), None, None),
-    };
-    let state = AppState {
-        topics: TopicsState {
-            auth: auth.clone(),
-            db: db.clone(),
-            clock: config.clock.clone(),
-            bus: bus.clone(),
-            publish_queue: publish_queue.clone(),
-            write_gate: write_gate.clone(),
-            metrics: metrics.clone(),
-            publish_limits: Arc::new(RateLimiter::new(config.publish_rate, config.publish_burst)),
-            chat_limit: Arc::new(RateLimiter::new(config.chat_rate, config.chat_burst)),
-            subscription_caps: Arc::new(SubscriptionCaps::new(config.max_subscriptions_per_token)),
-            outbox_wakeup: outbox_wakeup.clone(),
-            shutdown: stop.clone(),
-            relay: cluster.clone(),
-        },
-        rooms: RoomsState {
-            auth: auth.clone(),
-            db: db.clone(),
-            clock: config.clock.clone(),
-            write_gate: write_gate.clone(),
-            sqlite_reads: db::InlineSqlite::open(&config.database_url)?.map(Arc::new),
-            outbox_wakeup: outbox_wakeup.clone(),
-            pipeline_hook,
-            pipeline: pipeline.clone(),
-        },
-        webhooks: WebhooksState {
-            auth: auth.clone(),
-            db: db.clone(),
-            clock: config.clock.clone(),
-            outbox_wakeup: outbox_wakeup.clone(),
-            outbound: outbound.clone(),
-        },
-        ops: OpsState {
-            auth: auth.clone(),
-            db: db.clone(),
-            metrics: metrics.clone(),
-            bus,
-            publish_queue,
-            cluster,
-            pipeline,
-        },
-        leptos: web::leptos_options(&config.site_root, listener.local_addr()?),
-        auth,
-        secure_cookies: config.secure_cookies,
-    };
+    let addr = listener.local_addr()?;
+    let Built { state, pipeline_routes, embedded, background, metrics, outbox_wakeup, outbound, write_gate } =
+        build(&config, &db, tokens, addr, &stop).await?;
     let node = NodeId::new(config.node_id.as_deref());
     let released = leases::join(&db, &write_gate, &node, config.clock.now_ms()).await?;
     if released > 0 {
@@ -308,7 +203,7 @@ pub async fn run(
     serving.await?;
     let _ = worker.await;
     let _ = janitor.await;
-    for task in [listener_task, catch_up, checkpoints, Some(heartbeat)].into_iter().flatten() {
+    for task in background.into_iter().chain(checkpoints).chain([heartbeat]) {
         let _ = task.await;
     }
     if let Err(error) = leases::leave(&db, &write_gate, &node, config.clock.now_ms()).await {
@@ -316,6 +211,162 @@ pub async fn run(
     }
     db.close().await;
     Ok(())
+}
+
+/// Everything `run` serves, built: the router's state and what the
+/// background work (webhook delivery, leases) needs.
+struct Built {
+    state: AppState,
+    pipeline_routes: Router,
+    /// The embedded pipeline's intake, for the webhook worker.
+    embedded: Option<Router>,
+    /// The cluster's listener and catch-up, when there are other nodes.
+    background: Vec<tokio::task::JoinHandle<()>>,
+    metrics: Arc<Metrics>,
+    outbox_wakeup: Arc<Notify>,
+    outbound: Arc<OutboundPolicy>,
+    write_gate: db::WriteGate,
+}
+
+/// Builds every layer's state for a server reachable at `addr`.
+async fn build(
+    config: &Config,
+    db: &AnyPool,
+    tokens: TokenKey,
+    addr: SocketAddr,
+    stop: &shutdown::Shutdown,
+) -> anyhow::Result<Built> {
+    let metrics = Arc::new(Metrics::default());
+    let cluster = Arc::new(match &config.bus_url {
+        Some(url) => {
+            // Nodes on one database share a cluster id, hence their NATS subjects.
+            let id = db::setting_or_init(db, "cluster_id", || ulid::Ulid::new().to_string().to_lowercase()).await?;
+            cluster::Cluster::connect(url, &id).await.with_context(|| format!("connecting to {url}"))?
+        }
+        None => cluster::Cluster::local(),
+    });
+    let bus = Arc::new(Bus::default());
+    let write_gate = db::WriteGate::new(&config.database_url)?;
+    let revocations = Arc::new(Revocations::load(db, config.clock.now_ms(), cluster.clone()).await?);
+    let listener_task = cluster.listen(bus.clone(), revocations.clone(), metrics.clone(), stop.clone()).await?;
+    let catch_up = (db::Backend::of(db) == db::Backend::Postgres).then(|| {
+        tokio::spawn(cluster::run_catch_up(db.clone(), bus.clone(), revocations.clone(), metrics.clone(), stop.clone()))
+    });
+    let base_url = loopback_url(addr);
+    let outbound = Arc::new(OutboundPolicy { allow: config.webhook_allow.clone() });
+    let pipeline_hook = match (&config.pipeline, &config.external_pipeline) {
+        (PipelineMode::Embedded, _) => Some(PipelineHook {
+            url: webhooks::EMBEDDED_PIPELINE_URL.into(),
+            secret: db::setting_or_init(db, "pipeline_webhook_secret", || WebhookSecret::generate().to_text()).await?,
+        }),
+        (PipelineMode::External, Some((url, secret))) => {
+            Some(PipelineHook { url: url.clone(), secret: secret.clone() })
+        }
+        (PipelineMode::External, None) => None,
+    };
+    if let Some(hook) = &pipeline_hook {
+        let now = config.clock.now_ms();
+        for room in rooms::all_rooms(db, now).await? {
+            hook.register(db, &room.name, now).await?;
+        }
+    }
+    let auth = AuthState {
+        db: db.clone(),
+        tokens,
+        clock: config.clock.clone(),
+        revocations,
+        door: Arc::new(auth::door::Door::new(
+            auth::door::DoorLimits {
+                logins_per_minute: config.login_attempts_per_minute,
+                signups_per_minute: config.signups_per_minute,
+                guests_per_minute: config.guests_per_minute,
+            },
+            config.trusted_proxies.clone(),
+        )),
+    };
+    let outbox_wakeup = Arc::new(Notify::new());
+    let publish_queue = Arc::<topics::PublishQueue>::default();
+    let pipeline_hook = pipeline_hook.map(Arc::new);
+    let (pipeline_routes, embedded, pipeline) = match (&config.pipeline, pipeline_hook.clone()) {
+        (PipelineMode::Embedded, Some(hook)) => {
+            let pipeline = embedded_pipeline(&auth, config, &base_url, &hook).await?;
+            (
+                parley_pipeline::router(pipeline.clone()),
+                Some(parley_pipeline::router::<()>(pipeline.clone())),
+                Some(pipeline),
+            )
+        }
+        _ => (Router::new(), None, None),
+    };
+    let state = AppState {
+        topics: TopicsState {
+            auth: auth.clone(),
+            db: db.clone(),
+            clock: config.clock.clone(),
+            bus: bus.clone(),
+            publish_queue: publish_queue.clone(),
+            write_gate: write_gate.clone(),
+            metrics: metrics.clone(),
+            publish_limits: Arc::new(RateLimiter::new(config.publish_rate, config.publish_burst)),
+            chat_limit: Arc::new(RateLimiter::new(config.chat_rate, config.chat_burst)),
+            subscription_caps: Arc::new(SubscriptionCaps::new(config.max_subscriptions_per_token)),
+            outbox_wakeup: outbox_wakeup.clone(),
+            shutdown: stop.clone(),
+            relay: cluster.clone(),
+        },
+        rooms: RoomsState {
+            auth: auth.clone(),
+            db: db.clone(),
+            clock: config.clock.clone(),
+            write_gate: write_gate.clone(),
+            sqlite_reads: db::InlineSqlite::open(&config.database_url)?.map(Arc::new),
+            outbox_wakeup: outbox_wakeup.clone(),
+            pipeline_hook,
+            pipeline: pipeline.clone(),
+        },
+        webhooks: WebhooksState {
+            auth: auth.clone(),
+            db: db.clone(),
+            clock: config.clock.clone(),
+            outbox_wakeup: outbox_wakeup.clone(),
+            outbound: outbound.clone(),
+        },
+        ops: OpsState {
+            auth: auth.clone(),
+            db: db.clone(),
+            metrics: metrics.clone(),
+            bus,
+            publish_queue,
+            cluster,
+            pipeline,
+        },
+        leptos: web::leptos_options(&config.site_root, addr),
+        auth,
+        secure_cookies: config.secure_cookies,
+    };
+    let background = [listener_task, catch_up].into_iter().flatten().collect();
+    Ok(Built { state, pipeline_routes, embedded, background, metrics, outbox_wakeup, outbound, write_gate })
+}
+
+/// Parley's HTTP surface on a fresh start of `config`'s database, without a
+/// listener or background work (no webhook delivery, retention or embedded
+/// pipeline: set `PipelineMode::External`). For tests that call handlers
+/// directly with `tower::ServiceExt::oneshot`; flows that cross the
+/// pipeline, a crash or the cluster are tested on a real server (`run`).
+///
+/// Background tasks and subscriptions end when the returned trigger fires or is dropped.
+///
+/// # Errors
+/// Start-up failures (database), or an embedded pipeline asked for.
+pub async fn service(config: &Config) -> anyhow::Result<(Router, shutdown::ShutdownTrigger)> {
+    anyhow::ensure!(config.pipeline == PipelineMode::External, "a service without a listener has no embedded pipeline");
+    let db = db::connect(&config.database_url).await.with_context(|| format!("opening {}", config.database_url))?;
+    let tokens = token_key(&db).await?;
+    rooms::seed(&db, &config.seed_rooms, config.clock.now_ms()).await?;
+    auth::accounts::ensure_admin(&db, config.admin_password.clone(), config.clock.now_ms()).await?;
+    let (trigger, stop) = shutdown::channel();
+    let built = build(config, &db, tokens, SocketAddr::from(([127, 0, 0, 1], 0)), &stop).await?;
+    Ok((app(built.state, built.pipeline_routes), trigger))
 }
 
 /// The key that signs tokens, created at first start.

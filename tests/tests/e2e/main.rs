@@ -9,6 +9,7 @@ mod cluster;
 mod costs;
 mod crash;
 mod faults;
+mod handlers;
 mod history;
 mod moderation;
 mod pipeline;
