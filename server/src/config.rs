@@ -35,14 +35,14 @@ impl Sources {
     /// A missing or malformed file.
     pub fn load() -> anyhow::Result<Self> {
         let file = std::env::var_os("PARLEY_CONFIG").filter(|p| !p.is_empty()).map(PathBuf::from);
-        Self::from(file.as_deref(), std::env::vars())
+        Self::read(file.as_deref(), std::env::vars())
     }
 
     /// The given file (if any) under the given variables.
     ///
     /// # Errors
     /// A missing or malformed file.
-    pub fn from(
+    pub fn read(
         file: Option<&std::path::Path>,
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> anyhow::Result<Self> {
@@ -300,7 +300,7 @@ mod tests {
         )
         .unwrap();
         let environment = vars(&[("PARLEY_CHAT_RATE", "11"), ("PARLEY_PUBLISH_BURST", ""), ("HOME", "/root")]);
-        let config = Config::from_sources(&Sources::from(Some(&path), environment).unwrap()).unwrap();
+        let config = Config::from_sources(&Sources::read(Some(&path), environment).unwrap()).unwrap();
         std::fs::remove_file(&path).unwrap();
         assert_eq!(config.database_url, "sqlite://from-file.db");
         assert_eq!((config.publish_rate, config.chat_rate), (7.0, 11.0), "the variable wins over the file");
@@ -313,12 +313,12 @@ mod tests {
 
     #[test]
     fn database_url_keeps_its_unprefixed_name_and_bad_values_are_named() {
-        let sources = Sources::from(None, vars(&[("DATABASE_URL", "postgres://db/parley")])).unwrap();
+        let sources = Sources::read(None, vars(&[("DATABASE_URL", "postgres://db/parley")])).unwrap();
         assert_eq!(Config::from_sources(&sources).unwrap().database_url, "postgres://db/parley");
-        let sources = Sources::from(None, vars(&[("PARLEY_PUBLISH_RATE", "fast")])).unwrap();
+        let sources = Sources::read(None, vars(&[("PARLEY_PUBLISH_RATE", "fast")])).unwrap();
         let error = Config::from_sources(&sources).unwrap_err().to_string();
         assert!(error.contains("PARLEY_PUBLISH_RATE"), "{error}");
         let missing = std::env::temp_dir().join("parley-no-such-config.toml");
-        assert!(Sources::from(Some(&missing), Vec::new()).is_err(), "a named file must exist");
+        assert!(Sources::read(Some(&missing), Vec::new()).is_err(), "a named file must exist");
     }
 }
