@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::metrics::{PipelineMetrics, timed};
 use crate::moderate::{Moderation, ModerationAction, Reading, RoomWords, moderate};
 use crate::signature::{SignedHeaders, WebhookSecret, verify};
-use crate::topics_client::{RoomInfo, TopicsClient};
+use crate::topics_client::TopicsClient;
 use crate::translate::{TranslateError, TranslationService};
 
 /// The largest delivery the intake reads: a 16 KiB item plus its metadata.
@@ -98,7 +98,7 @@ struct Source<'a> {
     /// The `seq` of this version: the message's own, or the edit's.
     version: i64,
     op: Option<MessageOp>,
-    room: &'a RoomInfo,
+    room: &'a parley_api::Room,
     words: &'a RoomWords,
     detected: &'a Detected,
     /// The text as written (empty for a deletion): each reader's copy is

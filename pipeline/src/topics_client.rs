@@ -4,12 +4,11 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
-/// A room as the pipeline reads it (the staff view: words, budget, readers).
-pub use parley_api::Room as RoomInfo;
+use parley_api::Room;
 
 #[derive(Deserialize)]
 struct RoomAnswer {
-    room: RoomInfo,
+    room: Room,
 }
 
 /// Talks to one Parley server with the pipeline's bearer token.
@@ -72,7 +71,7 @@ impl TopicsClient {
     ///
     /// # Errors
     /// [`Error::UnknownRoom`] on 404, [`Error::Upstream`] otherwise.
-    pub async fn room(&self, room: &str) -> Result<RoomInfo> {
+    pub async fn room(&self, room: &str) -> Result<Room> {
         let response = self
             .http
             .get(format!("{}/api/rooms/{room}", self.base_url))

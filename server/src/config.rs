@@ -142,16 +142,7 @@ pub struct Config {
 
 impl Config {
     /// Reads `DATABASE_URL`, `PARLEY_PIPELINE`, `PARLEY_TRANSLATOR`, … with
-    /// the documented defaults, from the environment and, under it, the
-    /// TOML file `PARLEY_CONFIG` names (see [`Sources`]).
-    ///
-    /// # Errors
-    /// An unreadable file, an unknown value, or a provider without its settings.
-    pub fn load() -> anyhow::Result<Self> {
-        Self::from_sources(&Sources::load()?)
-    }
-
-    /// [`Self::load`] from given sources.
+    /// the documented defaults, from `sources` (see [`Sources::load`]).
     ///
     /// # Errors
     /// An unknown value, or a provider without its settings.

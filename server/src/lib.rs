@@ -127,10 +127,7 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let db = db::connect(&config.database_url).await.with_context(|| format!("opening {}", config.database_url))?;
-    let tokens = token_key(&db).await?;
-    rooms::seed(&db, &config.seed_rooms, config.clock.now_ms()).await?;
-    auth::accounts::ensure_admin(&db, config.admin_password.clone(), config.clock.now_ms()).await?;
+    let (db, tokens) = open(&config).await?;
 
     let (trigger, stop) = shutdown::channel();
     let addr = listener.local_addr()?;
@@ -211,6 +208,16 @@ pub async fn run(
     }
     db.close().await;
     Ok(())
+}
+
+/// Opens the database and readies it for a first start: the signing key,
+/// the configured rooms, the admin account.
+async fn open(config: &Config) -> anyhow::Result<(AnyPool, TokenKey)> {
+    let db = db::connect(&config.database_url).await.with_context(|| format!("opening {}", config.database_url))?;
+    let tokens = token_key(&db).await?;
+    rooms::seed(&db, &config.seed_rooms, config.clock.now_ms()).await?;
+    auth::accounts::ensure_admin(&db, config.admin_password.clone(), config.clock.now_ms()).await?;
+    Ok((db, tokens))
 }
 
 /// Everything `run` serves, built: the router's state and what the
@@ -360,10 +367,7 @@ async fn build(
 /// Start-up failures (database), or an embedded pipeline asked for.
 pub async fn service(config: &Config) -> anyhow::Result<(Router, shutdown::ShutdownTrigger)> {
     anyhow::ensure!(config.pipeline == PipelineMode::External, "a service without a listener has no embedded pipeline");
-    let db = db::connect(&config.database_url).await.with_context(|| format!("opening {}", config.database_url))?;
-    let tokens = token_key(&db).await?;
-    rooms::seed(&db, &config.seed_rooms, config.clock.now_ms()).await?;
-    auth::accounts::ensure_admin(&db, config.admin_password.clone(), config.clock.now_ms()).await?;
+    let (db, tokens) = open(config).await?;
     let (trigger, stop) = shutdown::channel();
     let built = build(config, &db, tokens, SocketAddr::from(([127, 0, 0, 1], 0)), &stop).await?;
     Ok((app(built.state, built.pipeline_routes), trigger))

@@ -125,3 +125,22 @@ async fn serve(sources: &Sources) -> anyhow::Result<()> {
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_command_serves_and_token_lifetimes_are_bounded() {
+        assert!(Cli::try_parse_from(["parley"]).unwrap().command.is_none());
+        let parsed = |args: &[&str]| Cli::try_parse_from(std::iter::once("parley").chain(args.iter().copied()));
+        assert!(matches!(parsed(&["admin-token"]).unwrap().command, Some(Command::AdminToken { seconds: 3600 })));
+        assert!(parsed(&["admin-token", "86401"]).is_err(), "admin tokens live a day at most");
+        assert!(parsed(&["pipeline-token", "0"]).is_err());
+        let download = parsed(&["models", "download", "--all", "es"]).unwrap().command;
+        assert!(
+            matches!(download, Some(Command::Models(Models::Download { all: true, ref wanted })) if wanted == &["es"])
+        );
+        assert!(parsed(&["models", "export"]).is_err(), "unknown commands are refused");
+    }
+}

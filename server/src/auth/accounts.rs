@@ -165,10 +165,8 @@ struct LoginRequest {
 
 #[derive(sqlx::FromRow)]
 struct Credentials {
-    id: String,
-    username: Option<String>,
-    display_name: String,
-    role: String,
+    #[sqlx(flatten)]
+    user: super::UserRow,
     password_hash: Option<String>,
 }
 
@@ -204,20 +202,12 @@ async fn login(
         let _slot = state.door.hashing.acquire().await.map_err(|_| Error::Internal("hashing closed".into()))?;
         verify_password(request.password, hash).await
     };
-    let Some(user) = found.filter(|_| valid) else {
+    let Some(Credentials { user, .. }) = found.filter(|_| valid) else {
         return Err(Error::InvalidCredentials);
     };
+    let user = User::from(user);
     start_session(&session, &user.id).await?;
-    Ok(Json(UserAnswer {
-        user: User {
-            id: user.id,
-            username: user.username,
-            display_name: user.display_name,
-            role: user.role.parse().map_err(|e| Error::Internal(format!("{e}")))?,
-        },
-        grants: Vec::new(),
-        default_language: None,
-    }))
+    Ok(Json(UserAnswer { user, grants: Vec::new(), default_language: None }))
 }
 
 /// Signs out: the session is deleted.

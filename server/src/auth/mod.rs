@@ -43,13 +43,21 @@ pub const SESSION_USER_ID: &str = "user_id";
 
 pub use parley_api::{User, UserRole};
 
-/// A `users` row as [`find_user`] reads it.
-type UserRow = (String, Option<String>, String, String);
+/// A `users` row as the API shows it; a role the database should not hold
+/// fails to decode (an internal error), it is not guessed.
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: String,
+    username: Option<String>,
+    display_name: String,
+    #[sqlx(try_from = "String")]
+    role: UserRole,
+}
 
-/// The API's user from a row; a role the database should not hold is an error, not a guess.
-fn user_of((id, username, display_name, role): UserRow) -> Result<User> {
-    let role = role.parse().map_err(|e| Error::Internal(format!("user {id}: {e}")))?;
-    Ok(User { id, username, display_name, role })
+impl From<UserRow> for User {
+    fn from(UserRow { id, username, display_name, role }: UserRow) -> Self {
+        User { id, username, display_name, role }
+    }
 }
 
 /// Looks up a user by id.
@@ -62,7 +70,7 @@ pub async fn find_user(db: &AnyPool, id: &str) -> Result<Option<User>> {
             .bind(id)
             .fetch_optional(db)
             .await?;
-    row.map(user_of).transpose()
+    Ok(row.map(User::from))
 }
 
 /// A caller identified by its session cookie.

@@ -67,8 +67,7 @@ pub use store::{all_rooms, seed, usage_day};
 /// # Errors
 /// [`Error::NotFound`]; database errors.
 pub async fn find_room(state: &RoomsState, name: &str) -> Result<Room> {
-    let day = usage_day(state.clock.now_ms());
-    store::find(&state.db, state.sqlite_reads.as_deref(), name, &day)
+    store::find(&state.db, state.sqlite_reads.as_deref(), name, state.clock.now_ms())
         .await?
         .ok_or_else(|| Error::NotFound(format!("room {name}")))
 }

@@ -89,16 +89,17 @@ pub async fn all_rooms(db: &AnyPool, now_ms: i64) -> Result<Vec<Room>> {
 }
 
 /// One room, through the embedded default's inline read connection `reads`
-/// when there is one; `day` counts its translation usage.
+/// when there is one, with its translation usage on the day of `now_ms`.
 ///
 /// # Errors
 /// Database errors.
-pub async fn find(db: &AnyPool, reads: Option<&InlineSqlite>, name: &str, day: &str) -> Result<Option<Room>> {
+pub async fn find(db: &AnyPool, reads: Option<&InlineSqlite>, name: &str, now_ms: i64) -> Result<Option<Room>> {
+    let day = usage_day(now_ms);
     Ok(match reads {
         Some(reads) => reads.with(|conn| {
             let row = conn
                 .prepare_cached(&format!("{ROOM_COLUMNS} where name = $2"))?
-                .query_row(rusqlite::params![day, name], |r| {
+                .query_row(rusqlite::params![&day, name], |r| {
                     Ok(RoomRow {
                         name: r.get(0)?,
                         title: r.get(1)?,
@@ -121,7 +122,7 @@ pub async fn find(db: &AnyPool, reads: Option<&InlineSqlite>, name: &str, day: &
         })?,
         None => {
             let row: Option<RoomRow> = sqlx::query_as(&format!("{ROOM_COLUMNS} where name = $2"))
-                .bind(day)
+                .bind(&day)
                 .bind(name)
                 .fetch_optional(db)
                 .await?;

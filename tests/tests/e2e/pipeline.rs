@@ -531,3 +531,26 @@ async fn a_30_second_provider_does_not_hold_the_webhook_past_10_seconds() {
     assert_eq!(response.status(), 503);
     assert!(response.headers().contains_key("retry-after"));
 }
+
+/// The embedded pipeline checks each delivery's signature time against the
+/// server's clock, not the system's: with the server's clock a day ahead,
+/// its signatures would be refused as replays by any other clock.
+#[tokio::test]
+async fn the_embedded_pipeline_keeps_the_servers_time() {
+    let day_ahead = time::OffsetDateTime::now_utc().unix_timestamp() * 1000 + 24 * 60 * 60 * 1000;
+    let (clock, _hand) = parley::clock::Clock::manual(day_ahead);
+    let server = TestServer::start_with(|config| config.clock = clock).await;
+    let ana = server.join("Ana", "lobby", "en").await;
+    let bruno = server.join("Bruno", "lobby", "pt").await;
+    let mut pt = server.subscribe("lobby-subscribe-pt", bruno["token"].as_str().unwrap(), None).await.unwrap();
+    let response = server
+        .publish("lobby-publish", ana["token"].as_str().unwrap(), &json!({"text": "Good morning", "lang": "en"}))
+        .await;
+    assert_eq!(response.status(), 200);
+    let item = pt.next_item(WITHIN).await;
+    assert_eq!(
+        (item["value"]["lang"].as_str(), item["value"]["translated"].as_bool()),
+        (Some("pt"), Some(true)),
+        "{item}"
+    );
+}
