@@ -184,7 +184,7 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
     for (lang, counted) in languages.iter().zip(&per_language) {
         let token = join(&base, room, lang).await?;
         let url = format!("ws://127.0.0.1:{server_port}/api/topics/{room}-subscribe-{lang}/subscribe?token={token}");
-        let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
+        let (mut ws, _) = crate::targets::ws_connect(url).await?;
         let (end_to_end, deliver, received) = (end_to_end.clone(), deliver.clone(), received.clone());
         let counted = counted.clone();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<()>();

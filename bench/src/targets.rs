@@ -163,7 +163,7 @@ pub async fn subscribe(
     let task = match target {
         Target::Parley { addr, token } => {
             let url = format!("ws://{addr}/api/topics/{TOPIC}/subscribe?token={token}");
-            let (mut ws, _) = tokio_tungstenite::connect_async(url).await.context("parley subscribe")?;
+            let (mut ws, _) = ws_connect(url).await.context("parley subscribe")?;
             tokio::spawn(async move {
                 let mut ready = Some(ready_tx);
                 while let Some(Ok(message)) = ws.next().await {
@@ -180,8 +180,7 @@ pub async fn subscribe(
             })
         }
         Target::Floor { addr } => {
-            let (mut ws, _) =
-                tokio_tungstenite::connect_async(format!("ws://{addr}/")).await.context("floor subscribe")?;
+            let (mut ws, _) = ws_connect(format!("ws://{addr}/")).await.context("floor subscribe")?;
             ws.send(Message::Text("sub".into())).await?;
             tokio::spawn(async move {
                 let mut ready = Some(ready_tx);
@@ -249,6 +248,21 @@ pub async fn subscribe(
     Ok(task.abort_handle())
 }
 
+/// A WebSocket client connection with Nagle's algorithm off, as every
+/// server here has it: a publisher whose server never answers (the floor)
+/// would otherwise hold each small frame until a delayed ACK, up to 40 ms.
+pub async fn ws_connect(
+    url: impl tokio_tungstenite::tungstenite::client::IntoClientRequest + Unpin,
+) -> Result<
+    (
+        tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>,
+        tokio_tungstenite::tungstenite::handshake::client::Response,
+    ),
+    tokio_tungstenite::tungstenite::Error,
+> {
+    tokio_tungstenite::connect_async_with_config(url, None, true).await
+}
+
 /// The sending half of a WebSocket.
 type WsSink = futures_util::stream::SplitSink<
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>,
@@ -291,7 +305,7 @@ impl Publisher {
         Ok(match target {
             Target::Parley { addr, token } if over_ws => {
                 let url = format!("ws://{addr}/api/topics/{TOPIC}/subscribe?token={token}");
-                let (ws, _) = tokio_tungstenite::connect_async(url).await.context("parley publish socket")?;
+                let (ws, _) = ws_connect(url).await.context("parley publish socket")?;
                 let (sink, mut stream) = ws.split();
                 // Answers and the topic's own items come back; count the refusals.
                 tokio::spawn(async move {
@@ -348,7 +362,7 @@ impl Publisher {
                 Publisher::Parley { jobs: tx }
             }
             Target::Floor { addr } => {
-                let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/")).await?;
+                let (mut ws, _) = ws_connect(format!("ws://{addr}/")).await?;
                 ws.send(Message::Text("pub".into())).await?;
                 Publisher::Floor(Box::new(ws))
             }
