@@ -41,6 +41,9 @@ pub struct Outcome {
     /// the largest anonymous part of it.
     pub server_rss: u64,
     pub server_rss_anon: u64,
+    /// Publish → `published` answer, when publishes go over Parley's socket.
+    pub ack_p50: Option<Duration>,
+    pub ack_p99: Option<Duration>,
 }
 
 /// How often the server's memory is read during a run.
@@ -57,7 +60,9 @@ async fn run(target: &Target, plan: Plan, server_pid: u32) -> anyhow::Result<Out
         }
     }
     let failures = Arc::new(AtomicU64::new(0));
-    let mut publisher = Publisher::connect(target, failures.clone(), plan.publish_batch, plan.publish_over_ws).await?;
+    let acks = Arc::new(Histogram::default());
+    let mut publisher =
+        Publisher::connect(target, failures.clone(), acks.clone(), plan.publish_batch, plan.publish_over_ws).await?;
     let (server_cpu0, tool_cpu0) = (cpu_seconds(Some(server_pid)).unwrap_or(0.0), cpu_seconds(None).unwrap_or(0.0));
     let started = Instant::now();
     let total = plan.rate * plan.seconds;
@@ -101,6 +106,8 @@ async fn run(target: &Target, plan: Plan, server_pid: u32) -> anyhow::Result<Out
         tool_cpu: cpu_seconds(None).unwrap_or(0.0) - tool_cpu0,
         server_rss,
         server_rss_anon,
+        ack_p50: acks.quantile(0.5),
+        ack_p99: acks.quantile(0.99),
     })
 }
 
@@ -260,6 +267,13 @@ pub async fn compare(plan: Plan) -> anyhow::Result<()> {
     }
     if let (Target::Parley { addr, .. }, _) = &targets[0] {
         println!("\n{}", server_side(addr).await.unwrap_or_else(|e| format!("(no server metrics: {e})")));
+    }
+    if let (Some(p50), Some(p99)) = (outcomes[0].ack_p50, outcomes[0].ack_p99) {
+        println!(
+            "Parley publish → `published` answer on the publisher's socket: p50 {} ms, p99 {} ms",
+            ms(p50),
+            ms(p99)
+        );
     }
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
     let (p, f, n, j) = (&outcomes[0], &outcomes[1], &outcomes[2], &outcomes[3]);

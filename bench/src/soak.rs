@@ -46,7 +46,7 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
         open.push_back(subscribe(&target, hist.clone(), received.clone()).await?);
     }
     let failures = Arc::new(AtomicU64::new(0));
-    let mut publisher = Publisher::connect(&target, failures.clone(), 1, false).await?;
+    let mut publisher = Publisher::connect(&target, failures.clone(), Default::default(), 1, false).await?;
     println!(
         "soak: {} min at {} msg/s, {} subscribers, {} replaced per second\n",
         plan.minutes, plan.rate, plan.subscribers, plan.churn

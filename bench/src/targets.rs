@@ -296,9 +296,11 @@ const PARLEY_PUBLISHERS: usize = 16;
 impl Publisher {
     /// `batch`: Parley's publishers send up to this many waiting payloads per
     /// request; `over_ws`: they publish over a WebSocket subscription instead.
+    /// `acks` times each WebSocket publish until Parley's `published` answer.
     pub async fn connect(
         target: &Target,
         failures: Arc<AtomicU64>,
+        acks: Arc<Histogram>,
         batch: usize,
         over_ws: bool,
     ) -> anyhow::Result<Self> {
@@ -307,13 +309,26 @@ impl Publisher {
                 let url = format!("ws://{addr}/api/topics/{TOPIC}/subscribe?token={token}");
                 let (ws, _) = ws_connect(url).await.context("parley publish socket")?;
                 let (sink, mut stream) = ws.split();
-                // Answers and the topic's own items come back; count the refusals.
+                // Answers and the topic's own items come back: time the
+                // answers (their `ref` is the send time), count the refusals.
                 tokio::spawn(async move {
                     while let Some(Ok(message)) = stream.next().await {
-                        if let Message::Text(text) = message
-                            && text.starts_with(r#"{"type":"error""#)
-                        {
-                            failures.fetch_add(1, Ordering::Relaxed);
+                        let Message::Text(text) = message else { continue };
+                        if text.starts_with(r#"{"type":"item""#) {
+                            continue;
+                        }
+                        // Answers are small JSON objects whose keys come in any order.
+                        let answer: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                        match answer["type"].as_str() {
+                            Some("published") => {
+                                if let Some(sent) = answer["ref"].as_str().and_then(|r| r.parse::<u128>().ok()) {
+                                    acks.record(Duration::from_nanos(now_ns().saturating_sub(sent) as u64));
+                                }
+                            }
+                            Some("error") => {
+                                failures.fetch_add(1, Ordering::Relaxed);
+                            }
+                            _ => {}
                         }
                     }
                 });
@@ -381,7 +396,8 @@ impl Publisher {
         match self {
             Publisher::Parley { jobs } => jobs.send(payload).await.context("publisher pool gone")?,
             Publisher::ParleyWs(sink) => {
-                let frame = serde_json::json!({"type": "publish", "topic": TOPIC, "value": payload});
+                let sent = now_ns().to_string();
+                let frame = serde_json::json!({"type": "publish", "topic": TOPIC, "value": payload, "ref": sent});
                 sink.send(Message::Text(frame.to_string().into())).await?;
             }
             Publisher::Floor(ws) => ws.send(Message::Text(payload.into())).await?,

@@ -381,6 +381,15 @@ impl Subscription {
         let _ = self.ws.send(Message::Text(text.into())).await;
     }
 
+    /// Sends text frames in one write, without waiting for any answer.
+    pub async fn send_all(&mut self, texts: Vec<String>) {
+        use futures_util::SinkExt as _;
+        for text in texts {
+            let _ = self.ws.feed(Message::Text(text.into())).await;
+        }
+        let _ = self.ws.flush().await;
+    }
+
     /// The close frame that ends the subscription (skipping anything before it).
     pub async fn closed(&mut self, within: Duration) -> Option<tokio_tungstenite::tungstenite::protocol::CloseFrame> {
         let deadline = Instant::now() + within;

@@ -9,6 +9,7 @@
 
 pub mod batch;
 pub mod bus;
+mod controls;
 pub mod outbox;
 pub mod publish;
 pub mod retention;

@@ -16,10 +16,8 @@ use axum::extract::{FromRequestParts, Path, Query, Request, State};
 use axum::http::{HeaderMap, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use std::future::Future;
-use std::pin::Pin;
 
-use futures_util::stream::SplitSink;
+use futures_util::stream::{FuturesOrdered, SplitSink};
 use futures_util::{FutureExt as _, SinkExt as _, StreamExt as _};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -34,6 +32,7 @@ use crate::error::{Error, Result};
 use crate::limits::SubscriptionGuard;
 use crate::openapi::ErrorBody;
 use crate::topics::TopicsState;
+use crate::topics::controls::{Closed, Control, Controls};
 
 /// How often an idle subscription gets a `heartbeat` frame.
 pub const HEARTBEAT: Duration = Duration::from_secs(25);
@@ -178,23 +177,23 @@ enum Sink {
     Sse(mpsc::Sender<Event>),
 }
 
-/// Resolves when the client has gone away, with the close code to answer
-/// it with when it broke the rules (a message too big).
-type Closed = Pin<Box<dyn Future<Output = Option<u16>> + Send>>;
-
 impl Sink {
     /// Splits a socket: the sink, a watcher of the client's side that
     /// resolves when it closes, and the answers to the publishes the client
     /// sends on it (see [`client_frames`]), for the send loop to pass on.
     /// Reading in its own task keeps the send loop from polling the socket
     /// for input on every item. Publishes keep the order they were sent in
-    /// (those already waiting are queued together), and a client that does
-    /// not read its answers stops being read.
+    /// (those already waiting are queued together); the next frames are read
+    /// while earlier ones wait for their transaction (at most
+    /// [`PUBLISHES_IN_FLIGHT`] groups), so one slow commit does not hold the
+    /// client's later publishes in its socket; a client that does not read
+    /// its answers stops being read.
     fn websocket(socket: WebSocket, state: TopicsState, claims: Claims) -> (Sink, Closed, mpsc::Receiver<String>) {
         let (sink, mut stream) = socket.split();
         let (tx, rx) = tokio::sync::oneshot::channel::<Option<u16>>();
         let (answers, replies) = mpsc::channel::<String>(REPLY_BUFFER);
         let (closing, mut closed_by_us) = tokio::sync::watch::channel(false);
+        let caller = Arc::new((state, claims));
         tokio::spawn(async move {
             // Once the server has sent its close, the client has a few
             // seconds to answer; then this half is dropped with the other and
@@ -204,9 +203,10 @@ impl Sink {
                 tokio::time::sleep(CLOSE_TIMEOUT).await;
             };
             tokio::pin!(give_up);
+            let mut in_flight = FuturesOrdered::new();
             let answer = 'read: loop {
                 tokio::select! {
-                    message = stream.next() => match message {
+                    message = stream.next(), if in_flight.len() < PUBLISHES_IN_FLIGHT => match message {
                         Some(Ok(Message::Text(text))) => {
                             // This publish and those already waiting behind it go together.
                             let mut frames = vec![text];
@@ -221,10 +221,12 @@ impl Sink {
                                     None => break,
                                 }
                             }
-                            for answer in client_frames(&state, &claims, &frames).await {
-                                if answers.send(answer).await.is_err() {
-                                    break 'read None;
-                                }
+                            let mut publishing = Box::pin(answer_frames(caller.clone(), frames));
+                            // Polled once here, so that its items join the
+                            // publish queue now, behind the earlier groups'.
+                            match (&mut publishing).now_or_never() {
+                                Some(done) => in_flight.push_back(futures_util::future::Either::Left(std::future::ready(done))),
+                                None => in_flight.push_back(futures_util::future::Either::Right(publishing)),
                             }
                             if let Some(end) = next.and_then(ends_reading) {
                                 break end;
@@ -234,9 +236,23 @@ impl Sink {
                             break end;
                         },
                     },
+                    Some(done) = in_flight.next() => {
+                        for answer in done {
+                            if answers.send(answer).await.is_err() {
+                                break 'read None;
+                            }
+                        }
+                    }
                     () = &mut give_up => break None,
                 }
             };
+            // What was read is published and answered while the send loop
+            // lasts: its items are queued, and waiting on them drives their commit.
+            while let Some(done) = in_flight.next().await {
+                for answer in done {
+                    let _ = answers.send(answer).await;
+                }
+            }
             let _ = tx.send(answer);
         });
         (Sink::WebSocket { sink, closing }, Box::pin(async move { rx.await.unwrap_or(None) }), replies)
@@ -281,6 +297,21 @@ impl Sink {
         }
     }
 
+    /// Sends an answer to the client's publishes, and those already waiting
+    /// behind it, in one write.
+    async fn replies(&mut self, first: String, waiting: Option<&mut mpsc::Receiver<String>>) -> Result<(), Gone> {
+        let Sink::WebSocket { sink, .. } = self else {
+            return self.frame(first, None, "reply").await;
+        };
+        sink.feed(Message::Text(first.into())).await.map_err(|_| Gone)?;
+        if let Some(waiting) = waiting {
+            while let Ok(text) = waiting.try_recv() {
+                sink.feed(Message::Text(text.into())).await.map_err(|_| Gone)?;
+            }
+        }
+        sink.flush().await.map_err(|_| Gone)
+    }
+
     /// Queues an item without flushing: a burst goes out in one write.
     async fn feed_item(&mut self, item: &Item) -> Result<(), Gone> {
         match self {
@@ -318,20 +349,17 @@ impl Sink {
 #[allow(clippy::too_many_arguments)]
 async fn run_subscription(
     mut sink: Sink,
-    mut closed: Closed,
-    mut replies: Option<mpsc::Receiver<String>>,
+    closed: Closed,
+    replies: Option<mpsc::Receiver<String>>,
     state: TopicsState,
     claims: Claims,
     topic: String,
     resume_after: Option<i64>,
     _guard: SubscriptionGuard,
 ) {
-    let mut revoked = state.auth.revocations.watch();
-    let shutdown = state.shutdown.clone();
+    let revoked = state.auth.revocations.watch();
     let expires_in =
         Duration::from_millis((claims.exp.saturating_mul(1000) - state.clock.now_ms()).clamp(0, MAX_TIMER_MS) as u64);
-    let expiry = tokio::time::sleep(expires_in);
-    tokio::pin!(expiry);
     // Listen before reading history, so nothing committed in between is missed;
     // `last_sent` drops what the replay already covered.
     let mut live = state.bus.subscribe(&topic);
@@ -359,18 +387,46 @@ async fn run_subscription(
     }
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     heartbeat.reset();
-    let stopping = shutdown.wait();
-    tokio::pin!(stopping);
+    let shutdown = state.shutdown.clone();
+    let mut controls = Controls {
+        closed,
+        replies,
+        revoked,
+        revocations: state.auth.revocations.clone(),
+        claims,
+        expiry: Box::pin(tokio::time::sleep(expires_in)),
+        stopping: Box::pin(async move { shutdown.wait().await }),
+        heartbeat,
+    }
+    .waiting();
     // Grown on the first burst: an idle subscription holds no batch memory.
     let mut batch: Vec<Arc<Item>> = Vec::new();
     let mut fed = 0;
     loop {
         tokio::select! {
-            answer = &mut closed => {
-                if let Some(code) = answer {
-                    sink.close(code, "message too big").await;
+            Some((control, mut sources)) = controls.next() => {
+                match control {
+                    Control::Closed(answer) => {
+                        if let Some(code) = answer {
+                            sink.close(code, "message too big").await;
+                        }
+                        return;
+                    }
+                    Control::Reply(text) => {
+                        if sink.replies(text, sources.replies.as_mut()).await.is_err() {
+                            return;
+                        }
+                    }
+                    Control::Heartbeat => {
+                        if sink.frame(HEARTBEAT_FRAME.into(), None, "heartbeat").await.is_err() {
+                            return;
+                        }
+                    }
+                    Control::Revoked => return sink.close(CLOSE_TOKEN_REVOKED, "token_revoked").await,
+                    Control::Expired => return sink.close(CLOSE_TOKEN_EXPIRED, "token_expired").await,
+                    Control::Stopping => return sink.close(CLOSE_GOING_AWAY, "server shutting down").await,
                 }
-                return;
+                controls.push(sources.wait());
             }
             item = live.recv() => {
                 // Take what else is already waiting, and send it all in one write.
@@ -423,39 +479,7 @@ async fn run_subscription(
                     }
                 }
             }
-            // Any revocation (or a lagging watch) may be this token's: a
-            // parent's, its subject's, its room's. Checking is a few lookups.
-            _ = revoked.recv() => {
-                if state.auth.revocations.is_revoked(&claims) {
-                    return sink.close(CLOSE_TOKEN_REVOKED, "token_revoked").await;
-                }
-            }
-            reply = next_reply(&mut replies) => match reply {
-                Some(text) => {
-                    if sink.frame(text, None, "reply").await.is_err() {
-                        return;
-                    }
-                }
-                // The reading side is done; `closed` says why.
-                None => replies = None,
-            },
-            () = &mut expiry => return sink.close(CLOSE_TOKEN_EXPIRED, "token_expired").await,
-            () = &mut stopping => return sink.close(CLOSE_GOING_AWAY, "server shutting down").await,
-            _ = heartbeat.tick() => {
-                if sink.frame(HEARTBEAT_FRAME.into(), None, "heartbeat").await.is_err() {
-                    return;
-                }
-            }
         }
-    }
-}
-
-/// The next answer to a client's publish, or never (Server-Sent Events
-/// carry none).
-async fn next_reply(replies: &mut Option<mpsc::Receiver<String>>) -> Option<String> {
-    match replies {
-        Some(replies) => replies.recv().await,
-        None => std::future::pending().await,
     }
 }
 
@@ -481,6 +505,10 @@ enum ClientFrame {
 /// The most frames a client may have waiting that are published together.
 const MAX_FRAMES_AT_ONCE: usize = 64;
 
+/// Groups of a client's publish frames waiting for their transaction at
+/// once, before its socket stops being read.
+const PUBLISHES_IN_FLIGHT: usize = 8;
+
 /// The longest `ref` a client may attach to a publish.
 const MAX_REF_CHARS: usize = 64;
 
@@ -488,6 +516,12 @@ const MAX_REF_CHARS: usize = 64;
 /// per frame: `{"type":"published","ref","topic","seq","duplicate"}` or
 /// `{"type":"error","ref","error":{"code","message"},"retry_after_secs"?}`.
 /// The publishes among them are queued together.
+/// [`client_frames`] for a reading task that keeps several in flight.
+async fn answer_frames(caller: Arc<(TopicsState, Claims)>, frames: Vec<Utf8Bytes>) -> Vec<String> {
+    let (state, claims) = &*caller;
+    client_frames(state, claims, &frames).await
+}
+
 async fn client_frames(state: &TopicsState, claims: &Claims, frames: &[Utf8Bytes]) -> Vec<String> {
     let mut answers: Vec<Option<String>> = Vec::with_capacity(frames.len());
     let (mut items, mut waiting) = (Vec::new(), Vec::new());

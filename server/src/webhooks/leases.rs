@@ -32,6 +32,19 @@ pub const DEAD_AFTER: Duration = Duration::from_secs(3);
 /// Heartbeat rows this old are forgotten (their leases were released long before).
 const FORGET_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// A heartbeat (`$1` node, `$2` now), through sqlx or inline: SQLite numbers
+/// `$n` parameters in the order they first appear, as these do.
+const BEAT_SQL: &str = "insert into nodes (id, started_at, heartbeat_at) values ($1, $2, $2)
+     on conflict (id) do update set heartbeat_at = excluded.heartbeat_at";
+
+/// Releases the leases of dead nodes (`$1` now, `$2` this node, `$3` alive since).
+const RELEASE_DEAD_SQL: &str = "update webhook_outbox set leased_by = null, next_attempt_at = $1
+     where status = 'pending' and leased_by is not null and leased_by <> $2
+       and leased_by not in (select id from nodes where heartbeat_at >= $3)";
+
+/// Forgets heartbeat rows older than `$1`.
+const FORGET_SQL: &str = "delete from nodes where heartbeat_at < $1";
+
 /// This node's identity in leases and heartbeats.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeId(pub String);
@@ -106,17 +119,28 @@ pub async fn join(db: &AnyPool, gate: &WriteGate, me: &NodeId, now: i64) -> sqlx
 /// Database errors.
 pub async fn release_dead(db: &AnyPool, me: &NodeId, now: i64) -> sqlx::Result<u64> {
     let alive_since = now - DEAD_AFTER.as_millis() as i64;
-    let released = sqlx::query(
-        "update webhook_outbox set leased_by = null, next_attempt_at = $1
-         where status = 'pending' and leased_by is not null and leased_by <> $2
-           and leased_by not in (select id from nodes where heartbeat_at >= $3)",
-    )
-    .bind(now)
-    .bind(me.as_str())
-    .bind(alive_since)
-    .execute(db)
-    .await?;
+    let released = sqlx::query(RELEASE_DEAD_SQL).bind(now).bind(me.as_str()).bind(alive_since).execute(db).await?;
     Ok(released.rows_affected())
+}
+
+/// Why a heartbeat failed (logged; the next one tries again).
+type BeatError = Box<dyn std::error::Error + Send + Sync>;
+
+/// One heartbeat on the inline SQLite connection: this node's row, the
+/// release of dead nodes' leases ([`release_dead`]'s statement), and the
+/// forgetting of old rows, in one transaction. Returns how many deliveries
+/// were released.
+fn beat_inline(conn: &mut rusqlite::Connection, me: &NodeId, now: i64) -> rusqlite::Result<u64> {
+    let tx = conn.transaction()?;
+    tx.prepare_cached(BEAT_SQL)?.execute(rusqlite::params![me.as_str(), now])?;
+    let released = tx.prepare_cached(RELEASE_DEAD_SQL)?.execute(rusqlite::params![
+        now,
+        me.as_str(),
+        now - DEAD_AFTER.as_millis() as i64
+    ])?;
+    tx.prepare_cached(FORGET_SQL)?.execute(rusqlite::params![now - FORGET_AFTER.as_millis() as i64])?;
+    tx.commit()?;
+    Ok(released as u64)
 }
 
 /// Beats every [`HEARTBEAT_INTERVAL`] until shutdown, releasing dead nodes'
@@ -136,21 +160,17 @@ pub async fn run_heartbeat(
         }
         let now = clock.now_ms();
         let beat = async {
-            let _turn = gate.enter().await;
-            sqlx::query(
-                "insert into nodes (id, started_at, heartbeat_at) values ($1, $2, $2)
-                 on conflict (id) do update set heartbeat_at = excluded.heartbeat_at",
-            )
-            .bind(me.as_str())
-            .bind(now)
-            .execute(&db)
-            .await?;
+            let turn = gate.enter().await;
+            // On the embedded default the beat is one inline transaction:
+            // through sqlx's thread it held the write turn for three
+            // hand-offs, and every publish waited that long once a second.
+            if let Some(writer) = turn.sqlite() {
+                return writer.with(|conn| beat_inline(conn, &me, now)).map_err(BeatError::from);
+            }
+            sqlx::query(BEAT_SQL).bind(me.as_str()).bind(now).execute(&db).await?;
             let released = release_dead(&db, &me, now).await?;
-            sqlx::query("delete from nodes where heartbeat_at < $1")
-                .bind(now - FORGET_AFTER.as_millis() as i64)
-                .execute(&db)
-                .await?;
-            Ok::<u64, sqlx::Error>(released)
+            sqlx::query(FORGET_SQL).bind(now - FORGET_AFTER.as_millis() as i64).execute(&db).await?;
+            Ok::<u64, BeatError>(released)
         };
         match beat.await {
             Ok(0) => {}
@@ -215,12 +235,23 @@ mod tests {
             .unwrap()
     }
 
-    #[tokio::test]
-    async fn a_stale_heartbeat_releases_that_nodes_leases_and_a_fresh_one_keeps_them() {
-        let (db, _, path) = database().await;
+    /// Each way a node releases dead nodes' leases: `release_dead` through
+    /// sqlx, and the inline heartbeat of the embedded default.
+    #[derive(Clone, Copy, Debug)]
+    enum Release {
+        Sqlx,
+        InlineBeat,
+    }
+
+    async fn stale_heartbeats_release_that_nodes_leases(how: Release) {
+        let (db, gate, path) = database().await;
         let now = 1_000_000;
         let (me, alive, dead) = (NodeId("me".into()), "alive", "dead");
-        for (node, beat) in [(alive, now - 1_000), (dead, now - DEAD_AFTER.as_millis() as i64 - 1)] {
+        for (node, beat) in [
+            (alive, now - 1_000),
+            (dead, now - DEAD_AFTER.as_millis() as i64 - 1),
+            ("forgotten", now - FORGET_AFTER.as_millis() as i64 - 1),
+        ] {
             sqlx::query("insert into nodes (id, started_at, heartbeat_at) values ($1, 0, $2)")
                 .bind(node)
                 .bind(beat)
@@ -235,13 +266,37 @@ mod tests {
         lease(&db, "o_mine", Some("me"), lease_until).await;
         lease(&db, "o_waiting", None, lease_until).await;
 
-        assert_eq!(release_dead(&db, &me, now).await.unwrap(), 2);
+        let released = match how {
+            Release::Sqlx => release_dead(&db, &me, now).await.unwrap(),
+            Release::InlineBeat => {
+                let turn = gate.enter().await;
+                let writer = turn.sqlite().expect("a file database has an inline writer");
+                let released = writer.with(|conn| beat_inline(conn, &me, now)).unwrap();
+                let nodes: Vec<(String, i64)> =
+                    sqlx::query_as("select id, heartbeat_at from nodes order by id").fetch_all(&db).await.unwrap();
+                let expected = [(alive, now - 1_000), (dead, now - DEAD_AFTER.as_millis() as i64 - 1), ("me", now)];
+                let expected: Vec<(String, i64)> = expected.iter().map(|(n, t)| ((*n).to_owned(), *t)).collect();
+                assert_eq!(nodes, expected, "the beat writes this node's row and forgets day-old ones");
+                released
+            }
+        };
+        assert_eq!(released, 2, "{how:?}");
         assert_eq!(due_at(&db, "o_dead").await, (now, None), "a dead node's lease is released now");
         assert_eq!(due_at(&db, "o_gone").await, (now, None), "so is one of a node without a heartbeat");
         assert_eq!(due_at(&db, "o_alive").await, (lease_until, Some(alive.into())));
         assert_eq!(due_at(&db, "o_mine").await, (lease_until, Some("me".into())));
         assert_eq!(due_at(&db, "o_waiting").await, (lease_until, None), "a scheduled retry keeps its time");
         let _ = std::fs::remove_file(path);
+    }
+
+    #[tokio::test]
+    async fn a_stale_heartbeat_releases_that_nodes_leases_and_a_fresh_one_keeps_them() {
+        stale_heartbeats_release_that_nodes_leases(Release::Sqlx).await;
+    }
+
+    #[tokio::test]
+    async fn the_inline_heartbeat_releases_the_same_leases_in_one_transaction() {
+        stale_heartbeats_release_that_nodes_leases(Release::InlineBeat).await;
     }
 
     #[tokio::test]

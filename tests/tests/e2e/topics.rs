@@ -531,6 +531,49 @@ async fn a_subscriber_publishes_over_its_own_websocket() {
     assert_eq!(again["duplicate"], true);
 }
 
+/// Publish frames sent without waiting are committed and answered in the
+/// order they were sent, with several groups waiting for their transaction
+/// at once; those a client sends just before it hangs up are still
+/// committed and delivered.
+#[tokio::test]
+async fn publishes_sent_without_waiting_keep_their_order_and_outlive_the_client() {
+    use parley::auth::Op;
+    let server = TestServer::start().await;
+    let token = server.token_for(&[("burst", &[Op::Subscribe, Op::Publish])]).await;
+    let mut publisher = server.subscribe("burst", &token, None).await.unwrap();
+    let mut listener = server.subscribe("burst", &token, None).await.unwrap();
+    let frames = |numbers: std::ops::Range<usize>| -> Vec<String> {
+        numbers
+            .map(|n| json!({"type": "publish", "topic": "burst", "value": {"n": n}, "ref": n.to_string()}).to_string())
+            .collect()
+    };
+
+    publisher.send_all(frames(0..300)).await;
+    let mut answered: Vec<(usize, i64)> = Vec::new();
+    while answered.len() < 300 {
+        let frame = publisher.next_frame(WITHIN).await;
+        match frame["type"].as_str() {
+            Some("published") => {
+                answered.push((frame["ref"].as_str().unwrap().parse().unwrap(), frame["seq"].as_i64().unwrap()));
+            }
+            Some("item") => {}
+            other => panic!("unexpected {other:?}: {frame}"),
+        }
+    }
+    let refs: Vec<usize> = answered.iter().map(|(r, _)| *r).collect();
+    assert_eq!(refs, (0..300).collect::<Vec<_>>(), "answered in the order sent");
+    assert!(answered.windows(2).all(|w| w[1].1 == w[0].1 + 1), "committed in the order sent: {answered:?}");
+    for n in 0..300 {
+        assert_eq!(listener.next_item(WITHIN).await["value"]["n"], n);
+    }
+
+    publisher.send_all(frames(300..400)).await;
+    drop(publisher);
+    for n in 300..400 {
+        assert_eq!(listener.next_item(WITHIN).await["value"]["n"], n, "sent before the client left");
+    }
+}
+
 /// A chat message published over the socket goes through the pipeline like
 /// one sent with `POST`; one the pipeline could not process is refused.
 #[tokio::test]
