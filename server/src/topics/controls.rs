@@ -16,10 +16,12 @@ use std::sync::Arc;
 
 use futures_util::stream::FuturesUnordered;
 use tokio::sync::{broadcast, mpsc};
-use tokio::time::{Interval, Sleep};
+use tokio::time::Instant;
 
 use crate::auth::Claims;
 use crate::auth::revocation::Revocations;
+use crate::shutdown::Shutdown;
+use crate::topics::subscribe::HEARTBEAT;
 
 /// Resolves when the client has gone away, with the close code to answer
 /// it with when it broke the rules (a message too big).
@@ -37,7 +39,9 @@ pub(super) enum Control {
     Heartbeat,
 }
 
-/// The sources of [`Control`] events of one subscription.
+/// The sources of [`Control`] events of one subscription. The timers are
+/// instants, turned into sleeps only inside [`Controls::wait`]'s future, so
+/// that an idle subscription holds no timer allocation of its own.
 pub(super) struct Controls {
     pub closed: Closed,
     /// Answers to the client's publishes (WebSocket only).
@@ -45,9 +49,10 @@ pub(super) struct Controls {
     pub revoked: broadcast::Receiver<String>,
     pub revocations: Arc<Revocations>,
     pub claims: Claims,
-    pub expiry: Pin<Box<Sleep>>,
-    pub stopping: Pin<Box<dyn Future<Output = ()> + Send>>,
-    pub heartbeat: Interval,
+    pub expires_at: Instant,
+    pub shutdown: Shutdown,
+    /// When the next heartbeat is due.
+    pub next_heartbeat: Instant,
 }
 
 /// The pending wait for the next event, which hands the sources back with it.
@@ -57,6 +62,9 @@ impl Controls {
     /// Waits for the next event. After `Closed`, `Revoked`, `Expired` or
     /// `Stopping` the subscription ends: those sources are not polled again.
     async fn next(&mut self) -> Control {
+        let expiry = tokio::time::sleep_until(self.expires_at);
+        let stopping = self.shutdown.wait();
+        tokio::pin!(expiry, stopping);
         loop {
             tokio::select! {
                 answer = &mut self.closed => return Control::Closed(answer),
@@ -72,9 +80,12 @@ impl Controls {
                     // The reading side is done; `closed` says why.
                     None => self.replies = None,
                 },
-                () = &mut self.expiry => return Control::Expired,
-                () = &mut self.stopping => return Control::Stopping,
-                _ = self.heartbeat.tick() => return Control::Heartbeat,
+                () = &mut expiry => return Control::Expired,
+                () = &mut stopping => return Control::Stopping,
+                () = tokio::time::sleep_until(self.next_heartbeat) => {
+                    self.next_heartbeat = Instant::now() + HEARTBEAT;
+                    return Control::Heartbeat;
+                }
             }
         }
     }

@@ -7,6 +7,7 @@
 //! saying why.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -203,10 +204,11 @@ impl Sink {
                 tokio::time::sleep(CLOSE_TIMEOUT).await;
             };
             tokio::pin!(give_up);
-            let mut in_flight = FuturesOrdered::new();
+            // Created with the first publish: a listener's socket holds none.
+            let mut in_flight: Option<FuturesOrdered<_>> = None;
             let answer = 'read: loop {
                 tokio::select! {
-                    message = stream.next(), if in_flight.len() < PUBLISHES_IN_FLIGHT => match message {
+                    message = stream.next(), if in_flight.as_ref().is_none_or(|f| f.len() < PUBLISHES_IN_FLIGHT) => match message {
                         Some(Ok(Message::Text(text))) => {
                             // This publish and those already waiting behind it go together.
                             let mut frames = vec![text];
@@ -224,6 +226,7 @@ impl Sink {
                             let mut publishing = Box::pin(answer_frames(caller.clone(), frames));
                             // Polled once here, so that its items join the
                             // publish queue now, behind the earlier groups'.
+                            let in_flight = in_flight.get_or_insert_with(FuturesOrdered::new);
                             match (&mut publishing).now_or_never() {
                                 Some(done) => in_flight.push_back(futures_util::future::Either::Left(std::future::ready(done))),
                                 None => in_flight.push_back(futures_util::future::Either::Right(publishing)),
@@ -236,7 +239,7 @@ impl Sink {
                             break end;
                         },
                     },
-                    Some(done) = in_flight.next() => {
+                    Some(done) = next_answers(&mut in_flight) => {
                         for answer in done {
                             if answers.send(answer).await.is_err() {
                                 break 'read None;
@@ -248,7 +251,7 @@ impl Sink {
             };
             // What was read is published and answered while the send loop
             // lasts: its items are queued, and waiting on them drives their commit.
-            while let Some(done) = in_flight.next().await {
+            while let Some(done) = next_answers(&mut in_flight).await {
                 for answer in done {
                     let _ = answers.send(answer).await;
                 }
@@ -385,18 +388,16 @@ async fn run_subscription(
     if sink.frame(HEARTBEAT_FRAME.into(), None, "heartbeat").await.is_err() {
         return;
     }
-    let mut heartbeat = tokio::time::interval(HEARTBEAT);
-    heartbeat.reset();
-    let shutdown = state.shutdown.clone();
+    let now = tokio::time::Instant::now();
     let mut controls = Controls {
         closed,
         replies,
         revoked,
         revocations: state.auth.revocations.clone(),
         claims,
-        expiry: Box::pin(tokio::time::sleep(expires_in)),
-        stopping: Box::pin(async move { shutdown.wait().await }),
-        heartbeat,
+        expires_at: now + expires_in,
+        shutdown: state.shutdown.clone(),
+        next_heartbeat: now + HEARTBEAT,
     }
     .waiting();
     // Grown on the first burst: an idle subscription holds no batch memory.
@@ -516,6 +517,17 @@ const MAX_REF_CHARS: usize = 64;
 /// per frame: `{"type":"published","ref","topic","seq","duplicate"}` or
 /// `{"type":"error","ref","error":{"code","message"},"retry_after_secs"?}`.
 /// The publishes among them are queued together.
+/// The answers of the oldest group of publishes in flight, when there is one
+/// (never, before the first).
+async fn next_answers<F: Future<Output = Vec<String>>>(
+    in_flight: &mut Option<FuturesOrdered<F>>,
+) -> Option<Vec<String>> {
+    match in_flight {
+        Some(in_flight) => in_flight.next().await,
+        None => None,
+    }
+}
+
 /// [`client_frames`] for a reading task that keeps several in flight.
 async fn answer_frames(caller: Arc<(TopicsState, Claims)>, frames: Vec<Utf8Bytes>) -> Vec<String> {
     let (state, claims) = &*caller;
