@@ -223,7 +223,7 @@ impl Sink {
                                     None => break,
                                 }
                             }
-                            let mut publishing = Box::pin(answer_frames(caller.clone(), frames));
+                            let mut publishing = Box::pin(client_frames(caller.clone(), frames));
                             // Polled once here, so that its items join the
                             // publish queue now, behind the earlier groups'.
                             let in_flight = in_flight.get_or_insert_with(FuturesOrdered::new);
@@ -361,8 +361,8 @@ async fn run_subscription(
     _guard: SubscriptionGuard,
 ) {
     let revoked = state.auth.revocations.watch();
-    let expires_in =
-        Duration::from_millis((claims.exp.saturating_mul(1000) - state.clock.now_ms()).clamp(0, MAX_TIMER_MS) as u64);
+    let expires_at = tokio::time::Instant::now()
+        + Duration::from_millis((claims.exp.saturating_mul(1000) - state.clock.now_ms()).clamp(0, MAX_TIMER_MS) as u64);
     // Listen before reading history, so nothing committed in between is missed;
     // `last_sent` drops what the replay already covered.
     let mut live = state.bus.subscribe(&topic);
@@ -388,16 +388,15 @@ async fn run_subscription(
     if sink.frame(HEARTBEAT_FRAME.into(), None, "heartbeat").await.is_err() {
         return;
     }
-    let now = tokio::time::Instant::now();
     let mut controls = Controls {
         closed,
         replies,
         revoked,
         revocations: state.auth.revocations.clone(),
         claims,
-        expires_at: now + expires_in,
+        expires_at,
         shutdown: state.shutdown.clone(),
-        next_heartbeat: now + HEARTBEAT,
+        next_heartbeat: tokio::time::Instant::now() + HEARTBEAT,
     }
     .waiting();
     // Grown on the first burst: an idle subscription holds no batch memory.
@@ -513,10 +512,6 @@ const PUBLISHES_IN_FLIGHT: usize = 8;
 /// The longest `ref` a client may attach to a publish.
 const MAX_REF_CHARS: usize = 64;
 
-/// Handles frames from a client, in order; the answers to send back, one
-/// per frame: `{"type":"published","ref","topic","seq","duplicate"}` or
-/// `{"type":"error","ref","error":{"code","message"},"retry_after_secs"?}`.
-/// The publishes among them are queued together.
 /// The answers of the oldest group of publishes in flight, when there is one
 /// (never, before the first).
 async fn next_answers<F: Future<Output = Vec<String>>>(
@@ -528,16 +523,17 @@ async fn next_answers<F: Future<Output = Vec<String>>>(
     }
 }
 
-/// [`client_frames`] for a reading task that keeps several in flight.
-async fn answer_frames(caller: Arc<(TopicsState, Claims)>, frames: Vec<Utf8Bytes>) -> Vec<String> {
+/// Handles frames from a client, in order; the answers to send back, one
+/// per frame: `{"type":"published","ref","topic","seq","duplicate"}` or
+/// `{"type":"error","ref","error":{"code","message"},"retry_after_secs"?}`.
+/// The publishes among them are queued together. It owns what it reads (the
+/// caller's state and claims are shared) so that a reading task can keep
+/// several groups in flight.
+async fn client_frames(caller: Arc<(TopicsState, Claims)>, frames: Vec<Utf8Bytes>) -> Vec<String> {
     let (state, claims) = &*caller;
-    client_frames(state, claims, &frames).await
-}
-
-async fn client_frames(state: &TopicsState, claims: &Claims, frames: &[Utf8Bytes]) -> Vec<String> {
     let mut answers: Vec<Option<String>> = Vec::with_capacity(frames.len());
     let (mut items, mut waiting) = (Vec::new(), Vec::new());
-    for text in frames {
+    for text in &frames {
         let frame = match serde_json::from_str::<ClientFrame>(text) {
             Ok(frame) => frame,
             Err(e) => {
